@@ -1,0 +1,304 @@
+/**
+ * The whole product's data model (shared/DESIGN.md §1). One schema serves PGlite and PostgreSQL.
+ * Every row a user owns carries `workspaceId`; queries are always scoped by it.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () =>
+  timestamp("updated_at", { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+export const campaignStatus = pgEnum("campaign_status", [
+  "Draft",
+  "Scheduled",
+  "Running",
+  "Paused",
+  "Completed",
+  "Failed",
+  "Cancelled",
+]);
+export type CampaignStatus = (typeof campaignStatus.enumValues)[number];
+
+export const recipientStatus = pgEnum("recipient_status", [
+  "pending",
+  "sending",
+  "sent",
+  "failed",
+  "skipped",
+  "unknown",
+]);
+export type RecipientStatus = (typeof recipientStatus.enumValues)[number];
+
+export const workspaces = pgTable("workspaces", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    /** Stored lower-cased; unique across the installation (it is the login). */
+    email: text("email").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("users_email_unique").on(t.email), index("users_workspace_idx").on(t.workspaceId)],
+);
+
+/** Browser log-in sessions; the cookie holds the token, the row holds its hash. */
+export const authSessions = pgTable(
+  "auth_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("auth_sessions_token_unique").on(t.tokenHash), index("auth_sessions_user_idx").on(t.userId)],
+);
+
+/** REST API keys: shown once, stored as a SHA-256 hash; `prefix` lets a user tell keys apart. */
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("api_keys_hash_unique").on(t.keyHash), index("api_keys_workspace_idx").on(t.workspaceId)],
+);
+
+/**
+ * A WhatsApp number = one WAHA session. The send slot columns pace sends per number across every
+ * campaign and process: one send in flight (`sendSlotHolder` until `sendSlotExpiresAt`) and no
+ * send before `nextSendAt`.
+ */
+export const whatsappSessions = pgTable(
+  "whatsapp_sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** Its name on the WAHA server, where names are global: unique across workspaces. */
+    wahaSessionName: text("waha_session_name").notNull(),
+    status: text("status").notNull().default("STOPPED"),
+    phoneNumber: text("phone_number"),
+    pushName: text("push_name"),
+    statusCheckedAt: timestamp("status_checked_at", { withTimezone: true }),
+    sendSlotHolder: text("send_slot_holder"),
+    sendSlotExpiresAt: timestamp("send_slot_expires_at", { withTimezone: true }),
+    nextSendAt: timestamp("next_send_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("whatsapp_sessions_waha_name_unique").on(t.wahaSessionName),
+    uniqueIndex("whatsapp_sessions_workspace_name_unique").on(t.workspaceId, t.name),
+  ],
+);
+
+export const contacts = pgTable(
+  "contacts",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    /** E.164, normalised with libphonenumber-js. */
+    phone: text("phone").notNull(),
+    firstName: text("first_name"),
+    /** Any other imported column, usable as a `{{placeholder}}`. */
+    attributes: jsonb("attributes").$type<Record<string, string>>().notNull().default({}),
+    optedOut: boolean("opted_out").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("contacts_workspace_phone_unique").on(t.workspaceId, t.phone)],
+);
+
+export const contactLists = pgTable(
+  "contact_lists",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("contact_lists_workspace_name_unique").on(t.workspaceId, t.name)],
+);
+
+export const contactListMembers = pgTable(
+  "contact_list_members",
+  {
+    listId: uuid("list_id")
+      .notNull()
+      .references(() => contactLists.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => contacts.id, { onDelete: "cascade" }),
+    addedAt: timestamp("added_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.listId, t.contactId] }), index("contact_list_members_contact_idx").on(t.contactId)],
+);
+
+export const templates = pgTable(
+  "templates",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    body: text("body").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex("templates_workspace_name_unique").on(t.workspaceId, t.name)],
+);
+
+/** Images kept under DATA_DIR/media; the row is the index of the file. */
+export const mediaItems = pgTable(
+  "media_items",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    filename: text("filename").notNull(),
+    mimetype: text("mimetype").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    storagePath: text("storage_path").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("media_items_workspace_idx").on(t.workspaceId)],
+);
+
+export const campaigns = pgTable(
+  "campaigns",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    listId: uuid("list_id")
+      .notNull()
+      .references(() => contactLists.id, { onDelete: "restrict" }),
+    templateId: uuid("template_id").references(() => templates.id, { onDelete: "set null" }),
+    /** The text to send when no template is used; with a template, a copy is not kept here. */
+    messageText: text("message_text"),
+    /** Value for the seed project's `{Name}` placeholder when a contact has no first name. */
+    defaultName: text("default_name"),
+    mediaId: uuid("media_id").references(() => mediaItems.id, { onDelete: "restrict" }),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => whatsappSessions.id, { onDelete: "restrict" }),
+    scheduledAt: timestamp("scheduled_at", { withTimezone: true }).notNull(),
+    status: campaignStatus("status").notNull().default("Scheduled"),
+    pauseReason: text("pause_reason"),
+    lastError: text("last_error"),
+    delayMinMs: integer("delay_min_ms").notNull(),
+    delayMaxMs: integer("delay_max_ms").notNull(),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+    /** Set when recipient rows were created (once, at the first start). */
+    recipientsMaterializedAt: timestamp("recipients_materialized_at", { withTimezone: true }),
+    /** The running process's lease: whoever holds it sends; an expired lease may be taken over. */
+    leaseHolder: text("lease_holder"),
+    leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("campaigns_status_scheduled_idx").on(t.status, t.scheduledAt),
+    index("campaigns_workspace_created_idx").on(t.workspaceId, t.createdAt),
+    index("campaigns_list_idx").on(t.listId),
+    index("campaigns_session_idx").on(t.sessionId),
+  ],
+);
+
+export const campaignRecipients = pgTable(
+  "campaign_recipients",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id").references(() => contacts.id, { onDelete: "set null" }),
+    /** Stable send order, fixed when the rows are created. */
+    position: integer("position").notNull(),
+    phone: text("phone").notNull(),
+    chatId: text("chat_id").notNull(),
+    /** Personalised when the run first starts, so an edit of the template cannot change a sent text. */
+    renderedText: text("rendered_text").notNull(),
+    status: recipientStatus("status").notNull().default("pending"),
+    /** Fixed before the send call and passed to WAHA, so a crash can be settled by asking for it. */
+    wahaMessageId: text("waha_message_id"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    sendingStartedAt: timestamp("sending_started_at", { withTimezone: true }),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+    /** WAHA ack: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED. */
+    ack: integer("ack"),
+    ackAt: timestamp("ack_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("campaign_recipients_campaign_contact_unique").on(t.campaignId, t.contactId),
+    index("campaign_recipients_campaign_status_position_idx").on(t.campaignId, t.status, t.position),
+    index("campaign_recipients_waha_message_idx")
+      .on(t.wahaMessageId)
+      .where(sql`${t.wahaMessageId} is not null`),
+  ],
+);
+
+/** Webhook deliveries already handled: WAHA may deliver an event twice. */
+export const webhookEvents = pgTable("webhook_events", {
+  eventId: text("event_id").primaryKey(),
+  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export type Campaign = typeof campaigns.$inferSelect;
+export type NewCampaign = typeof campaigns.$inferInsert;
+export type CampaignRecipient = typeof campaignRecipients.$inferSelect;
+export type Contact = typeof contacts.$inferSelect;
+export type ContactList = typeof contactLists.$inferSelect;
+export type Template = typeof templates.$inferSelect;
+export type WhatsappSession = typeof whatsappSessions.$inferSelect;
+export type MediaItem = typeof mediaItems.$inferSelect;
+export type User = typeof users.$inferSelect;

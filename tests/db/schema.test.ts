@@ -1,0 +1,74 @@
+import { eq, sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as s from "~/server/db/schema";
+import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
+
+for (const backend of backends) {
+  describe(`[${backend}] schema and migrations`, () => {
+    let database: TestDatabase;
+    beforeAll(async () => {
+      database = await createTestDatabase(backend);
+    });
+    afterAll(async () => {
+      await database?.close();
+    });
+
+    it("applies every migration: all tables exist", async () => {
+      const result = await database.db.execute<{ table_name: string }>(
+        sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+      );
+      const names = result.rows.map((row) => row.table_name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          "api_keys", "auth_sessions", "campaign_recipients", "campaigns", "contact_list_members",
+          "contact_lists", "contacts", "media_items", "templates", "users", "webhook_events",
+          "whatsapp_sessions", "workspaces",
+        ]),
+      );
+    });
+
+    it("keeps a phone number unique within a workspace but not across workspaces", async () => {
+      const [a, b] = await database.db.insert(s.workspaces).values([{ name: "A" }, { name: "B" }]).returning();
+      await database.db.insert(s.contacts).values({ workspaceId: a!.id, phone: "+12015550101" });
+      await expect(
+        database.db.insert(s.contacts).values({ workspaceId: a!.id, phone: "+12015550101" }),
+      ).rejects.toThrow();
+      await database.db.insert(s.contacts).values({ workspaceId: b!.id, phone: "+12015550101" });
+      const rows = await database.db.select().from(s.contacts).where(eq(s.contacts.phone, "+12015550101"));
+      expect(rows).toHaveLength(2);
+    });
+
+    it("refuses a campaign that points at a list that does not exist", async () => {
+      const [w] = await database.db.insert(s.workspaces).values({ name: "C" }).returning();
+      const [session] = await database.db
+        .insert(s.whatsappSessions)
+        .values({ workspaceId: w!.id, name: "main", wahaSessionName: `c-${w!.id}` })
+        .returning();
+      await expect(
+        database.db.insert(s.campaigns).values({
+          workspaceId: w!.id, name: "x", listId: "00000000-0000-0000-0000-000000000000",
+          sessionId: session!.id, scheduledAt: new Date(), delayMinMs: 0, delayMaxMs: 0,
+        }),
+      ).rejects.toThrow();
+    });
+
+    it("refuses a second recipient row for the same contact in one campaign", async () => {
+      const [w] = await database.db.insert(s.workspaces).values({ name: "D" }).returning();
+      const [list] = await database.db.insert(s.contactLists).values({ workspaceId: w!.id, name: "l" }).returning();
+      const [session] = await database.db
+        .insert(s.whatsappSessions)
+        .values({ workspaceId: w!.id, name: "main", wahaSessionName: `d-${w!.id}` })
+        .returning();
+      const [contact] = await database.db.insert(s.contacts).values({ workspaceId: w!.id, phone: "+4915123456711" }).returning();
+      const [campaign] = await database.db
+        .insert(s.campaigns)
+        .values({ workspaceId: w!.id, name: "c", listId: list!.id, sessionId: session!.id, scheduledAt: new Date(), delayMinMs: 0, delayMaxMs: 0 })
+        .returning();
+      const row = { campaignId: campaign!.id, contactId: contact!.id, position: 0, phone: contact!.phone, chatId: "4915123456711@c.us", renderedText: "hi" };
+      await database.db.insert(s.campaignRecipients).values(row);
+      await expect(database.db.insert(s.campaignRecipients).values({ ...row, position: 1 })).rejects.toThrow();
+      // A list in use by a campaign cannot be deleted out from under it.
+      await expect(database.db.delete(s.contactLists).where(eq(s.contactLists.id, list!.id))).rejects.toThrow();
+    });
+  });
+}
