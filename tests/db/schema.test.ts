@@ -67,8 +67,8 @@ for (const backend of backends) {
       const row = { campaignId: campaign!.id, contactId: contact!.id, position: 0, phone: contact!.phone, chatId: "4915123456711@c.us", renderedText: "hi" };
       await database.db.insert(s.campaignRecipients).values(row);
       await expect(database.db.insert(s.campaignRecipients).values({ ...row, position: 1 })).rejects.toThrow();
-      // A list in use by a campaign cannot be deleted out from under it.
-      await expect(database.db.delete(s.contactLists).where(eq(s.contactLists.id, list!.id))).rejects.toThrow();
+      // A WhatsApp number in use by a campaign cannot be deleted out from under it.
+      await expect(database.db.delete(s.whatsappSessions).where(eq(s.whatsappSessions.id, session!.id))).rejects.toThrow();
     });
   });
 }

@@ -217,9 +217,8 @@ export const campaigns = pgTable(
       .notNull()
       .references(() => workspaces.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
-    listId: uuid("list_id")
-      .notNull()
-      .references(() => contactLists.id, { onDelete: "restrict" }),
+    /** The audience until recipients are materialised; null once its list is deleted. */
+    listId: uuid("list_id").references(() => contactLists.id, { onDelete: "set null" }),
     templateId: uuid("template_id").references(() => templates.id, { onDelete: "set null" }),
     /** The text to send when no template is used; with a template, a copy is not kept here. */
     messageText: text("message_text"),
