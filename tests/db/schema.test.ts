@@ -1,5 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { queryRows } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 
@@ -14,10 +15,11 @@ for (const backend of backends) {
     });
 
     it("applies every migration: all tables exist", async () => {
-      const result = await database.db.execute<{ table_name: string }>(
+      const rows = await queryRows<{ table_name: string }>(
+        database.db,
         sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
       );
-      const names = result.rows.map((row) => row.table_name);
+      const names = rows.map((row) => row.table_name);
       expect(names).toEqual(
         expect.arrayContaining([
           "api_keys", "auth_sessions", "campaign_recipients", "campaigns", "contact_list_members",

@@ -1,0 +1,21 @@
+import { apiKeyRouter } from "./routers/apiKey";
+import { authRouter } from "./routers/auth";
+import { campaignRouter } from "./routers/campaign";
+import { contactListRouter } from "./routers/contactList";
+import { mediaRouter } from "./routers/media";
+import { templateRouter } from "./routers/template";
+import { whatsappSessionRouter } from "./routers/whatsappSession";
+import { createCallerFactory, router } from "./trpc";
+
+export const appRouter = router({
+  auth: authRouter,
+  apiKey: apiKeyRouter,
+  whatsappSession: whatsappSessionRouter,
+  contactList: contactListRouter,
+  template: templateRouter,
+  media: mediaRouter,
+  campaign: campaignRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

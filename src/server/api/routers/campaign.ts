@@ -1,0 +1,41 @@
+/**
+ * Campaigns. `create` schedules the new campaign; `update` re-schedules when `scheduledAt` changes;
+ * `delete` cancels (nothing more is sent) before deleting; there is no `runManually`: the scheduler
+ * alone starts campaigns (shared/seed/job-scheduling-plan.md).
+ */
+import { z } from "zod";
+import {
+  createCampaignInput,
+  listCampaignsInput,
+  listRecipientsInput,
+  updateCampaignInput,
+} from "../../services/campaigns";
+import { protectedProcedure, router } from "../trpc";
+
+const byId = z.object({ id: z.uuid({ error: "Not a campaign id" }) });
+
+export const campaignRouter = router({
+  list: protectedProcedure
+    .input(listCampaignsInput)
+    .query(({ ctx, input }) => ctx.services.campaigns.list(ctx.workspaceId, input)),
+  get: protectedProcedure.input(byId).query(({ ctx, input }) => ctx.services.campaigns.get(ctx.workspaceId, input.id)),
+  create: protectedProcedure
+    .input(createCampaignInput)
+    .mutation(({ ctx, input }) => ctx.services.campaigns.create(ctx.workspaceId, input)),
+  update: protectedProcedure
+    .input(byId.extend(updateCampaignInput.shape))
+    .mutation(({ ctx, input: { id, ...changes } }) => ctx.services.campaigns.update(ctx.workspaceId, id, changes)),
+  delete: protectedProcedure.input(byId).mutation(async ({ ctx, input }) => {
+    await ctx.services.campaigns.delete(ctx.workspaceId, input.id);
+    return { ok: true };
+  }),
+  pause: protectedProcedure.input(byId).mutation(({ ctx, input }) => ctx.services.campaigns.pause(ctx.workspaceId, input.id)),
+  resume: protectedProcedure.input(byId).mutation(({ ctx, input }) => ctx.services.campaigns.resume(ctx.workspaceId, input.id)),
+  cancel: protectedProcedure.input(byId).mutation(({ ctx, input }) => ctx.services.campaigns.cancel(ctx.workspaceId, input.id)),
+  recipients: protectedProcedure
+    .input(byId.extend(listRecipientsInput.shape))
+    .query(({ ctx, input: { id, ...page } }) => ctx.services.campaigns.recipients(ctx.workspaceId, id, page)),
+  timeline: protectedProcedure
+    .input(byId)
+    .query(({ ctx, input }) => ctx.services.campaigns.sendTimeline(ctx.workspaceId, input.id)),
+});

@@ -1,0 +1,38 @@
+import { z } from "zod";
+import {
+  createTemplate,
+  deleteTemplate,
+  getTemplate,
+  knownAttributes,
+  listTemplates,
+  previewTemplate,
+  templateInput,
+  updateTemplate,
+} from "../../services/templates";
+import { pageInput } from "../../services/pagination";
+import { protectedProcedure, router } from "../trpc";
+
+const byId = z.object({ id: z.uuid({ error: "Not a template id" }) });
+
+export const templateRouter = router({
+  list: protectedProcedure.input(pageInput).query(({ ctx, input }) => listTemplates(ctx.services.db, ctx.workspaceId, input)),
+  get: protectedProcedure.input(byId).query(({ ctx, input }) => getTemplate(ctx.services.db, ctx.workspaceId, input.id)),
+  create: protectedProcedure
+    .input(templateInput)
+    .mutation(({ ctx, input }) => createTemplate(ctx.services.db, ctx.workspaceId, input)),
+  update: protectedProcedure
+    .input(byId.extend(templateInput.partial().shape))
+    .mutation(({ ctx, input: { id, ...changes } }) => updateTemplate(ctx.services.db, ctx.workspaceId, id, changes)),
+  delete: protectedProcedure.input(byId).mutation(async ({ ctx, input }) => {
+    await deleteTemplate(ctx.services.db, ctx.workspaceId, input.id);
+    return { ok: true };
+  }),
+  /** Placeholders usable in this workspace (built-ins and imported columns). */
+  placeholders: protectedProcedure.query(async ({ ctx }) => ({
+    builtIn: ["first_name", "phone"],
+    attributes: await knownAttributes(ctx.services.db, ctx.workspaceId),
+  })),
+  preview: protectedProcedure
+    .input(z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), defaultName: z.string().max(60).nullish() }))
+    .query(({ ctx, input }) => previewTemplate(ctx.services.db, ctx.workspaceId, input)),
+});

@@ -1,0 +1,105 @@
+/**
+ * The composition root: builds every service once per process from the validated environment.
+ * Nothing here runs at import time; `createAppServices` is called by a process entry
+ * (src/worker/web.ts, the CLI, tests), never by a page or a route module.
+ */
+import path from "node:path";
+import { eq } from "drizzle-orm";
+import type { Env } from "../env";
+import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
+import { type Database, type Db, migrateDatabase, openDatabase } from "./db/client";
+import { whatsappSessions } from "./db/schema";
+import { childLogger } from "./logger";
+import { bootstrapAdmin } from "./services/auth";
+import { CampaignService } from "./services/campaigns";
+import { MediaService } from "./services/media";
+import { SchedulerService } from "./services/scheduler";
+import { WahaApiClient } from "./services/wahaClient";
+import { WhatsappSessionService } from "./services/whatsappSessions";
+
+export interface AppServices {
+  config: Env;
+  database: Database;
+  db: Db;
+  waha: WahaApiClient;
+  /** True when no WAHA_URL is set: the built-in fake WAHA plays WhatsApp. */
+  sandbox: boolean;
+  fakeWaha: FakeWaha | null;
+  sessions: WhatsappSessionService;
+  campaigns: CampaignService;
+  media: MediaService;
+  scheduler: SchedulerService;
+  mediaDir: string;
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  /** An already open database (tests); otherwise opened from DATABASE_URL / DATA_DIR. */
+  database?: Database;
+  /** "web" for `npm start`; "worker" for `npm run worker` (pg-boss only). */
+  role?: "all" | "web" | "worker";
+  /** Tests drive the sweep faster. */
+  sweepCron?: string;
+}
+
+const log = childLogger("app");
+
+export async function createAppServices(config: Env, options: CreateAppOptions = {}): Promise<AppServices> {
+  const database =
+    options.database ??
+    (await openDatabase({ databaseUrl: config.DATABASE_URL ?? null, dataDir: config.DATA_DIR }));
+  await migrateDatabase(database);
+  const { db } = database;
+
+  const bootstrap = await bootstrapAdmin(db, {
+    email: config.BOOTSTRAP_ADMIN_EMAIL,
+    password: config.BOOTSTRAP_ADMIN_PASSWORD,
+    apiKey: config.BOOTSTRAP_API_KEY,
+  });
+  if (bootstrap.created) log.info({ email: bootstrap.email }, "created the first user from BOOTSTRAP_ADMIN_EMAIL");
+
+  let fakeWaha: FakeWaha | null = null;
+  if (!config.WAHA_URL) {
+    fakeWaha = await startFakeWaha({ port: 0, apiKey: config.WAHA_API_KEY });
+    // The sandbox's sessions live in memory: bring back those that were connected before a restart.
+    const connected = await db.select().from(whatsappSessions).where(eq(whatsappSessions.status, "WORKING"));
+    for (const session of connected) fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+    log.warn({ url: fakeWaha.url }, "sandbox mode: no WAHA_URL set, messages go to the built-in fake WAHA");
+  }
+  const waha = new WahaApiClient({
+    baseUrl: config.WAHA_URL ?? fakeWaha!.url,
+    apiKey: config.WAHA_API_KEY,
+    timeoutMs: config.WAHA_TIMEOUT_MS,
+  });
+  const mediaDir = path.resolve(config.DATA_DIR, "media");
+  const scheduler = new SchedulerService(db, waha, {
+    driver: config.SCHEDULER_DRIVER,
+    role: options.role ?? (config.SCHEDULER_DRIVER === "pg-boss" ? "web" : "all"),
+    databaseUrl: database.url,
+    pglite: database.pglite,
+    runnerOptions: { mediaDir },
+    ...(options.sweepCron ? { sweepCron: options.sweepCron } : {}),
+  });
+  const services: AppServices = {
+    config,
+    database,
+    db,
+    waha,
+    sandbox: fakeWaha !== null,
+    fakeWaha,
+    sessions: new WhatsappSessionService(db, waha, { sandboxUrl: fakeWaha?.url ?? null }),
+    campaigns: new CampaignService(db, scheduler, {
+      delayMinMs: config.SEND_DELAY_MIN_MS,
+      delayMaxMs: config.SEND_DELAY_MAX_MS,
+    }),
+    media: new MediaService(db, mediaDir),
+    scheduler,
+    mediaDir,
+    close: async () => {
+      await scheduler.stop();
+      await fakeWaha?.close();
+      if (!options.database) await database.close();
+    },
+  };
+  return services;
+}

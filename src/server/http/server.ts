@@ -1,0 +1,64 @@
+/**
+ * One HTTP server per process: `/api/trpc` (the dashboard's API), `/api/v1` (REST), and everything
+ * else to Next.js (pages only). Server logic runs in this process's one module graph, so the
+ * database, the scheduler and the fake WAHA exist once (Next bundles never open them).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
+import type { AppServices } from "../app";
+import { appRouter } from "../api/root";
+import type { TrpcContext } from "../api/trpc";
+import { childLogger } from "../logger";
+import { callerFromSessionToken } from "../services/auth";
+import { handleRest } from "../rest/handler";
+import { cookieJar } from "./cookies";
+
+const log = childLogger("http");
+
+export type PageHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createHttpServer(services: AppServices, pages: PageHandler | null): Server {
+  return createServer((req, res) => {
+    handle(services, pages, req, res).catch((error: unknown) => {
+      log.error({ err: error, url: req.url }, "request failed");
+      if (!res.headersSent) {
+        res.statusCode = 500;
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side" } }));
+      } else {
+        res.end();
+      }
+    });
+  });
+}
+
+async function handle(services: AppServices, pages: PageHandler | null, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  if (url.pathname.startsWith("/api/trpc/")) {
+    await nodeHTTPRequestHandler({
+      router: appRouter,
+      req,
+      res,
+      path: url.pathname.slice("/api/trpc/".length),
+      createContext: async ({ req: request, res: response }): Promise<TrpcContext> => {
+        const cookies = cookieJar(request, response);
+        const caller = cookies.token ? await callerFromSessionToken(services.db, cookies.token) : null;
+        return { services, caller, cookies };
+      },
+      onError: ({ error, path }) => {
+        if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error.cause ?? error, path }, "tRPC procedure failed");
+      },
+    });
+    return;
+  }
+  if (url.pathname.startsWith("/api/v1/") || url.pathname === "/api/v1") {
+    await handleRest(services, req, res, url);
+    return;
+  }
+  if (!pages) {
+    res.statusCode = 404;
+    res.end("Not found");
+    return;
+  }
+  await pages(req, res);
+}

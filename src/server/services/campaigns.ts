@@ -1,0 +1,376 @@
+/**
+ * Campaign CRUD and the user's controls (reschedule, edit, pause, resume, cancel, delete).
+ * Sending itself is the runner's; when it starts is the scheduler's. Every state change here is a
+ * conditional UPDATE, so a click that races the scheduler finds the campaign as it really is.
+ */
+import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { z } from "zod";
+import { type Db, queryRows } from "../db/client";
+import {
+  type Campaign,
+  type CampaignStatus,
+  campaignRecipients,
+  campaignStatus,
+  campaigns,
+  contactListMembers,
+  contactLists,
+  contacts,
+  mediaItems,
+  recipientStatus,
+  templates,
+  whatsappSessions,
+} from "../db/schema";
+import { cancelCampaign, pauseCampaign } from "./campaignLifecycle";
+import { AppError, conflict, notFound, unprocessable } from "./errors";
+import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";
+import { assertPlaceholdersKnown, MAX_MESSAGE_LENGTH } from "./templates";
+
+/** What the campaign service needs of the scheduler (SchedulerService implements it). */
+export interface CampaignScheduling {
+  scheduleCampaignJob(campaign: { id: string; scheduledAt: Date }): Promise<void>;
+  cancelCampaignJob(campaignId: string): Promise<void>;
+  startCampaignNow(campaignId: string, options?: { resume?: boolean }): Promise<void>;
+}
+
+const isoWithOffset = z
+  .string()
+  .refine((value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value), {
+    message: "Use ISO-8601 with a time zone offset, e.g. 2026-12-01T09:30:00+01:00 or 2026-12-01T08:30:00Z",
+  })
+  .transform((value) => new Date(value))
+  .refine((date) => !Number.isNaN(date.getTime()), { message: "Not a real date and time" });
+const delay = z.coerce.number().int("Use whole milliseconds").min(0, "Cannot be negative").max(3_600_000, "At most one hour");
+
+export const campaignFields = z.object({
+  name: z.string().trim().min(1, "Give the campaign a name").max(120, "Keep the name under 120 characters"),
+  listId: z.uuid({ error: "Choose a contact list" }),
+  templateId: z.uuid({ error: "Not a template id" }).nullish(),
+  text: z.string().min(1, "Write the message text").max(MAX_MESSAGE_LENGTH).nullish(),
+  mediaId: z.uuid({ error: "Not a media id" }).nullish(),
+  sessionId: z.uuid({ error: "Not a WhatsApp number id" }).nullish(),
+  scheduledAt: isoWithOffset,
+  delayMinMs: delay.optional(),
+  delayMaxMs: delay.optional(),
+  defaultName: z.string().trim().max(60).nullish(),
+});
+export const createCampaignInput = campaignFields;
+export type CreateCampaignInput = z.output<typeof createCampaignInput>;
+export const updateCampaignInput = campaignFields.partial();
+export type UpdateCampaignInput = z.output<typeof updateCampaignInput>;
+
+export const listCampaignsInput = pageInput.extend({
+  status: z.array(z.enum(campaignStatus.enumValues)).optional(),
+});
+export const listRecipientsInput = pageInput.extend({
+  status: z.enum(recipientStatus.enumValues).optional(),
+  cursor: z.string().regex(/^\d+$/, "The cursor is not one this API returned").optional(),
+});
+
+export interface CampaignCounts {
+  total: number;
+  pending: number;
+  sending: number;
+  sent: number;
+  failed: number;
+  unknown: number;
+  skipped: number;
+}
+
+export type CampaignView = Omit<Campaign, "leaseHolder" | "leaseExpiresAt"> & {
+  counts: CampaignCounts;
+  etaSeconds: number | null;
+};
+
+const NOT_STARTED: CampaignStatus[] = ["Draft", "Scheduled"];
+const ACTIVE: CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused"];
+/** A campaign must be set a little ahead: the scheduler refuses an instant already past. */
+const MIN_LEAD_MS = 1000;
+
+export class CampaignService {
+  constructor(
+    private readonly db: Db,
+    private readonly scheduling: CampaignScheduling,
+    private readonly defaults: { delayMinMs: number; delayMaxMs: number },
+  ) {}
+
+  async create(workspaceId: string, input: CreateCampaignInput): Promise<CampaignView> {
+    const values = await this.resolve(workspaceId, input, null);
+    const [campaign] = await this.db
+      .insert(campaigns)
+      .values({ workspaceId, status: "Scheduled", ...values })
+      .returning();
+    try {
+      await this.scheduling.scheduleCampaignJob(campaign!);
+    } catch (error) {
+      // No half-created campaign: one that cannot be scheduled is not kept.
+      await this.db.delete(campaigns).where(eq(campaigns.id, campaign!.id));
+      throw error instanceof AppError ? error : unprocessable((error as Error).message, "scheduledAt");
+    }
+    return this.get(workspaceId, campaign!.id);
+  }
+
+  /** Edit or reschedule; only before the campaign starts (afterwards its texts are fixed). */
+  async update(workspaceId: string, campaignId: string, input: UpdateCampaignInput): Promise<CampaignView> {
+    const current = await this.row(workspaceId, campaignId);
+    if (!NOT_STARTED.includes(current.status)) {
+      throw new AppError(
+        "CONFLICT",
+        `The campaign is ${current.status}: only a campaign that has not started can be edited`,
+      );
+    }
+    const merged = {
+      name: input.name ?? current.name,
+      listId: input.listId ?? current.listId ?? "",
+      templateId: input.templateId !== undefined ? input.templateId : current.templateId,
+      text: input.text !== undefined ? input.text : current.messageText,
+      mediaId: input.mediaId !== undefined ? input.mediaId : current.mediaId,
+      sessionId: input.sessionId ?? current.sessionId,
+      scheduledAt: input.scheduledAt ?? current.scheduledAt,
+      delayMinMs: input.delayMinMs ?? current.delayMinMs,
+      delayMaxMs: input.delayMaxMs ?? current.delayMaxMs,
+      defaultName: input.defaultName !== undefined ? input.defaultName : current.defaultName,
+    };
+    // Switching from template to text (or back) clears the other.
+    if (input.text && input.templateId === undefined) merged.templateId = null;
+    if (input.templateId && input.text === undefined) merged.text = null;
+    const values = await this.resolve(workspaceId, merged, current);
+    const [updated] = await this.db
+      .update(campaigns)
+      .set(values)
+      .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, NOT_STARTED)))
+      .returning();
+    if (!updated) throw conflict("The campaign started while you were editing it: it can no longer be edited");
+    if (updated.scheduledAt.getTime() !== current.scheduledAt.getTime()) {
+      await this.scheduling.cancelCampaignJob(campaignId);
+      await this.scheduling.scheduleCampaignJob(updated);
+    }
+    return this.get(workspaceId, campaignId);
+  }
+
+  async pause(workspaceId: string, campaignId: string): Promise<CampaignView> {
+    await this.row(workspaceId, campaignId);
+    await pauseCampaign(this.db, campaignId, "paused_by_user");
+    await this.scheduling.cancelCampaignJob(campaignId);
+    return this.get(workspaceId, campaignId);
+  }
+
+  async resume(workspaceId: string, campaignId: string): Promise<CampaignView> {
+    const campaign = await this.row(workspaceId, campaignId);
+    if (campaign.status !== "Paused") {
+      throw conflict(`The campaign is ${campaign.status}: only a paused campaign can be resumed`);
+    }
+    if (!campaign.startedAt && campaign.scheduledAt.getTime() > Date.now()) {
+      // Paused before it ever started: it goes back to waiting for its time.
+      const [row] = await this.db
+        .update(campaigns)
+        .set({ status: "Scheduled", pauseReason: null })
+        .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Paused")))
+        .returning();
+      if (row) await this.scheduling.scheduleCampaignJob(row);
+    } else {
+      await this.scheduling.startCampaignNow(campaignId, { resume: true });
+    }
+    return this.get(workspaceId, campaignId);
+  }
+
+  /** Returns once nothing more can be sent for this campaign. */
+  async cancel(workspaceId: string, campaignId: string): Promise<CampaignView> {
+    await this.row(workspaceId, campaignId);
+    await this.scheduling.cancelCampaignJob(campaignId);
+    await cancelCampaign(this.db, campaignId);
+    return this.get(workspaceId, campaignId);
+  }
+
+  /** A campaign still active is cancelled first (nothing more is sent), then deleted. */
+  async delete(workspaceId: string, campaignId: string): Promise<void> {
+    const campaign = await this.row(workspaceId, campaignId);
+    await this.scheduling.cancelCampaignJob(campaignId);
+    if (ACTIVE.includes(campaign.status)) await cancelCampaign(this.db, campaignId);
+    await this.db.delete(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
+  }
+
+  async get(workspaceId: string, campaignId: string): Promise<CampaignView> {
+    const campaign = await this.row(workspaceId, campaignId);
+    const [view] = await this.withCounts([campaign]);
+    return view!;
+  }
+
+  async list(workspaceId: string, input: z.output<typeof listCampaignsInput>) {
+    const rows = await this.db
+      .select()
+      .from(campaigns)
+      .where(
+        and(
+          eq(campaigns.workspaceId, workspaceId),
+          input.status?.length ? inArray(campaigns.status, input.status) : undefined,
+          afterCursor(input.cursor, campaigns.createdAt, campaigns.id),
+        ),
+      )
+      .orderBy(...newestFirst(campaigns.createdAt, campaigns.id))
+      .limit(input.limit + 1);
+    const page = toPage(rows, input.limit);
+    return { items: await this.withCounts(page.items), nextCursor: page.nextCursor };
+  }
+
+  async recipients(workspaceId: string, campaignId: string, input: z.output<typeof listRecipientsInput>) {
+    await this.row(workspaceId, campaignId);
+    const rows = await this.db
+      .select({
+        id: campaignRecipients.id,
+        position: campaignRecipients.position,
+        phone: campaignRecipients.phone,
+        contactId: campaignRecipients.contactId,
+        renderedText: campaignRecipients.renderedText,
+        status: campaignRecipients.status,
+        attempts: campaignRecipients.attempts,
+        lastError: campaignRecipients.lastError,
+        sentAt: campaignRecipients.sentAt,
+        ack: campaignRecipients.ack,
+        wahaMessageId: campaignRecipients.wahaMessageId,
+      })
+      .from(campaignRecipients)
+      .where(
+        and(
+          eq(campaignRecipients.campaignId, campaignId),
+          input.status ? eq(campaignRecipients.status, input.status) : undefined,
+          input.cursor ? gt(campaignRecipients.position, Number(input.cursor)) : undefined,
+        ),
+      )
+      .orderBy(asc(campaignRecipients.position))
+      .limit(input.limit + 1);
+    const items = rows.slice(0, input.limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > input.limit && last ? String(last.position) : null };
+  }
+
+  /** Sends over time, per minute, for the detail page's chart. */
+  async sendTimeline(workspaceId: string, campaignId: string) {
+    await this.row(workspaceId, campaignId);
+    const rows = await queryRows<{ minute: string; sent: number }>(this.db, sql`
+      select date_trunc('minute', ${campaignRecipients.sentAt}) as minute, count(*)::int as sent
+      from ${campaignRecipients}
+      where ${campaignRecipients.campaignId} = ${campaignId} and ${campaignRecipients.sentAt} is not null
+      group by 1 order by 1`);
+    return rows.map((row) => ({ minute: new Date(row.minute).toISOString(), sent: Number(row.sent) }));
+  }
+
+  async row(workspaceId: string, campaignId: string): Promise<Campaign> {
+    const [campaign] = await this.db
+      .select()
+      .from(campaigns)
+      .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
+    if (!campaign) throw notFound("Campaign");
+    return campaign;
+  }
+
+  private async withCounts(rows: Campaign[]): Promise<CampaignView[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((row) => row.id);
+    const grouped = await this.db
+      .select({ campaignId: campaignRecipients.campaignId, status: campaignRecipients.status, n: count() })
+      .from(campaignRecipients)
+      .where(inArray(campaignRecipients.campaignId, ids))
+      .groupBy(campaignRecipients.campaignId, campaignRecipients.status);
+    // Before recipients exist, the audience is the list's reachable members.
+    const unmaterialised = rows.filter((row) => !row.recipientsMaterializedAt && row.listId).map((row) => row.listId!);
+    const audience = new Map<string, number>();
+    if (unmaterialised.length > 0) {
+      const sizes = await this.db
+        .select({ listId: contactListMembers.listId, n: count() })
+        .from(contactListMembers)
+        .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+        .where(and(inArray(contactListMembers.listId, unmaterialised), eq(contacts.optedOut, false)))
+        .groupBy(contactListMembers.listId);
+      for (const size of sizes) audience.set(size.listId, size.n);
+    }
+    return rows.map(({ leaseHolder: _holder, leaseExpiresAt: _expires, ...campaign }) => {
+      const counts: CampaignCounts = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
+      if (campaign.recipientsMaterializedAt) {
+        for (const group of grouped.filter((g) => g.campaignId === campaign.id)) {
+          counts[group.status] += group.n;
+          counts.total += group.n;
+        }
+      } else {
+        counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
+      }
+      const remaining = counts.pending + counts.sending;
+      const active = campaign.status === "Running" || campaign.status === "Scheduled" || campaign.status === "Paused";
+      const etaSeconds = active ? Math.round((remaining * (campaign.delayMinMs + campaign.delayMaxMs)) / 2 / 1000) : null;
+      return { ...campaign, counts, etaSeconds };
+    });
+  }
+
+  /** Checks every reference belongs to the workspace, and fills defaults. */
+  private async resolve(
+    workspaceId: string,
+    input: {
+      name: string;
+      listId: string;
+      templateId?: string | null;
+      text?: string | null;
+      mediaId?: string | null;
+      sessionId?: string | null;
+      scheduledAt: Date;
+      delayMinMs?: number;
+      delayMaxMs?: number;
+      defaultName?: string | null;
+    },
+    current: Campaign | null,
+  ) {
+    if (input.scheduledAt.getTime() < Date.now() + MIN_LEAD_MS && (!current || input.scheduledAt.getTime() !== current.scheduledAt.getTime())) {
+      throw unprocessable("The scheduled time has passed: choose a time in the future", "scheduledAt");
+    }
+    const hasTemplate = Boolean(input.templateId);
+    const hasText = Boolean(input.text);
+    if (hasTemplate === hasText) throw unprocessable("Give either a template or a message text, not both", hasText ? "text" : "templateId");
+    const delayMinMs = input.delayMinMs ?? this.defaults.delayMinMs;
+    const delayMaxMs = input.delayMaxMs ?? Math.max(this.defaults.delayMaxMs, delayMinMs);
+    if (delayMaxMs < delayMinMs) throw unprocessable("The longest delay must not be shorter than the shortest", "delayMaxMs");
+
+    const [list] = await this.db
+      .select({ id: contactLists.id })
+      .from(contactLists)
+      .where(and(eq(contactLists.id, input.listId), eq(contactLists.workspaceId, workspaceId)));
+    if (!list) throw unprocessable("That contact list does not exist", "listId");
+    if (input.templateId) {
+      const [template] = await this.db
+        .select({ id: templates.id })
+        .from(templates)
+        .where(and(eq(templates.id, input.templateId), eq(templates.workspaceId, workspaceId)));
+      if (!template) throw unprocessable("That template does not exist", "templateId");
+    } else {
+      await assertPlaceholdersKnown(this.db, workspaceId, input.text!, "text");
+    }
+    if (input.mediaId) {
+      const [media] = await this.db
+        .select({ id: mediaItems.id })
+        .from(mediaItems)
+        .where(and(eq(mediaItems.id, input.mediaId), eq(mediaItems.workspaceId, workspaceId)));
+      if (!media) throw unprocessable("That image does not exist", "mediaId");
+    }
+    const sessions = await this.db
+      .select({ id: whatsappSessions.id })
+      .from(whatsappSessions)
+      .where(
+        and(
+          eq(whatsappSessions.workspaceId, workspaceId),
+          input.sessionId ? eq(whatsappSessions.id, input.sessionId) : undefined,
+        ),
+      );
+    if (input.sessionId && sessions.length === 0) throw unprocessable("That WhatsApp number does not exist", "sessionId");
+    if (sessions.length === 0) throw unprocessable("Connect a WhatsApp number first", "sessionId");
+    if (sessions.length > 1) throw unprocessable("You have several WhatsApp numbers: choose the one to send from", "sessionId");
+    return {
+      name: input.name,
+      listId: input.listId,
+      templateId: input.templateId ?? null,
+      messageText: input.templateId ? null : (input.text ?? null),
+      mediaId: input.mediaId ?? null,
+      sessionId: sessions[0]!.id,
+      scheduledAt: input.scheduledAt,
+      delayMinMs,
+      delayMaxMs,
+      defaultName: input.defaultName ?? null,
+    };
+  }
+}

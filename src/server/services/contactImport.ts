@@ -1,0 +1,238 @@
+/**
+ * Turning a CSV (or a JSON array) into contacts: numbers normalised to E.164 with
+ * libphonenumber-js, duplicates merged, every rejected row reported with its line and reason.
+ * Parsing is pure; `importContacts` writes everything in one transaction or nothing.
+ */
+import { parse } from "csv-parse/sync";
+import { type CountryCode, getCountries, parsePhoneNumberFromString } from "libphonenumber-js";
+import { sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { contactListMembers, contacts } from "../db/schema";
+import { badRequest } from "./errors";
+
+export const MAX_IMPORT_ROWS = 50_000;
+export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
+const PHONE_COLUMNS = ["phone_number", "phone", "number", "mobile", "whatsapp"];
+const FIRST_NAME_COLUMNS = ["first_name", "firstname", "name"];
+const countryCodes = new Set<string>(getCountries());
+
+export const countrySchema = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .refine((code) => countryCodes.has(code), { message: "Use a two-letter country code such as US, DE or ID" });
+
+export interface ColumnMapping {
+  /** Column holding the phone number; default: phone_number, phone, number, mobile or whatsapp. */
+  phone?: string;
+  /** Column holding the first name; default: first_name, firstname or name. */
+  firstName?: string;
+  /** Columns to leave out; every other column becomes an attribute usable as {{column}}. */
+  ignore?: string[];
+}
+
+export interface RawContactRow {
+  line: number;
+  values: Record<string, string>;
+}
+
+export interface NormalisedContact {
+  phone: string;
+  firstName: string | null;
+  attributes: Record<string, string>;
+  lines: number[];
+}
+
+export interface RejectedRow {
+  line: number;
+  value: string;
+  reason: string;
+}
+
+export interface PreparedImport {
+  contacts: NormalisedContact[];
+  rejected: RejectedRow[];
+  duplicatesMerged: number;
+  columns: string[];
+}
+
+/** Reads a CSV export as spreadsheets write them: BOM, `,` `;` or tab, CRLF, quoted fields. */
+export function parseContactsCsv(text: string): { columns: string[]; rows: RawContactRow[] } {
+  if (Buffer.byteLength(text) > MAX_IMPORT_BYTES) {
+    throw badRequest(`The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB: split it into smaller files`);
+  }
+  const withoutBom = text.replace(/^\uFEFF/, "");
+  const headerLine = withoutBom.split(/\r?\n/, 1)[0] ?? "";
+  if (!headerLine.trim()) throw badRequest("The file is empty: the first line must name the columns, e.g. phone_number,first_name");
+  const delimiter = [",", ";", "\t"].sort((a, b) => count(headerLine, b) - count(headerLine, a))[0]!;
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    records = parse(withoutBom, {
+      delimiter,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+    }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
+  } catch (error) {
+    throw badRequest(`The file is not valid CSV: ${(error as Error).message}`);
+  }
+  const [header, ...body] = records;
+  const columns = (header?.record ?? []).map((column) => column.trim());
+  if (body.length > MAX_IMPORT_ROWS) {
+    throw badRequest(`The file has ${body.length} rows; at most ${MAX_IMPORT_ROWS} can be imported at once`);
+  }
+  const rows = body.map(({ record, info }) => {
+    const values: Record<string, string> = {};
+    columns.forEach((column, index) => {
+      if (column) values[column] = record[index] ?? "";
+    });
+    return { line: info.lines, values };
+  });
+  return { columns, rows };
+}
+
+function count(text: string, char: string): number {
+  return text.split(char).length - 1;
+}
+
+function findColumn(columns: string[], wanted: string | undefined, defaults: string[]): string | undefined {
+  if (wanted) return columns.find((column) => column === wanted);
+  const lower = columns.map((column) => column.toLowerCase());
+  for (const candidate of defaults) {
+    const index = lower.indexOf(candidate);
+    if (index >= 0) return columns[index];
+  }
+  return undefined;
+}
+
+/** Attribute names become placeholders: letters, digits and underscores only. */
+export function attributeKey(column: string): string {
+  return column
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+}
+
+export function normalisePhone(value: string, defaultCountry?: string): { phone: string } | { reason: string } {
+  const trimmed = value.trim();
+  if (!trimmed) return { reason: "The phone number is empty" };
+  const parsed = parsePhoneNumberFromString(trimmed, defaultCountry as CountryCode | undefined);
+  if (!parsed) {
+    return {
+      reason: /[0-9]/.test(trimmed)
+        ? defaultCountry
+          ? "Not a phone number"
+          : "Not a phone number: write it with its country code (+49…) or choose a default country"
+        : "Not a phone number: it has no digits",
+    };
+  }
+  if (!parsed.isValid()) return { reason: `Not a valid ${parsed.country ?? "phone"} number (${trimmed})` };
+  return { phone: parsed.number };
+}
+
+export function prepareImport(
+  columns: string[],
+  rows: RawContactRow[],
+  options: { defaultCountry?: string; mapping?: ColumnMapping } = {},
+): PreparedImport {
+  const phoneColumn = findColumn(columns, options.mapping?.phone, PHONE_COLUMNS);
+  if (!phoneColumn) {
+    throw badRequest(
+      options.mapping?.phone
+        ? `There is no column named "${options.mapping.phone}"`
+        : `No phone column found: name one column phone_number (found: ${columns.join(", ") || "none"})`,
+      "phone",
+    );
+  }
+  const firstNameColumn = findColumn(columns, options.mapping?.firstName, FIRST_NAME_COLUMNS);
+  const ignored = new Set([phoneColumn, firstNameColumn, ...(options.mapping?.ignore ?? [])]);
+  const byPhone = new Map<string, NormalisedContact>();
+  const rejected: RejectedRow[] = [];
+  let duplicatesMerged = 0;
+  for (const row of rows) {
+    const rawPhone = row.values[phoneColumn] ?? "";
+    const normalised = normalisePhone(rawPhone, options.defaultCountry);
+    if ("reason" in normalised) {
+      rejected.push({ line: row.line, value: rawPhone, reason: normalised.reason });
+      continue;
+    }
+    const firstName = firstNameColumn ? row.values[firstNameColumn]?.trim() || null : null;
+    const attributes: Record<string, string> = {};
+    for (const [column, value] of Object.entries(row.values)) {
+      const key = attributeKey(column);
+      if (!ignored.has(column) && key && value.trim()) attributes[key] = value.trim();
+    }
+    const existing = byPhone.get(normalised.phone);
+    if (existing) {
+      // The later row fills in and updates, as a re-import of the same contact would.
+      duplicatesMerged++;
+      existing.firstName = firstName ?? existing.firstName;
+      Object.assign(existing.attributes, attributes);
+      existing.lines.push(row.line);
+    } else {
+      byPhone.set(normalised.phone, { phone: normalised.phone, firstName, attributes, lines: [row.line] });
+    }
+  }
+  return { contacts: [...byPhone.values()], rejected, duplicatesMerged, columns };
+}
+
+export interface ImportResult {
+  received: number;
+  added: number;
+  updated: number;
+  duplicatesMerged: number;
+  rejected: RejectedRow[];
+}
+
+/** Upserts the contacts and adds them to the list, in one transaction. */
+export async function importContacts(
+  db: Db,
+  input: { workspaceId: string; listId: string; prepared: PreparedImport; received: number },
+): Promise<ImportResult> {
+  const { prepared } = input;
+  let added = 0;
+  let updated = 0;
+  await db.transaction(async (tx) => {
+    for (let start = 0; start < prepared.contacts.length; start += 1000) {
+      const batch = prepared.contacts.slice(start, start + 1000);
+      const upserted = await tx
+        .insert(contacts)
+        .values(
+          batch.map((contact) => ({
+            workspaceId: input.workspaceId,
+            phone: contact.phone,
+            firstName: contact.firstName,
+            attributes: contact.attributes,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: [contacts.workspaceId, contacts.phone],
+          set: {
+            firstName: sql`coalesce(excluded.first_name, ${contacts.firstName})`,
+            attributes: sql`${contacts.attributes} || excluded.attributes`,
+            updatedAt: new Date(),
+          },
+        })
+        // xmax = 0 only on a freshly inserted row: tells added from updated in the same statement.
+        .returning({ id: contacts.id, inserted: sql<boolean>`(xmax = 0)` });
+      for (const row of upserted) {
+        if (row.inserted) added++;
+        else updated++;
+      }
+      await tx
+        .insert(contactListMembers)
+        .values(upserted.map((row) => ({ listId: input.listId, contactId: row.id })))
+        .onConflictDoNothing();
+    }
+  });
+  return {
+    received: input.received,
+    added,
+    updated,
+    duplicatesMerged: prepared.duplicatesMerged,
+    rejected: prepared.rejected,
+  };
+}

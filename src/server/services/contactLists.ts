@@ -1,0 +1,183 @@
+/** Named lists of contacts, their members, and adding contacts to them. */
+import { and, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { campaigns, contactListMembers, contactLists, contacts } from "../db/schema";
+import { conflict, isUniqueViolation, notFound } from "./errors";
+import {
+  type ColumnMapping,
+  type ImportResult,
+  importContacts,
+  parseContactsCsv,
+  prepareImport,
+  type RawContactRow,
+} from "./contactImport";
+import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
+
+export const listNameSchema = z.string().trim().min(1, "Give the list a name").max(100, "Keep the name under 100 characters");
+
+/** Campaigns in these states still need their list. */
+const LIST_IN_USE = ["Draft", "Scheduled", "Running", "Paused"] as const;
+
+export async function createList(db: Db, workspaceId: string, name: string) {
+  try {
+    const [list] = await db.insert(contactLists).values({ workspaceId, name }).returning();
+    return { ...list!, memberCount: 0 };
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`A list named "${name}" already exists`, "name");
+    throw error;
+  }
+}
+
+export async function getList(db: Db, workspaceId: string, listId: string) {
+  const [list] = await db
+    .select({
+      id: contactLists.id,
+      name: contactLists.name,
+      createdAt: contactLists.createdAt,
+      memberCount: sql<number>`(select count(*)::int from ${contactListMembers} where ${contactListMembers.listId} = ${contactLists.id})`,
+    })
+    .from(contactLists)
+    .where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)));
+  if (!list) throw notFound("List");
+  return list;
+}
+
+export async function listLists(db: Db, workspaceId: string, page: PageInput) {
+  const rows = await db
+    .select({
+      id: contactLists.id,
+      name: contactLists.name,
+      createdAt: contactLists.createdAt,
+      memberCount: sql<number>`(select count(*)::int from ${contactListMembers} where ${contactListMembers.listId} = ${contactLists.id})`,
+    })
+    .from(contactLists)
+    .where(and(eq(contactLists.workspaceId, workspaceId), afterCursor(page.cursor, contactLists.createdAt, contactLists.id)))
+    .orderBy(...newestFirst(contactLists.createdAt, contactLists.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit);
+}
+
+export async function renameList(db: Db, workspaceId: string, listId: string, name: string) {
+  try {
+    const [list] = await db
+      .update(contactLists)
+      .set({ name })
+      .where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)))
+      .returning();
+    if (!list) throw notFound("List");
+    return getList(db, workspaceId, listId);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`A list named "${name}" already exists`, "name");
+    throw error;
+  }
+}
+
+export async function deleteList(db: Db, workspaceId: string, listId: string): Promise<void> {
+  await getList(db, workspaceId, listId);
+  const [inUse] = await db
+    .select({ name: campaigns.name, status: campaigns.status })
+    .from(campaigns)
+    .where(and(eq(campaigns.listId, listId), inArray(campaigns.status, [...LIST_IN_USE])))
+    .limit(1);
+  if (inUse) {
+    throw conflict(
+      `Campaign "${inUse.name}" (${inUse.status}) still uses this list: cancel or finish it before deleting the list`,
+    );
+  }
+  await db.delete(contactLists).where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)));
+}
+
+export async function listMembers(db: Db, workspaceId: string, listId: string, input: PageInput & { search?: string }) {
+  await getList(db, workspaceId, listId);
+  const search = input.search?.trim();
+  const rows = await db
+    .select({
+      id: contacts.id,
+      phone: contacts.phone,
+      firstName: contacts.firstName,
+      attributes: contacts.attributes,
+      optedOut: contacts.optedOut,
+      createdAt: contacts.createdAt,
+    })
+    .from(contactListMembers)
+    .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+    .where(
+      and(
+        eq(contactListMembers.listId, listId),
+        eq(contacts.workspaceId, workspaceId),
+        search ? or(ilike(contacts.phone, `%${escapeLike(search)}%`), ilike(contacts.firstName, `%${escapeLike(search)}%`)) : undefined,
+        afterCursor(input.cursor, contacts.createdAt, contacts.id),
+      ),
+    )
+    .orderBy(...newestFirst(contacts.createdAt, contacts.id))
+    .limit(input.limit + 1);
+  return toPage(rows, input.limit);
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+export async function removeMembers(db: Db, workspaceId: string, listId: string, contactIds: string[]) {
+  await getList(db, workspaceId, listId);
+  if (contactIds.length === 0) return { removed: 0 };
+  const removed = await db
+    .delete(contactListMembers)
+    .where(and(eq(contactListMembers.listId, listId), inArray(contactListMembers.contactId, contactIds)))
+    .returning({ contactId: contactListMembers.contactId });
+  return { removed: removed.length };
+}
+
+export const importOptionsSchema = z.object({
+  defaultCountry: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z]{2}$/, "Use a two-letter country code such as US")
+    .optional(),
+  mapping: z
+    .object({ phone: z.string().optional(), firstName: z.string().optional(), ignore: z.array(z.string()).optional() })
+    .optional(),
+});
+export type ImportOptions = { defaultCountry?: string; mapping?: ColumnMapping };
+
+export async function importCsvIntoList(
+  db: Db,
+  workspaceId: string,
+  listId: string,
+  csvText: string,
+  options: ImportOptions,
+): Promise<ImportResult> {
+  await getList(db, workspaceId, listId);
+  const { columns, rows } = parseContactsCsv(csvText);
+  const prepared = prepareImport(columns, rows, options);
+  return importContacts(db, { workspaceId, listId, prepared, received: rows.length });
+}
+
+/** JSON rows `{phone, first_name?, ...}`; line numbers are the array positions, from 1. */
+export async function addContactsToList(
+  db: Db,
+  workspaceId: string,
+  listId: string,
+  items: Array<Record<string, unknown>>,
+  options: ImportOptions,
+): Promise<ImportResult> {
+  await getList(db, workspaceId, listId);
+  const columns = [...new Set(items.flatMap((item) => Object.keys(item)))];
+  const rows: RawContactRow[] = items.map((item, index) => ({
+    line: index + 1,
+    values: Object.fromEntries(
+      Object.entries(item)
+        .filter(([, value]) => value !== null && value !== undefined && typeof value !== "object")
+        .map(([key, value]) => [key, String(value)]),
+    ),
+  }));
+  const prepared = prepareImport(columns, rows, options);
+  return importContacts(db, { workspaceId, listId, prepared, received: rows.length });
+}
+
+export async function countContacts(db: Db, workspaceId: string): Promise<number> {
+  const [row] = await db.select({ n: count() }).from(contacts).where(eq(contacts.workspaceId, workspaceId));
+  return row?.n ?? 0;
+}

@@ -1,0 +1,178 @@
+/**
+ * WhatsApp numbers: each is a WAHA session. The row remembers the last status WAHA reported;
+ * reads refresh it from WAHA when WAHA answers and fall back to the stored one when it does not.
+ */
+import { randomBytes } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { z } from "zod";
+import type { Db } from "../db/client";
+import { type WhatsappSession, whatsappSessions } from "../db/schema";
+import { childLogger } from "../logger";
+import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
+import { type WahaApiClient, WahaError } from "./wahaClient";
+
+export const sessionNameSchema = z
+  .string()
+  .trim()
+  .min(1, "Give the number a name, e.g. Sales")
+  .max(60, "Keep the name under 60 characters");
+
+const log = childLogger("whatsapp-sessions");
+
+export interface SessionView {
+  id: string;
+  name: string;
+  wahaSessionName: string;
+  status: string;
+  phoneNumber: string | null;
+  pushName: string | null;
+  createdAt: Date;
+}
+
+function view(row: WhatsappSession): SessionView {
+  return {
+    id: row.id,
+    name: row.name,
+    wahaSessionName: row.wahaSessionName,
+    status: row.status,
+    phoneNumber: row.phoneNumber,
+    pushName: row.pushName,
+    createdAt: row.createdAt,
+  };
+}
+
+/** WAHA session names: lower-case letters, digits, dashes; unique on the server. */
+function wahaNameFor(name: string): string {
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 30);
+  return `wc-${slug || "number"}-${randomBytes(3).toString("hex")}`;
+}
+
+export class WhatsappSessionService {
+  constructor(
+    private readonly db: Db,
+    private readonly waha: WahaApiClient,
+    private readonly options: {
+      /** The in-process fake WAHA's URL when running in sandbox mode; null with a real WAHA. */
+      sandboxUrl: string | null;
+      webhookUrl?: string | null;
+      webhookHmacKey?: string | null;
+    } = { sandboxUrl: null },
+  ) {}
+
+  async create(workspaceId: string, name: string): Promise<SessionView> {
+    const wahaSessionName = wahaNameFor(name);
+    let row: WhatsappSession;
+    try {
+      [row] = (await this.db
+        .insert(whatsappSessions)
+        .values({ workspaceId, name, wahaSessionName, status: "STARTING" })
+        .returning()) as [WhatsappSession];
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`A number named "${name}" already exists`, "name");
+      throw error;
+    }
+    try {
+      const webhooks = this.options.webhookUrl
+        ? [
+            {
+              url: this.options.webhookUrl,
+              events: ["session.status", "message.ack"],
+              hmacKey: this.options.webhookHmacKey ?? undefined,
+            },
+          ]
+        : undefined;
+      const info = await this.waha.createSession(wahaSessionName, { start: true, webhooks });
+      return view(await this.saveStatus(row.id, info.status, info.me ?? null));
+    } catch (error) {
+      // Nothing half-made: without the WAHA session, the row would be a number that can never connect.
+      await this.db.delete(whatsappSessions).where(eq(whatsappSessions.id, row.id));
+      log.warn({ err: error instanceof WahaError ? error.message : String(error) }, "WAHA refused to create a session");
+      throw unprocessable(`WAHA could not create the session: ${(error as Error).message}`);
+    }
+  }
+
+  async list(workspaceId: string): Promise<SessionView[]> {
+    const rows = await this.db
+      .select()
+      .from(whatsappSessions)
+      .where(eq(whatsappSessions.workspaceId, workspaceId))
+      .orderBy(whatsappSessions.createdAt);
+    return Promise.all(rows.map((row) => this.refresh(row)));
+  }
+
+  async get(workspaceId: string, sessionId: string): Promise<SessionView> {
+    return this.refresh(await this.row(workspaceId, sessionId));
+  }
+
+  async row(workspaceId: string, sessionId: string): Promise<WhatsappSession> {
+    const [row] = await this.db
+      .select()
+      .from(whatsappSessions)
+      .where(and(eq(whatsappSessions.id, sessionId), eq(whatsappSessions.workspaceId, workspaceId)));
+    if (!row) throw notFound("WhatsApp number");
+    return row;
+  }
+
+  /** The QR code to scan while the session waits for one (PNG as a data URL). */
+  async qr(workspaceId: string, sessionId: string): Promise<{ status: string; qrDataUrl: string | null }> {
+    const session = await this.get(workspaceId, sessionId);
+    if (session.status !== "SCAN_QR_CODE") return { status: session.status, qrDataUrl: null };
+    const image = await this.waha.getQrImage(session.wahaSessionName);
+    return { status: session.status, qrDataUrl: `data:${image.mimetype};base64,${image.data}` };
+  }
+
+  async requestPairingCode(workspaceId: string, sessionId: string, phoneNumber: string) {
+    const session = await this.row(workspaceId, sessionId);
+    return this.waha.requestPairingCode(session.wahaSessionName, phoneNumber.replace(/[^0-9]/g, ""));
+  }
+
+  async logout(workspaceId: string, sessionId: string): Promise<SessionView> {
+    const session = await this.row(workspaceId, sessionId);
+    await this.waha.logoutSession(session.wahaSessionName);
+    return this.refresh(session);
+  }
+
+  /** Sandbox only: the fake WAHA plays the phone that scanned the QR code. */
+  async simulateScan(workspaceId: string, sessionId: string): Promise<SessionView> {
+    if (!this.options.sandboxUrl) throw conflict("Simulated scans exist only in sandbox mode (no WAHA_URL set)");
+    const session = await this.row(workspaceId, sessionId);
+    const response = await fetch(
+      new URL(`/__fake/sessions/${encodeURIComponent(session.wahaSessionName)}/status`, this.options.sandboxUrl),
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "WORKING" }) },
+    );
+    if (!response.ok) throw unprocessable(`The sandbox WAHA refused the simulated scan (${response.status})`);
+    return this.refresh(session);
+  }
+
+  private async refresh(row: WhatsappSession): Promise<SessionView> {
+    try {
+      const info = await this.waha.getSession(row.wahaSessionName);
+      if (info.status === row.status && (info.me?.id ?? null) === (row.phoneNumber ?? null)) return view(row);
+      return view(await this.saveStatus(row.id, info.status, info.me ?? null));
+    } catch (error) {
+      if (error instanceof WahaError && error.kind === "session_not_found") {
+        return view(await this.saveStatus(row.id, "STOPPED", null));
+      }
+      // WAHA unreachable: show what we knew last rather than fail the page.
+      return view(row);
+    }
+  }
+
+  private async saveStatus(id: string, status: string, me: { id: string; pushName?: string } | null) {
+    const [row] = await this.db
+      .update(whatsappSessions)
+      .set({
+        status,
+        phoneNumber: me ? `+${me.id.replace(/@.*$/, "")}` : null,
+        pushName: me?.pushName ?? null,
+        statusCheckedAt: new Date(),
+      })
+      .where(eq(whatsappSessions.id, id))
+      .returning();
+    return row!;
+  }
+}

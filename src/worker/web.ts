@@ -1,0 +1,57 @@
+/**
+ * `npm start`: the web process. Validates the environment, migrates, bootstraps, initialises the
+ * scheduler once, then serves the dashboard, tRPC and REST on one port.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import next from "next";
+import { EnvError, parseEnv } from "../env";
+import { createAppServices } from "../server/app";
+import { createHttpServer } from "../server/http/server";
+import { logger } from "../server/logger";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+async function main() {
+  const config = parseEnv();
+  logger.level = config.LOG_LEVEL;
+  const dev = process.argv.includes("--dev");
+  const services = await createAppServices(config);
+  // Before taking traffic: arm future campaigns, run the missed ones (once per process).
+  await services.scheduler.initialize();
+
+  const pages = next({ dev, dir: repoRoot, quiet: !dev });
+  await pages.prepare();
+  const handler = pages.getRequestHandler();
+  const server = createHttpServer(services, (req, res) => handler(req, res));
+  server.listen(config.PORT, config.HOST, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.PORT;
+    logger.info(
+      { port, database: services.database.kind, scheduler: config.SCHEDULER_DRIVER, sandbox: services.sandbox },
+      `waha-campaigns is ready on http://localhost:${port}`,
+    );
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    server.close();
+    await services.close().catch((error: unknown) => logger.error({ err: error }, "error while stopping"));
+    await pages.close?.();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof EnvError) {
+    console.error(error.message);
+  } else {
+    logger.fatal({ err: error }, "start-up failed");
+  }
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+/**
+ * A whole app for integration tests: real database (per backend), the fake WAHA over HTTP, the
+ * services, and the HTTP server (tRPC + REST, without Next.js pages) on a random port.
+ */
+import type { AddressInfo } from "node:net";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { DatabaseKind } from "~/server/db/client";
+import { parseEnv } from "~/env";
+import { type AppServices, createAppServices } from "~/server/app";
+import { createCaller } from "~/server/api/root";
+import { createUser, createApiKey, type Caller } from "~/server/services/auth";
+import { createHttpServer } from "~/server/http/server";
+import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
+import { createTestDatabase, type TestDatabase } from "./db";
+
+export interface TestApp {
+  services: AppServices;
+  database: TestDatabase;
+  fakeWaha: FakeWaha;
+  /** Base URL of the HTTP server (tRPC at /api/trpc, REST at /api/v1). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  options: { initializeScheduler?: boolean } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase(kind);
+  const fakeWaha = await startFakeWaha({ port: 0 });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "waha-campaigns-test-"));
+  const config = parseEnv({
+    NODE_ENV: "test",
+    WAHA_URL: fakeWaha.url,
+    DATA_DIR: dataDir,
+    SEND_DELAY_MIN_MS: "0",
+    SEND_DELAY_MAX_MS: "0",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+  const services = await createAppServices(config, { database, sweepCron: "*/1 * * * * *" });
+  if (options.initializeScheduler !== false) await services.scheduler.initialize();
+  const server = createHttpServer(services, null);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    services,
+    database,
+    fakeWaha,
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await services.close();
+      await fakeWaha.close();
+      await database.close();
+    },
+  };
+}
+
+let userCounter = 0;
+
+/** A new user in a workspace of their own, with a tRPC caller and a REST API key. */
+export async function createTestUser(app: TestApp) {
+  const email = `user${++userCounter}-${Date.now()}@example.com`;
+  const user = await createUser(app.services.db, { email, password: "correct horse battery" });
+  const { key } = await createApiKey(app.services.db, { workspaceId: user.workspaceId, userId: user.id, name: "test" });
+  const caller: Caller = { userId: user.id, workspaceId: user.workspaceId, email, via: "session" };
+  return {
+    ...user,
+    apiKey: key,
+    trpc: createCaller({ services: app.services, caller, cookies: null }),
+  };
+}
+
+/** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
