@@ -12,5 +12,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ["tests/globalSetup.ts"],
+    reporters: ["default", "./tests/backendReporter.ts"],
   },
 });

@@ -1,0 +1,62 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseContactsCsv, prepareImport } from "~/server/services/contactImport";
+
+const shared = path.resolve(process.cwd(), "../shared/data");
+const read = (name: string) => readFileSync(path.join(shared, name), "utf8");
+
+describe("CSV contact import (parsing and normalising)", () => {
+  it("keeps all 20 clean contacts in E.164 with their extra columns as attributes", () => {
+    const { columns, rows } = parseContactsCsv(read("contacts-clean.csv"));
+    const prepared = prepareImport(columns, rows);
+    expect(prepared.rejected).toEqual([]);
+    expect(prepared.contacts).toHaveLength(20);
+    const chloe = prepared.contacts.find((contact) => contact.firstName === "Chloé");
+    expect(chloe).toMatchObject({ phone: "+12015550103", attributes: { city: "Hoboken", plan: "gold" } });
+    const noName = prepared.contacts.find((contact) => contact.phone === "+12015550105");
+    expect(noName?.firstName).toBeNull();
+    const noPlan = prepared.contacts.find((contact) => contact.phone === "+12015550106");
+    expect(noPlan?.attributes).toEqual({ city: "Newark" });
+  });
+
+  it("reads a messy export: BOM, semicolons, CRLF, local numbers, duplicates, bad rows with their lines", () => {
+    const { columns, rows } = parseContactsCsv(read("contacts-messy.csv"));
+    expect(columns).toEqual(["phone_number", "first_name", "notes"]);
+    const prepared = prepareImport(columns, rows, { defaultCountry: "US" });
+    expect(prepared.contacts).toHaveLength(6);
+    expect(prepared.duplicatesMerged).toBe(1);
+    expect(prepared.rejected.map((row) => [row.line, row.value])).toEqual([
+      [5, "12345"],
+      [6, "hello"],
+      [7, ""],
+    ]);
+    for (const row of prepared.rejected) expect(row.reason.length).toBeGreaterThan(5);
+    const ana = prepared.contacts.find((contact) => contact.phone === "+12015550111");
+    expect(ana?.lines).toEqual([2, 4]);
+    expect(prepared.contacts.map((contact) => contact.phone)).toContain("+6281234567811");
+    // Markup and placeholder look-alikes are kept as plain text, not interpreted.
+    const names = prepared.contacts.map((contact) => contact.firstName);
+    expect(names).toContain("<script>alert(1)</script>");
+    expect(names).toContain("{{first_name}}");
+    expect(names).toContain("Quoted, Name");
+  });
+
+  it("without a default country, a local number is rejected with advice", () => {
+    const { columns, rows } = parseContactsCsv("phone_number,first_name\n(201) 555-0111,Ana\n");
+    const prepared = prepareImport(columns, rows);
+    expect(prepared.contacts).toHaveLength(0);
+    expect(prepared.rejected[0]?.reason).toMatch(/country code|default country|valid/i);
+  });
+
+  it("refuses a file without a phone column, naming the columns it found", () => {
+    const { columns, rows } = parseContactsCsv("name,city\nAna,Lyon\n");
+    expect(() => prepareImport(columns, rows)).toThrow(/No phone column found.*name, city/);
+  });
+
+  it("honours a column mapping", () => {
+    const { columns, rows } = parseContactsCsv("Mobile Number,Given\n+4915123456711,Lena\n");
+    const prepared = prepareImport(columns, rows, { mapping: { phone: "Mobile Number", firstName: "Given" } });
+    expect(prepared.contacts).toEqual([{ phone: "+4915123456711", firstName: "Lena", attributes: {}, lines: [2] }]);
+  });
+});
