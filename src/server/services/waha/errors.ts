@@ -1,0 +1,123 @@
+/**
+ * Every failure of a WAHA call becomes one `WahaError` with a `kind` a caller can act on:
+ * - `unauthorized`        401/403: the API key is missing or wrong. Fix the configuration.
+ * - `session_not_found`   404 naming a session: create or start it first.
+ * - `session_not_working` 422 with WAHA's `{status, expected}`: the number is not connected (yet);
+ *                          pause and wait for `WORKING`.
+ * - `invalid_request`     400 and other 4xx: our request is wrong; retrying will not help.
+ * - `transient`           5xx, 408, 429, timeouts, refused or reset connections: retry later.
+ * - `unexpected`          an answer we could not understand (bad JSON, missing fields, 3xx).
+ */
+export type WahaErrorKind =
+  | "unauthorized"
+  | "session_not_found"
+  | "session_not_working"
+  | "invalid_request"
+  | "transient"
+  | "unexpected";
+
+export interface WahaErrorInit {
+  kind: WahaErrorKind;
+  operation: string;
+  message: string;
+  httpStatus?: number;
+  sessionStatus?: string;
+  expected?: string[];
+  /**
+   * True when the request may have reached WAHA and been acted on although we got no success
+   * answer (timeout after sending, connection reset, 5xx). For a send this means "maybe sent":
+   * settle it by looking the message up, never by resending blindly.
+   */
+  outcomeUnknown?: boolean;
+  cause?: unknown;
+}
+
+export class WahaError extends Error {
+  readonly kind: WahaErrorKind;
+  readonly operation: string;
+  readonly httpStatus?: number;
+  readonly sessionStatus?: string;
+  readonly expected?: string[];
+  readonly outcomeUnknown: boolean;
+
+  constructor(init: WahaErrorInit) {
+    super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "WahaError";
+    this.kind = init.kind;
+    this.operation = init.operation;
+    if (init.httpStatus !== undefined) this.httpStatus = init.httpStatus;
+    if (init.sessionStatus !== undefined) this.sessionStatus = init.sessionStatus;
+    if (init.expected !== undefined) this.expected = init.expected;
+    this.outcomeUnknown = init.outcomeUnknown ?? false;
+  }
+
+  /** Worth retrying the same call later: only transient failures are. */
+  get retryable(): boolean {
+    return this.kind === "transient";
+  }
+}
+
+export function isWahaError(error: unknown): error is WahaError {
+  return error instanceof WahaError;
+}
+
+/** Network error codes (Node / undici) that mean "WAHA could not be reached or dropped us". */
+const TRANSIENT_NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+]);
+
+/** Codes for which the request certainly never reached WAHA. */
+const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/** Finds the first `code` along an error's cause chain (fetch wraps socket errors, sometimes in an AggregateError). */
+export function networkErrorCode(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === "object" && !seen.has(current)) {
+    seen.add(current);
+    const record = current as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof record.code === "string") return record.code;
+    if (Array.isArray(record.errors) && record.errors.length > 0) {
+      const inner = networkErrorCode(record.errors[0]);
+      if (inner) return inner;
+    }
+    current = record.cause;
+  }
+  return undefined;
+}
+
+export function isTimeoutError(error: unknown): boolean {
+  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+}
+
+export function classifyNetworkError(error: unknown): { transient: boolean; code?: string; outcomeUnknown: boolean } {
+  if (isTimeoutError(error)) return { transient: true, code: "TIMEOUT", outcomeUnknown: true };
+  const code = networkErrorCode(error);
+  if (code && TRANSIENT_NETWORK_CODES.has(code)) return { transient: true, code, outcomeUnknown: !NEVER_SENT_CODES.has(code) };
+  // "fetch failed" without a code we know: still a network problem, treat as transient.
+  if (error instanceof TypeError && /fetch failed|terminated|socket/i.test(error.message)) {
+    return { transient: true, ...(code ? { code } : {}), outcomeUnknown: true };
+  }
+  return { transient: false, ...(code ? { code } : {}), outcomeUnknown: true };
+}
+
+/** HTTP status -> kind, for answers that are not a success. 404 and 422 need the body too (see the client). */
+export function kindForHttpStatus(status: number): WahaErrorKind {
+  if (status === 401 || status === 403) return "unauthorized";
+  if (status === 404) return "session_not_found";
+  if (status === 408 || status === 429 || status >= 500) return "transient";
+  if (status >= 400) return "invalid_request";
+  return "unexpected";
+}

@@ -1,0 +1,550 @@
+import { childLogger, maskPhone } from "~/server/logger";
+import { fromChatId, toSerializedMessageId } from "./waha/chatId";
+import { WahaError, classifyNetworkError, kindForHttpStatus, type WahaErrorKind } from "./waha/errors";
+
+export { WahaError, isWahaError, type WahaErrorKind } from "./waha/errors";
+export { toChatId, fromChatId, toSerializedMessageId, isSerializedMessageId } from "./waha/chatId";
+
+/**
+ * The one way the app talks to WAHA (https://waha.devlike.pro), over its HTTP API as described by
+ * WAHA's own OpenAPI document (shared/waha/openapi.json). Every failure is a `WahaError`.
+ */
+
+export type WahaEngine = "NOWEB" | "WEBJS" | "GOWS";
+export type WahaSessionStatus = "STOPPED" | "STARTING" | "SCAN_QR_CODE" | "WORKING" | "FAILED";
+
+export interface WahaSessionInfo {
+  name: string;
+  status: WahaSessionStatus;
+  me?: { id: string; pushName?: string } | null;
+  engine?: string;
+  /** WAHA's own status when it is not one of ours (e.g. PASSKEY_REQUIRED, shown as SCAN_QR_CODE). */
+  rawStatus?: string;
+}
+
+export interface WahaWebhookConfig {
+  url: string;
+  events: string[];
+  hmacKey?: string;
+}
+
+export type WahaFile =
+  | { url: string; mimetype?: string; filename?: string }
+  | { data: string /* base64 */; mimetype: string; filename: string };
+
+/** A message as `getMessage` / `listChatMessages` report it. `ack`: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED. */
+export interface WahaMessageInfo {
+  id: string;
+  body?: string | null;
+  ack?: number | null;
+  fromMe?: boolean;
+  timestamp?: number;
+}
+
+export interface WahaApiClientOptions {
+  baseUrl: string;
+  apiKey?: string;
+  /** Per call, from request to the end of the answer. Default 30 s (WAHA itself may wait ~10 s for a session). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const KNOWN_STATUSES: ReadonlySet<string> = new Set(["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED"]);
+
+type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+
+interface CallOptions {
+  method: HttpMethod;
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** The session this call is about, for error messages. */
+  session?: string;
+  accept?: string;
+}
+
+interface Answer {
+  status: number;
+  contentType: string;
+  bytes: Buffer;
+  /** Parsed JSON body; undefined when the body is empty or not JSON. */
+  json: unknown;
+}
+
+const log = childLogger("waha-client");
+
+export class WahaApiClient {
+  private readonly baseUrl: string;
+  private readonly apiKey: string | undefined;
+  private readonly timeoutMs: number;
+  /** The base URL without credentials, safe to show in messages. */
+  private readonly displayOrigin: string;
+
+  constructor(options: WahaApiClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.baseUrl);
+    } catch {
+      throw new WahaError({ kind: "invalid_request", operation: "configure", message: "WAHA configure failed: WAHA_URL is not a valid URL" });
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.apiKey = options.apiKey === "" ? undefined : options.apiKey;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.displayOrigin = `${parsed.protocol}//${parsed.host}`;
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  async listSessions(): Promise<WahaSessionInfo[]> {
+    // Without all=true WAHA leaves STOPPED sessions out.
+    const answer = await this.call("listSessions", { method: "GET", path: "/api/sessions", query: { all: true } });
+    if (!Array.isArray(answer.json)) throw this.unexpected("listSessions", "the answer is not a list of sessions");
+    return answer.json.map((item) => this.toSessionInfo("listSessions", item));
+  }
+
+  async getSession(session: string): Promise<WahaSessionInfo> {
+    const answer = await this.call("getSession", { method: "GET", path: `/api/sessions/${seg(session)}`, session });
+    return this.toSessionInfo("getSession", answer.json);
+  }
+
+  async createSession(session: string, options: { start: boolean; webhooks?: WahaWebhookConfig[] }): Promise<WahaSessionInfo> {
+    const config =
+      options.webhooks && options.webhooks.length > 0
+        ? {
+            webhooks: options.webhooks.map((hook) => ({
+              url: hook.url,
+              events: hook.events,
+              ...(hook.hmacKey ? { hmac: { key: hook.hmacKey } } : {}),
+            })),
+          }
+        : undefined;
+    const answer = await this.call("createSession", {
+      method: "POST",
+      path: "/api/sessions",
+      session,
+      body: { name: session, start: options.start, ...(config ? { config } : {}) },
+    });
+    return this.toSessionInfo("createSession", answer.json);
+  }
+
+  async startSession(session: string): Promise<void> {
+    await this.call("startSession", { method: "POST", path: `/api/sessions/${seg(session)}/start`, session });
+  }
+
+  async stopSession(session: string): Promise<void> {
+    await this.call("stopSession", { method: "POST", path: `/api/sessions/${seg(session)}/stop`, session });
+  }
+
+  async logoutSession(session: string): Promise<void> {
+    await this.call("logoutSession", { method: "POST", path: `/api/sessions/${seg(session)}/logout`, session });
+  }
+
+  /** The QR code to scan, as a base64 PNG. WAHA serves it only while the session is SCAN_QR_CODE. */
+  async getQrImage(session: string): Promise<{ mimetype: string; data: string }> {
+    const answer = await this.call("getQrImage", {
+      method: "GET",
+      path: `/api/${seg(session)}/auth/qr`,
+      query: { format: "image" },
+      accept: "application/json",
+      session,
+    });
+    if (answer.contentType.startsWith("image/")) {
+      return { mimetype: answer.contentType.split(";")[0]!.trim(), data: answer.bytes.toString("base64") };
+    }
+    const body = asRecord(answer.json);
+    if (typeof body?.data !== "string" || body.data.length === 0) throw this.unexpected("getQrImage", "the answer has no image data");
+    return { mimetype: typeof body.mimetype === "string" ? body.mimetype : "image/png", data: body.data };
+  }
+
+  /** The QR code's raw text, for rendering it ourselves. */
+  async getQrValue(session: string): Promise<string> {
+    const answer = await this.call("getQrValue", {
+      method: "GET",
+      path: `/api/${seg(session)}/auth/qr`,
+      query: { format: "raw" },
+      accept: "application/json",
+      session,
+    });
+    const value = asRecord(answer.json)?.value;
+    if (typeof value !== "string") throw this.unexpected("getQrValue", "the answer has no QR value");
+    return value;
+  }
+
+  /** Pairing by code instead of QR: WhatsApp on the phone asks for this code. */
+  async requestPairingCode(session: string, phoneNumber: string): Promise<{ code: string }> {
+    const answer = await this.call("requestPairingCode", {
+      method: "POST",
+      path: `/api/${seg(session)}/auth/request-code`,
+      body: { phoneNumber: phoneNumber.replace(/\D/g, "") },
+      session,
+    });
+    const code = asRecord(answer.json)?.code;
+    if (typeof code !== "string") throw this.unexpected("requestPairingCode", "the answer has no code");
+    return { code };
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends a text. `messageId` (from `newMessageId`) fixes the message's id before the call, so a send
+   * whose answer was lost can be found with `getMessage`. Resolves with the serialized id
+   * (`true_<chatId>_<id>`) whatever the engine, usable with `getMessage`.
+   */
+  async sendText(input: { session: string; chatId: string; text: string; messageId?: string }): Promise<{ messageId: string }> {
+    const answer = await this.call("sendText", {
+      method: "POST",
+      path: "/api/sendText",
+      session: input.session,
+      body: {
+        session: input.session,
+        chatId: input.chatId,
+        text: input.text,
+        ...(input.messageId ? { id: input.messageId } : {}),
+      },
+    });
+    return { messageId: this.sentMessageId("sendText", answer.json, input.chatId, input.messageId) };
+  }
+
+  async sendImage(input: { session: string; chatId: string; file: WahaFile; caption?: string; messageId?: string }): Promise<{ messageId: string }> {
+    const file =
+      "url" in input.file
+        ? {
+            url: input.file.url,
+            // WAHA requires a mimetype for a remote file.
+            mimetype: input.file.mimetype ?? guessImageMimetype(input.file.filename ?? input.file.url),
+            ...(input.file.filename ? { filename: input.file.filename } : {}),
+          }
+        : { data: input.file.data, mimetype: input.file.mimetype, filename: input.file.filename };
+    const answer = await this.call("sendImage", {
+      method: "POST",
+      path: "/api/sendImage",
+      session: input.session,
+      body: {
+        session: input.session,
+        chatId: input.chatId,
+        file,
+        ...(input.caption !== undefined ? { caption: input.caption } : {}),
+        ...(input.messageId ? { id: input.messageId } : {}),
+      },
+    });
+    return { messageId: this.sentMessageId("sendImage", answer.json, input.chatId, input.messageId) };
+  }
+
+  async startTyping(input: { session: string; chatId: string }): Promise<void> {
+    await this.call("startTyping", { method: "POST", path: "/api/startTyping", session: input.session, body: { session: input.session, chatId: input.chatId } });
+  }
+
+  async stopTyping(input: { session: string; chatId: string }): Promise<void> {
+    await this.call("stopTyping", { method: "POST", path: "/api/stopTyping", session: input.session, body: { session: input.session, chatId: input.chatId } });
+  }
+
+  /** Whether `phone` (E.164) has WhatsApp; `chatId` is the id WAHA wants for it (null when it does not exist). */
+  async checkNumberExists(session: string, phone: string): Promise<{ numberExists: boolean; chatId: string | null }> {
+    const answer = await this.call("checkNumberExists", {
+      method: "GET",
+      path: "/api/contacts/check-exists",
+      query: { phone: phone.replace(/\D/g, ""), session },
+      session,
+    });
+    const body = asRecord(answer.json);
+    if (typeof body?.numberExists !== "boolean") throw this.unexpected("checkNumberExists", "the answer has no numberExists");
+    return { numberExists: body.numberExists, chatId: typeof body.chatId === "string" && body.chatId ? body.chatId : null };
+  }
+
+  // ---------------------------------------------------------------- idempotency
+
+  /** WAHA >= 2026.4.3; resolves null when this WAHA lacks the endpoint (older versions), so callers work without it. */
+  async newMessageId(session: string): Promise<string | null> {
+    const operation = "newMessageId";
+    const answer = await this.request(operation, { method: "GET", path: `/api/${seg(session)}/new-message-id`, session });
+    if (answer.status === 404 && !mentionsSession(answer.json)) return null; // route unknown to this WAHA
+    if (!isSuccess(answer.status)) throw this.httpError(operation, answer, session);
+    const id = asRecord(answer.json)?.id;
+    if (typeof id !== "string" || id.length === 0) throw this.unexpected(operation, "the answer has no id");
+    return id;
+  }
+
+  /**
+   * A message by id; null when WAHA says it does not exist. `messageId` may be serialized
+   * (`true_<chatId>_<id>`, as `sendText` returns) or raw (as `newMessageId` returns).
+   */
+  async getMessage(session: string, chatId: string, messageId: string): Promise<{ id: string; body?: string | null; ack?: number | null } | null> {
+    const operation = "getMessage";
+    const serialized = toSerializedMessageId(chatId, messageId);
+    const answer = await this.request(operation, {
+      method: "GET",
+      path: `/api/${seg(session)}/chats/${seg(chatId)}/messages/${seg(serialized)}`,
+      query: { downloadMedia: false },
+      session,
+    });
+    if (answer.status === 404 && !mentionsSession(answer.json)) return null;
+    if (!isSuccess(answer.status)) throw this.httpError(operation, answer, session);
+    if (answer.json === undefined || answer.json === null) return null; // some engines answer 200 with no body
+    const message = this.toMessageInfo(operation, answer.json);
+    return { id: message.id, body: message.body ?? null, ack: message.ack ?? null };
+  }
+
+  /** The chat's most recent messages, newest first (recovery when a message id was never fixed). */
+  async listChatMessages(session: string, chatId: string, options: { limit?: number } = {}): Promise<WahaMessageInfo[]> {
+    const operation = "listChatMessages";
+    const answer = await this.request(operation, {
+      method: "GET",
+      path: `/api/${seg(session)}/chats/${seg(chatId)}/messages`,
+      query: { limit: options.limit ?? 20, downloadMedia: false, sortBy: "timestamp", sortOrder: "desc" },
+      session,
+    });
+    if (answer.status === 404 && !mentionsSession(answer.json)) return [];
+    if (!isSuccess(answer.status)) throw this.httpError(operation, answer, session);
+    if (!Array.isArray(answer.json)) throw this.unexpected(operation, "the answer is not a list of messages");
+    return answer.json.map((item) => this.toMessageInfo(operation, item));
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private async call(operation: string, options: CallOptions): Promise<Answer> {
+    const answer = await this.request(operation, options);
+    if (!isSuccess(answer.status)) throw this.httpError(operation, answer, options.session);
+    return answer;
+  }
+
+  /** One HTTP exchange. Throws only for network failures and timeouts; any HTTP answer is returned. */
+  private async request(operation: string, options: CallOptions): Promise<Answer> {
+    let url = this.baseUrl + options.path;
+    if (options.query) {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(options.query)) if (value !== undefined) params.set(key, String(value));
+      url += `?${params.toString()}`;
+    }
+    const headers: Record<string, string> = { accept: options.accept ?? "application/json" };
+    if (this.apiKey !== undefined) headers["x-api-key"] = this.apiKey;
+    let payload: string | undefined;
+    if (options.body !== undefined) {
+      headers["content-type"] = "application/json";
+      payload = JSON.stringify(options.body);
+    }
+    const started = performance.now();
+    try {
+      const response = await fetch(url, {
+        method: options.method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        redirect: "manual",
+      });
+      const bytes = Buffer.from(await response.arrayBuffer());
+      const contentType = response.headers.get("content-type") ?? "";
+      const answer: Answer = { status: response.status, contentType, bytes, json: parseJson(bytes, contentType) };
+      log.debug({ operation, session: options.session, status: response.status, ms: Math.round(performance.now() - started) }, "waha call");
+      return answer;
+    } catch (error) {
+      throw this.networkError(operation, error, options.session);
+    }
+  }
+
+  private networkError(operation: string, error: unknown, session: string | undefined): WahaError {
+    const { transient, code, outcomeUnknown } = classifyNetworkError(error);
+    let reason: string;
+    if (code === "TIMEOUT") reason = `WAHA did not answer within ${this.timeoutMs} ms`;
+    else if (code === "ECONNREFUSED") reason = `cannot connect to ${this.displayOrigin} (connection refused)`;
+    else if (code) reason = `network error talking to ${this.displayOrigin} (${code})`;
+    else reason = `request to ${this.displayOrigin} failed (${error instanceof Error ? error.message : String(error)})`;
+    log.warn({ operation, session, code }, "waha call failed");
+    return this.makeError({
+      kind: transient ? "transient" : "unexpected",
+      operation,
+      message: `WAHA ${operation} failed: ${reason}`,
+      outcomeUnknown,
+      cause: error,
+    });
+  }
+
+  private httpError(operation: string, answer: Answer, session: string | undefined): WahaError {
+    const body = asRecord(answer.json);
+    const detail = describeBody(answer);
+    const status = answer.status;
+    const who = session === undefined ? "" : ` "${session}"`;
+
+    if (status === 422 && body && Array.isArray(body.expected)) {
+      const expected = body.expected.filter((item): item is string => typeof item === "string");
+      const sessionStatus = typeof body.status === "string" ? body.status : undefined;
+      return this.makeError({
+        kind: "session_not_working",
+        operation,
+        httpStatus: status,
+        expected,
+        ...(sessionStatus !== undefined ? { sessionStatus } : {}),
+        message: `WAHA ${operation} failed: session${who} is not ${expected.join(" or ") || "ready"} (status ${sessionStatus ?? "unknown"})`,
+      });
+    }
+    if (status >= 300 && status < 400) {
+      return this.makeError({ kind: "unexpected", operation, httpStatus: status, message: `WAHA ${operation} failed: unexpected redirect (HTTP ${status})` });
+    }
+    const kind: WahaErrorKind = kindForHttpStatus(status);
+    let reason: string;
+    switch (kind) {
+      case "unauthorized":
+        reason = `unauthorized (HTTP ${status}): WAHA refused the API key (check WAHA_API_KEY)`;
+        break;
+      case "session_not_found":
+        reason = `session${who} not found (HTTP 404)`;
+        break;
+      case "invalid_request":
+        reason = `invalid request (HTTP ${status})${detail ? `: ${detail}` : ""}`;
+        break;
+      case "transient":
+        reason = `WAHA answered HTTP ${status}${detail ? `: ${detail}` : ""}`;
+        break;
+      default:
+        reason = `unexpected answer (HTTP ${status})${detail ? `: ${detail}` : ""}`;
+    }
+    if (kind === "transient") log.warn({ operation, session, status }, "waha call failed");
+    return this.makeError({
+      kind,
+      operation,
+      httpStatus: status,
+      message: `WAHA ${operation} failed: ${reason}`,
+      // A 5xx may come after WAHA handed the message to WhatsApp; 429/408 were refused up front.
+      outcomeUnknown: status >= 500,
+    });
+  }
+
+  private unexpected(operation: string, why: string): WahaError {
+    return this.makeError({ kind: "unexpected", operation, message: `WAHA ${operation} failed: ${why}` });
+  }
+
+  /** The last guard: whatever a server echoed, the API key never leaves in a message. */
+  private makeError(init: ConstructorParameters<typeof WahaError>[0]): WahaError {
+    const key = this.apiKey;
+    const message = key && key.length > 0 ? init.message.split(key).join("[redacted]") : init.message;
+    return new WahaError({ ...init, message });
+  }
+
+  private toSessionInfo(operation: string, raw: unknown): WahaSessionInfo {
+    const body = asRecord(raw);
+    if (!body || typeof body.name !== "string" || typeof body.status !== "string") {
+      throw this.unexpected(operation, "the answer is not a session");
+    }
+    const info: WahaSessionInfo = { name: body.name, status: normaliseStatus(body.status) };
+    if (info.status !== body.status) info.rawStatus = body.status;
+    const me = asRecord(body.me);
+    if (me && typeof me.id === "string") {
+      info.me = { id: me.id, ...(typeof me.pushName === "string" ? { pushName: me.pushName } : {}) };
+    } else if (body.me === null) {
+      info.me = null;
+    }
+    // WAHA answers `engine: {engine: "NOWEB", ...}`; accept a plain string too.
+    const engine = typeof body.engine === "string" ? body.engine : asRecord(body.engine)?.engine;
+    if (typeof engine === "string") info.engine = engine;
+    return info;
+  }
+
+  private toMessageInfo(operation: string, raw: unknown): WahaMessageInfo {
+    const body = asRecord(raw);
+    if (!body || typeof body.id !== "string") throw this.unexpected(operation, "the answer is not a message");
+    const info: WahaMessageInfo = { id: body.id };
+    if (typeof body.body === "string" || body.body === null) info.body = body.body;
+    if (typeof body.ack === "number" || body.ack === null) info.ack = body.ack;
+    if (typeof body.fromMe === "boolean") info.fromMe = body.fromMe;
+    if (typeof body.timestamp === "number") info.timestamp = body.timestamp;
+    return info;
+  }
+
+  /**
+   * The send answer's shape depends on the engine:
+   * NOWEB `{key: {id, remoteJid, fromMe}}` (raw id), WEBJS `{id: {_serialized}}`, GOWS `{id: "true_<chat>_<ID>"}`.
+   * All become the serialized id that `getMessage` takes.
+   */
+  private sentMessageId(operation: string, raw: unknown, chatId: string, requestedId: string | undefined): string {
+    const body = asRecord(raw);
+    const id = body?.id;
+    if (typeof id === "string" && id.length > 0) return toSerializedMessageId(chatId, id);
+    const idObject = asRecord(id);
+    if (typeof idObject?._serialized === "string" && idObject._serialized.length > 0) return idObject._serialized;
+    const key = asRecord(body?.key);
+    if (typeof key?.id === "string" && key.id.length > 0) return toSerializedMessageId(chatId, key.id, key.fromMe !== false);
+    // WAHA accepted the message (2xx) but did not say its id: the id we fixed is the message's id.
+    if (requestedId) return toSerializedMessageId(chatId, requestedId);
+    log.error({ operation, chatId: maskChatId(chatId) }, "waha accepted a message but its answer has no id");
+    throw this.makeError({
+      kind: "unexpected",
+      operation,
+      message: `WAHA ${operation} failed: WAHA accepted the message but its answer has no message id`,
+      outcomeUnknown: true,
+    });
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function parseJson(bytes: Buffer, contentType: string): unknown {
+  if (bytes.length === 0) return undefined;
+  if (!contentType.includes("json") && bytes[0] !== 0x7b /* { */ && bytes[0] !== 0x5b /* [ */) return undefined;
+  try {
+    return JSON.parse(bytes.toString("utf8")) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** WAHA's error text: Nest's `message` (string or list), `error`, or `exception.message`. */
+function describeBody(answer: Answer): string {
+  const body = asRecord(answer.json);
+  let text = "";
+  if (body) {
+    const message = body.message;
+    if (typeof message === "string") text = message;
+    else if (Array.isArray(message)) text = message.filter((item) => typeof item === "string").join("; ");
+    else if (typeof body.error === "string") text = body.error;
+    else if (typeof asRecord(body.exception)?.message === "string") text = asRecord(body.exception)!.message as string;
+  } else if (answer.contentType.startsWith("text/")) {
+    text = answer.bytes.toString("utf8");
+  }
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/** WAHA's 404 for an unknown session names the session; a 404 for an unknown route or message does not. */
+function mentionsSession(json: unknown): boolean {
+  const body = asRecord(json);
+  if (!body) return false;
+  const text = [body.message, body.error].filter((item) => typeof item === "string").join(" ");
+  return /session/i.test(text);
+}
+
+function normaliseStatus(status: string): WahaSessionStatus {
+  if (KNOWN_STATUSES.has(status)) return status as WahaSessionStatus;
+  // PASSKEY_REQUIRED / PASSKEY_CONFIRMATION_REQUIRED: the user must act on the phone, like a QR scan.
+  if (status.startsWith("PASSKEY")) return "SCAN_QR_CODE";
+  return "FAILED";
+}
+
+function guessImageMimetype(name: string): string {
+  const extension = /\.([a-z0-9]+)(?:[?#].*)?$/i.exec(name)?.[1]?.toLowerCase();
+  switch (extension) {
+    case "png":
+      return "image/png";
+    case "webp":
+      return "image/webp";
+    case "gif":
+      return "image/gif";
+    default:
+      return "image/jpeg";
+  }
+}
+
+function maskChatId(chatId: string): string {
+  const phone = fromChatId(chatId);
+  return phone ? maskPhone(phone) : "[chat]";
+}

@@ -1,0 +1,596 @@
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { qrLikePng } from "./png";
+import {
+  ACK_NAMES,
+  FakeWahaState,
+  SESSION_STATUSES,
+  newRawMessageId,
+  type FakeFaults,
+  type FakeMessage,
+  type FakeStats,
+  type SessionState,
+  type StoredMessage,
+  type WahaEngine,
+  type WahaSessionStatus,
+} from "./state";
+import { WebhookSender } from "./webhooks";
+
+export type { FakeFaults, FakeMessage, FakeStats, WahaEngine, WahaSessionStatus } from "./state";
+
+/**
+ * A fake WAHA (https://waha.devlike.pro) for tests, the sandbox and benchmarks: WAHA's paths, bodies,
+ * status codes and errors for the endpoints the app uses, plus a control API under /__fake/.
+ * Plain node:http and a lean send path: it must never be the bottleneck of a benchmark.
+ * See docs/fake-waha.md.
+ */
+
+export interface FakeWahaOptions {
+  port?: number /* 0 = random */;
+  host?: string /* default 127.0.0.1 */;
+  apiKey?: string;
+  engine?: WahaEngine;
+  /** STARTING -> SCAN_QR_CODE / WORKING after this long. Default 20 ms. */
+  transitionDelayMs?: number;
+  /** message.ack SERVER this long after a send, DEVICE twice as long. Default 20 ms. */
+  ackDelayMs?: number;
+  /** Real WAHA waits up to ~10 s for a session to become WORKING before answering 422. Default 0: answer at once. */
+  notWorkingWaitMs?: number;
+  /** false = behave like WAHA before 2026.4.3: no GET /api/{session}/new-message-id, `id` on send ignored. Default true. */
+  newMessageId?: boolean;
+}
+
+export interface FakeWaha {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  messages(): FakeMessage[];
+  /** See FakeWahaState.reset: messages, stats, faults and unknown numbers; sessions too with `{sessions: true}`. */
+  reset(options?: { sessions?: boolean }): void;
+  /** Creates the session if unknown. WORKING fills `me` (a simulated QR scan). */
+  setSessionStatus(name: string, status: WahaSessionStatus, me?: { id: string; pushName?: string }): void;
+  setFaults(faults: Partial<FakeFaults>): FakeFaults;
+  stats(): FakeStats;
+  /** Makes check-exists answer `numberExists: false` for this phone (E.164 or digits). */
+  setNumberExists(phone: string, exists: boolean): void;
+  /** Sets a message's ack (-1..4) and sends message.ack. False when no such message. */
+  setAck(messageId: string, ack: number): boolean;
+  /** Current status of a session, undefined when unknown. */
+  sessionStatus(name: string): WahaSessionStatus | undefined;
+  /** Resolves when all webhook deliveries started so far have finished. */
+  drainWebhooks(): Promise<void>;
+}
+
+const VERSION = "2026.7.1";
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+type Json = Record<string, unknown>;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<FakeWaha> {
+  const engine: WahaEngine = options.engine ?? "WEBJS";
+  const apiKey = options.apiKey === "" ? undefined : options.apiKey;
+  const notWorkingWaitMs = options.notWorkingWaitMs ?? 0;
+  const supportsNewMessageId = options.newMessageId ?? true;
+  const environment = { version: VERSION, engine, tier: "PLUS", browser: "fake", platform: `${process.platform}/${process.arch}`, worker: { id: null } };
+  const webhooks = new WebhookSender(environment);
+  const state = new FakeWahaState({
+    engine,
+    transitionDelayMs: options.transitionDelayMs ?? 20,
+    ackDelayMs: options.ackDelayMs ?? 20,
+    webhooks,
+  });
+
+  // ---------------------------------------------------------- helpers
+
+  function sessionOr404(name: string): SessionState {
+    const session = state.sessions.get(name);
+    if (!session) {
+      throw new HttpError(404, {
+        statusCode: 404,
+        message: `We didn't find a session with name '${name}'. Please start it first by using POST /api/sessions/${name}/start request`,
+        error: "Not Found",
+      });
+    }
+    return session;
+  }
+
+  function notInStatus(session: SessionState, expected: WahaSessionStatus[]): HttpError {
+    return new HttpError(422, {
+      error: "Session status is not as expected. Try again later or restart the session",
+      session: session.name,
+      status: session.status,
+      expected,
+    });
+  }
+
+  async function workingOr422(session: SessionState): Promise<void> {
+    const working = () => session.status === "WORKING"; // re-read: the status changes while we wait
+    if (working()) return;
+    const deadline = Date.now() + notWorkingWaitMs;
+    while (Date.now() < deadline) {
+      await sleep(Math.min(50, deadline - Date.now()));
+      if (working()) return;
+    }
+    throw notInStatus(session, ["WORKING"]);
+  }
+
+  function badRequest(...messages: string[]): HttpError {
+    return new HttpError(400, { statusCode: 400, message: messages, error: "Bad Request" });
+  }
+
+  function requireString(body: Json, field: string): string {
+    const value = body[field];
+    if (typeof value !== "string" || value.length === 0) throw badRequest(`${field} must be a string`);
+    return value;
+  }
+
+  function requireChatId(body: Json): string {
+    const chatId = requireString(body, "chatId");
+    if (!chatId.includes("@")) throw badRequest("chatId must be like 11111111111@c.us");
+    return chatId;
+  }
+
+  function wamessage(stored: StoredMessage, now: number): Json {
+    const ack = state.ackOf(stored, now);
+    const message = stored.message;
+    return {
+      id: message.id,
+      timestamp: Math.floor(stored.acceptedAt / 1000),
+      from: stored.fromId,
+      fromMe: true,
+      source: "api",
+      to: message.chatId,
+      participant: null,
+      body: message.text ?? message.caption ?? "",
+      hasMedia: message.hasFile,
+      mediaUrl: null,
+      ack,
+      ackName: ACK_NAMES[ack] ?? "UNKNOWN",
+      _data: {},
+    };
+  }
+
+  /** The send answer as each engine shapes it. */
+  function sendAnswer(stored: StoredMessage): Json {
+    const message = stored.message;
+    const seconds = Math.floor(stored.acceptedAt / 1000);
+    const body = message.text ?? message.caption ?? "";
+    switch (engine) {
+      case "NOWEB":
+        return {
+          key: { remoteJid: message.chatId.replace(/@c\.us$/, "@s.whatsapp.net"), fromMe: true, id: stored.rawId },
+          message: message.hasFile
+            ? { imageMessage: { caption: message.caption ?? "", mimetype: stored.mimetype ?? "image/jpeg" } }
+            : { extendedTextMessage: { text: body } },
+          messageTimestamp: String(seconds),
+          status: "PENDING",
+        };
+      case "GOWS":
+        return { ...wamessage(stored, stored.acceptedAt), ack: 0, ackName: "PENDING" };
+      default:
+        return {
+          _data: { id: { fromMe: true, remote: message.chatId, id: stored.rawId, _serialized: message.id } },
+          id: { fromMe: true, remote: message.chatId, id: stored.rawId, _serialized: message.id },
+          ack: 0,
+          hasMedia: message.hasFile,
+          body,
+          type: message.hasFile ? "image" : "chat",
+          timestamp: seconds,
+          from: stored.fromId,
+          to: message.chatId,
+          deviceType: "web",
+          isForwarded: false,
+          forwardingScore: 0,
+          isStatus: false,
+          isStarred: false,
+          fromMe: true,
+          hasQuotedMsg: false,
+          vCards: [],
+          mentionedIds: [],
+          links: [],
+        };
+    }
+  }
+
+  // ---------------------------------------------------------- sends (the hot path)
+
+  async function handleSend(req: IncomingMessage, res: ServerResponse, kind: "text" | "image"): Promise<void> {
+    const body = await readJson(req);
+    const sessionName = requireString(body, "session");
+    const chatId = requireChatId(body);
+    let text: string | null = null;
+    let caption: string | undefined;
+    let mimetype: string | undefined;
+    if (kind === "text") {
+      if (typeof body.text !== "string") throw badRequest("text must be a string");
+      text = body.text;
+    } else {
+      const file = body.file as Json | undefined;
+      if (!file || typeof file !== "object" || (typeof file.url !== "string" && typeof file.data !== "string")) {
+        throw badRequest("file must have url or data");
+      }
+      if (typeof file.mimetype !== "string") throw badRequest("file.mimetype must be a string");
+      mimetype = file.mimetype;
+      if (body.caption !== undefined) {
+        if (typeof body.caption !== "string") throw badRequest("caption must be a string");
+        caption = body.caption;
+      }
+    }
+    const requestedId = supportsNewMessageId && typeof body.id === "string" && body.id.length > 0 ? body.id : undefined;
+    const session = sessionOr404(sessionName);
+
+    state.beginSend(sessionName);
+    try {
+      let status = 201;
+      let answer: unknown;
+      try {
+        await workingOr422(session);
+        if (state.takeFault()) {
+          status = 500;
+          answer = { statusCode: 500, message: "fake-waha: injected fault", error: "Internal Server Error" };
+        } else {
+          // Recorded on acceptance, before any latency: a client that gives up still "sent" it.
+          const stored = state.record({
+            session,
+            chatId,
+            rawId: requestedId ?? newRawMessageId(),
+            text,
+            ...(caption !== undefined ? { caption } : {}),
+            hasFile: kind === "image",
+            ...(mimetype !== undefined ? { mimetype } : {}),
+          });
+          answer = sendAnswer(stored);
+        }
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        status = error.status;
+        answer = error.body;
+      }
+      const latency = state.faults.latencyMs;
+      if (latency > 0) await sleep(latency);
+      sendJson(res, status, answer);
+    } finally {
+      state.endSend(sessionName);
+    }
+  }
+
+  // ---------------------------------------------------------- WAHA routes
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<void> {
+    const parts = path.split("/").map(decodeSegment); // ["", "api", ...]
+    const p1 = parts[2];
+    const p2 = parts[3];
+    const p3 = parts[4];
+
+    if (p1 === "sessions") {
+      if (parts.length === 3) {
+        if (method === "GET") {
+          const all = query.get("all") === "true";
+          const list = [...state.sessions.values()].filter((session) => all || session.status !== "STOPPED");
+          return sendJson(res, 200, list.map((session) => state.sessionInfo(session)));
+        }
+        if (method === "POST") {
+          const body = await readJson(req);
+          const name = body.name === undefined ? "default" : requireString(body, "name");
+          if (state.sessions.has(name)) {
+            throw new HttpError(422, { statusCode: 422, message: `Session '${name}' already exists. Use PUT to update it.`, error: "Unprocessable Entity" });
+          }
+          const config = body.config && typeof body.config === "object" ? (body.config as Json) : undefined;
+          const session = state.createSession(name, config, body.start !== false);
+          return sendJson(res, 201, state.sessionDto(session));
+        }
+      } else if (p2 !== undefined && parts.length === 4) {
+        const session = sessionOr404(p2);
+        if (method === "GET") return sendJson(res, 200, state.sessionInfo(session));
+        if (method === "PUT") {
+          const body = await readJson(req);
+          if (body.config && typeof body.config === "object") session.config = body.config as Json;
+          return sendJson(res, 200, state.sessionDto(session));
+        }
+        if (method === "DELETE") {
+          state.delete(session);
+          return sendEmpty(res, 200);
+        }
+      } else if (p2 !== undefined && parts.length === 5 && method === "POST") {
+        const session = sessionOr404(p2);
+        if (p3 === "start") state.start(session);
+        else if (p3 === "stop") state.stop(session);
+        else if (p3 === "logout") state.logout(session);
+        else if (p3 === "restart") state.restart(session);
+        else return routeNotFound(res, method, path);
+        return sendJson(res, 201, state.sessionDto(session));
+      }
+      return routeNotFound(res, method, path);
+    }
+
+    if (p1 === "startTyping" || p1 === "stopTyping") {
+      if (method !== "POST" || parts.length !== 3) return routeNotFound(res, method, path);
+      const body = await readJson(req);
+      const session = sessionOr404(requireString(body, "session"));
+      requireChatId(body);
+      await workingOr422(session);
+      return sendEmpty(res, 201);
+    }
+
+    if (p1 === "contacts" && p2 === "check-exists" && method === "GET") {
+      const phone = query.get("phone");
+      const sessionName = query.get("session");
+      if (!phone || !sessionName) throw badRequest("phone must be a string", "session must be a string");
+      const session = sessionOr404(sessionName);
+      await workingOr422(session);
+      const digits = phone.replace(/\D/g, "");
+      const exists = digits.length >= 7 && state.numberExists(digits);
+      return sendJson(res, 200, exists ? { numberExists: true, chatId: `${digits}@c.us` } : { numberExists: false });
+    }
+
+    if (p1 === "server" && p2 === "version" && method === "GET") return sendJson(res, 200, environment);
+
+    // /api/{session}/...
+    if (p1 !== undefined && p2 === "auth" && p3 === "qr" && method === "GET" && parts.length === 5) {
+      const session = sessionOr404(p1);
+      if (session.status !== "SCAN_QR_CODE") throw notInStatus(session, ["SCAN_QR_CODE"]);
+      if (query.get("format") === "raw") return sendJson(res, 200, { value: session.qrValue });
+      const png = qrLikePng(session.qrValue);
+      if ((req.headers.accept ?? "").includes("application/json")) {
+        return sendJson(res, 200, { mimetype: "image/png", data: png.toString("base64") });
+      }
+      res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
+      res.end(png);
+      return;
+    }
+
+    if (p1 !== undefined && p2 === "auth" && p3 === "request-code" && method === "POST" && parts.length === 5) {
+      const body = await readJson(req);
+      const session = sessionOr404(p1);
+      const phoneNumber = requireString(body, "phoneNumber");
+      if (!/^\d{7,15}$/.test(phoneNumber)) throw badRequest("phoneNumber must be digits in international format");
+      if (session.status !== "SCAN_QR_CODE") throw notInStatus(session, ["SCAN_QR_CODE"]);
+      return sendJson(res, 201, { code: pairingCode() });
+    }
+
+    if (p1 !== undefined && p2 === "new-message-id" && method === "GET" && parts.length === 4 && supportsNewMessageId) {
+      const session = sessionOr404(p1);
+      await workingOr422(session);
+      return sendJson(res, 200, { id: newRawMessageId() });
+    }
+
+    if (p1 !== undefined && p2 === "chats" && p3 !== undefined && parts[5] === "messages" && method === "GET") {
+      const session = sessionOr404(p1);
+      await workingOr422(session);
+      const now = Date.now();
+      if (parts.length === 7 && parts[6] !== undefined) {
+        const stored = state.findMessage(session.name, parts[6]);
+        if (!stored || stored.message.chatId !== p3) {
+          throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
+        }
+        return sendJson(res, 200, wamessage(stored, now));
+      }
+      if (parts.length === 6) {
+        const limit = clampInt(query.get("limit"), 10, 1, 1000);
+        const offset = clampInt(query.get("offset"), 0, 0, Number.MAX_SAFE_INTEGER);
+        const chat = state.chatMessages(session.name, p3);
+        const ordered = query.get("sortOrder") === "asc" ? chat : [...chat].reverse();
+        return sendJson(res, 200, ordered.slice(offset, offset + limit).map((stored) => wamessage(stored, now)));
+      }
+    }
+
+    return routeNotFound(res, method, path);
+  }
+
+  // ---------------------------------------------------------- control API
+
+  async function handleControl(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<void> {
+    const parts = path.split("/").map(decodeSegment); // ["", "__fake", ...]
+    const what = parts[2];
+
+    if (what === "messages" && parts.length === 3 && method === "GET") {
+      const session = query.get("session");
+      const chatId = query.get("chatId");
+      const list = state.messages().filter((message) => (!session || message.session === session) && (!chatId || message.chatId === chatId));
+      return sendJson(res, 200, list);
+    }
+    if (what === "messages" && parts.length === 5 && parts[4] === "ack" && method === "POST") {
+      const body = await readJson(req);
+      const ack = body.ack;
+      if (typeof ack !== "number" || !Number.isInteger(ack) || ack < -1 || ack > 4) throw badRequest("ack must be an integer -1..4");
+      if (!state.setAck(parts[3] ?? "", ack)) throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
+      return sendJson(res, 200, { id: parts[3], ack, ackName: ACK_NAMES[ack] });
+    }
+    if (what === "reset" && method === "POST") {
+      const body = await readJson(req, true);
+      state.reset({ sessions: body.sessions === true });
+      return sendJson(res, 200, { ok: true });
+    }
+    if (what === "sessions" && parts.length === 5 && parts[4] === "status" && method === "POST") {
+      const body = await readJson(req);
+      const status = body.status;
+      if (typeof status !== "string" || !(SESSION_STATUSES as readonly string[]).includes(status)) {
+        throw badRequest(`status must be one of ${SESSION_STATUSES.join(", ")}`);
+      }
+      const me = body.me as { id?: unknown; pushName?: unknown } | undefined;
+      const meInput =
+        me && typeof me.id === "string" ? { id: me.id, ...(typeof me.pushName === "string" ? { pushName: me.pushName } : {}) } : undefined;
+      const session = state.forceStatus(parts[3] ?? "default", status as WahaSessionStatus, meInput);
+      return sendJson(res, 200, state.sessionInfo(session));
+    }
+    if (what === "faults" && parts.length === 3) {
+      if (method === "GET") return sendJson(res, 200, state.faults);
+      if (method === "POST") {
+        const body = await readJson(req, true);
+        return sendJson(res, 200, state.setFaults(parseFaults(body)));
+      }
+    }
+    if (what === "stats" && method === "GET") return sendJson(res, 200, state.stats());
+    if (what === "numbers" && method === "POST") {
+      const body = await readJson(req);
+      const phone = requireString(body, "phone");
+      if (typeof body.exists !== "boolean") throw badRequest("exists must be a boolean");
+      state.setNumberExists(phone, body.exists);
+      return sendJson(res, 200, { phone, exists: body.exists });
+    }
+    return routeNotFound(res, method, path);
+  }
+
+  function parseFaults(body: Json): Partial<FakeFaults> {
+    const patch: Partial<FakeFaults> = {};
+    if (body.latencyMs !== undefined) {
+      if (typeof body.latencyMs !== "number" || !(body.latencyMs >= 0)) throw badRequest("latencyMs must be a number >= 0");
+      patch.latencyMs = body.latencyMs;
+    }
+    if (body.errorRate !== undefined) {
+      if (typeof body.errorRate !== "number" || !(body.errorRate >= 0 && body.errorRate <= 1)) throw badRequest("errorRate must be a number 0..1");
+      patch.errorRate = body.errorRate;
+    }
+    if (body.failNext !== undefined) {
+      if (typeof body.failNext !== "number" || !Number.isInteger(body.failNext) || body.failNext < 0) throw badRequest("failNext must be an integer >= 0");
+      patch.failNext = body.failNext;
+    }
+    return patch;
+  }
+
+  // ---------------------------------------------------------- dispatch
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const rawUrl = req.url ?? "/";
+    const q = rawUrl.indexOf("?");
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const method = req.method ?? "GET";
+
+    if (path.startsWith("/api/")) {
+      if (apiKey !== undefined && req.headers["x-api-key"] !== apiKey) {
+        req.resume();
+        return sendJson(res, 401, { message: "Unauthorized", statusCode: 401 });
+      }
+      if (method === "POST" && path === "/api/sendText") return handleSend(req, res, "text");
+      if (method === "POST" && path === "/api/sendImage") return handleSend(req, res, "image");
+      return handleApi(req, res, method, path, new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1)));
+    }
+    if (path.startsWith("/__fake/")) return handleControl(req, res, method, path, new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1)));
+    if (path === "/ping" && method === "GET") return sendJson(res, 200, { message: "pong" });
+    return routeNotFound(res, method, path);
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof HttpError) return sendJson(res, error.status, error.body);
+      sendJson(res, 500, { statusCode: 500, message: error instanceof Error ? error.message : String(error), error: "Internal Server Error" });
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 35_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close: async () => {
+      state.clearTimers();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+    messages: () => state.messages(),
+    reset: (resetOptions) => state.reset(resetOptions),
+    setSessionStatus: (name, status, me) => void state.forceStatus(name, status, me),
+    setFaults: (faults) => state.setFaults(faults),
+    stats: () => state.stats(),
+    setNumberExists: (phone, exists) => state.setNumberExists(phone, exists),
+    setAck: (messageId, ack) => state.setAck(messageId, ack),
+    sessionStatus: (name) => state.sessions.get(name)?.status,
+    drainWebhooks: () => webhooks.drain(),
+  };
+}
+
+// ------------------------------------------------------------ HTTP helpers
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+function sendEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status, { "content-length": 0 });
+  res.end();
+}
+
+/** Nest's answer for a route it does not have (also how an older WAHA answers new-message-id). */
+function routeNotFound(res: ServerResponse, method: string, path: string): void {
+  sendJson(res, 404, { message: `Cannot ${method} ${path}`, error: "Not Found", statusCode: 404 });
+}
+
+function readJson(req: IncomingMessage, allowEmpty = false): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, { statusCode: 413, message: "request entity too large", error: "Payload Too Large" }));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("error", reject);
+    req.on("end", () => {
+      const text = chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8");
+      if (text.trim() === "") {
+        if (allowEmpty) return resolve({});
+        return reject(new HttpError(400, { statusCode: 400, message: ["request body must be a JSON object"], error: "Bad Request" }));
+      }
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object");
+        resolve(parsed as Json);
+      } catch {
+        reject(new HttpError(400, { statusCode: 400, message: ["request body must be a JSON object"], error: "Bad Request" }));
+      }
+    });
+  });
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function clampInt(value: string | null, fallback: number, min: number, max: number): number {
+  const parsed = value === null ? Number.NaN : Number.parseInt(value, 10);
+  if (!Number.isFinite(parsed)) return fallback;
+  return Math.min(max, Math.max(min, parsed));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function pairingCode(): string {
+  const letters = "ABCDEFGHJKLMNPQRSTVWXYZ0123456789";
+  let code = "";
+  for (let i = 0; i < 8; i++) code += letters[Math.floor(Math.random() * letters.length)];
+  return `${code.slice(0, 4)}-${code.slice(4)}`;
+}

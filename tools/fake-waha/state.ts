@@ -1,0 +1,390 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { WebhookSender, WebhookTarget } from "./webhooks";
+
+/**
+ * The fake's memory: sessions with WAHA's lifecycle, accepted messages, injected faults and
+ * send statistics. No HTTP here; server.ts maps requests onto these methods.
+ */
+
+export type WahaEngine = "NOWEB" | "WEBJS" | "GOWS";
+export type WahaSessionStatus = "STOPPED" | "STARTING" | "SCAN_QR_CODE" | "WORKING" | "FAILED";
+export const SESSION_STATUSES: readonly WahaSessionStatus[] = ["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED"];
+
+/** Every send the fake accepted (GET /__fake/messages). `id` is the serialized id the send answered. */
+export interface FakeMessage {
+  id: string;
+  session: string;
+  chatId: string;
+  text: string | null;
+  caption?: string;
+  hasFile: boolean;
+  at: string;
+}
+
+export interface FakeFaults {
+  /** Delay before every send answer (sendText, sendImage), successful or not. */
+  latencyMs: number;
+  /** 0..1: this fraction of sends answers 500 and is not recorded. */
+  errorRate: number;
+  /** The next N sends answer 500 and are not recorded (checked before errorRate). */
+  failNext: number;
+}
+
+export interface FakeStats {
+  maxInFlight: Record<string, number>;
+  inFlight: Record<string, number>;
+  sent: Record<string, number>;
+}
+
+export interface SessionState {
+  name: string;
+  status: WahaSessionStatus;
+  config: Record<string, unknown> | undefined;
+  /** The logged-in account; kept across stop/start like WAHA's stored auth, cleared by logout. */
+  me: { id: string; pushName: string } | null;
+  /** Bumped on every status change: a scheduled transition only runs if nothing changed since. */
+  generation: number;
+  statuses: { status: WahaSessionStatus; timestamp: number }[];
+  qrValue: string;
+  activity: number | null;
+}
+
+export interface StoredMessage {
+  message: FakeMessage;
+  rawId: string;
+  fromId: string;
+  acceptedAt: number;
+  /** Set by /__fake/messages/{id}/ack; otherwise the ack follows time (PENDING -> SERVER -> DEVICE). */
+  ack: number | undefined;
+  mimetype: string | undefined;
+}
+
+export const ACK_NAMES: Record<number, string> = { [-1]: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED" };
+
+export interface StateOptions {
+  engine: WahaEngine;
+  transitionDelayMs: number;
+  ackDelayMs: number;
+  webhooks: WebhookSender;
+}
+
+export class FakeWahaState {
+  readonly sessions = new Map<string, SessionState>();
+  private records: StoredMessage[] = [];
+  /** `${session}\n${serializedId}` -> message */
+  private byId = new Map<string, StoredMessage>();
+  /** `${session}\n${chatId}` -> messages, oldest first */
+  private byChat = new Map<string, StoredMessage[]>();
+  faults: FakeFaults = { latencyMs: 0, errorRate: 0, failNext: 0 };
+  private inFlight = new Map<string, number>();
+  private maxInFlight = new Map<string, number>();
+  private sent = new Map<string, number>();
+  private readonly missingNumbers = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly options: StateOptions) {}
+
+  get engine(): WahaEngine {
+    return this.options.engine;
+  }
+
+  // ------------------------------------------------------------ sessions
+
+  createSession(name: string, config: Record<string, unknown> | undefined, start: boolean): SessionState {
+    const session: SessionState = {
+      name,
+      status: "STOPPED",
+      config,
+      me: null,
+      generation: 0,
+      statuses: [],
+      qrValue: newQrValue(),
+      activity: null,
+    };
+    this.sessions.set(name, session);
+    if (start) this.start(session);
+    return session;
+  }
+
+  /** STOPPED -> STARTING -> SCAN_QR_CODE (or WORKING when the account is still logged in). Idempotent. */
+  start(session: SessionState): void {
+    if (session.status !== "STOPPED" && session.status !== "FAILED") return;
+    this.setStatus(session, "STARTING");
+    this.later(session, () => this.setStatus(session, session.me ? "WORKING" : "SCAN_QR_CODE"));
+  }
+
+  stop(session: SessionState): void {
+    if (session.status !== "STOPPED") this.setStatus(session, "STOPPED");
+  }
+
+  /** WAHA: "Logout the session, restart a session if it was not STOPPED". */
+  logout(session: SessionState): void {
+    session.me = null;
+    if (session.status === "STOPPED") return;
+    this.setStatus(session, "STARTING");
+    this.later(session, () => this.setStatus(session, "SCAN_QR_CODE"));
+  }
+
+  restart(session: SessionState): void {
+    this.stop(session);
+    this.start(session);
+  }
+
+  delete(session: SessionState): void {
+    this.stop(session);
+    this.sessions.delete(session.name);
+  }
+
+  /** The control API's status change: creates the session if unknown; WORKING logs an account in. */
+  forceStatus(name: string, status: WahaSessionStatus, me?: { id: string; pushName?: string }): SessionState {
+    const session = this.sessions.get(name) ?? this.createSession(name, undefined, false);
+    if (me) session.me = { id: me.id, pushName: me.pushName ?? `Fake ${name}` };
+    if (status === "WORKING") session.me ??= defaultMe(name);
+    if (status === "SCAN_QR_CODE") session.me = null; // the phone unlinked this device
+    this.setStatus(session, status);
+    return session;
+  }
+
+  setStatus(session: SessionState, status: WahaSessionStatus): void {
+    session.generation++;
+    session.status = status;
+    const timestamp = Date.now();
+    session.activity = timestamp;
+    session.statuses.push({ status, timestamp });
+    if (session.statuses.length > 10) session.statuses.shift();
+    if (status === "SCAN_QR_CODE") session.qrValue = newQrValue();
+    this.options.webhooks.emit(this.webhooksOf(session), {
+      session: session.name,
+      event: "session.status",
+      engine: this.engine,
+      me: status === "WORKING" ? session.me : null,
+      metadata: session.config?.metadata,
+      payload: { name: session.name, status, statuses: session.statuses.slice() },
+    });
+  }
+
+  /** SessionInfo as GET /api/sessions/{session} answers it. */
+  sessionInfo(session: SessionState): Record<string, unknown> {
+    return {
+      name: session.name,
+      status: session.status,
+      ...(session.config !== undefined ? { config: session.config } : {}),
+      me: session.status === "WORKING" ? session.me : null,
+      presence: {},
+      timestamps: { activity: session.activity },
+      engine: { engine: this.engine },
+    };
+  }
+
+  /** SessionDTO as create/start/stop/logout answer it. */
+  sessionDto(session: SessionState): Record<string, unknown> {
+    return { name: session.name, status: session.status, ...(session.config !== undefined ? { config: session.config } : {}) };
+  }
+
+  meOf(session: SessionState): { id: string; pushName: string } {
+    return session.me ?? defaultMe(session.name);
+  }
+
+  // ------------------------------------------------------------ messages
+
+  /** Records an accepted send; returns its serialized id. Duplicate ids are recorded again (a resend is visible). */
+  record(input: { session: SessionState; chatId: string; rawId: string; text: string | null; caption?: string; hasFile: boolean; mimetype?: string }): StoredMessage {
+    const now = Date.now();
+    const id = `true_${input.chatId}_${input.rawId}`;
+    const message: FakeMessage = {
+      id,
+      session: input.session.name,
+      chatId: input.chatId,
+      text: input.text,
+      ...(input.caption !== undefined ? { caption: input.caption } : {}),
+      hasFile: input.hasFile,
+      at: new Date(now).toISOString(),
+    };
+    const stored: StoredMessage = {
+      message,
+      rawId: input.rawId,
+      fromId: this.meOf(input.session).id,
+      acceptedAt: now,
+      ack: undefined,
+      mimetype: input.mimetype,
+    };
+    this.records.push(stored);
+    this.byId.set(`${message.session}\n${id}`, stored);
+    const chatKey = `${message.session}\n${input.chatId}`;
+    const chat = this.byChat.get(chatKey);
+    if (chat) chat.push(stored);
+    else this.byChat.set(chatKey, [stored]);
+    this.sent.set(message.session, (this.sent.get(message.session) ?? 0) + 1);
+    input.session.activity = now;
+    this.scheduleAcks(input.session, stored);
+    return stored;
+  }
+
+  findMessage(session: string, serializedId: string): StoredMessage | undefined {
+    return this.byId.get(`${session}\n${serializedId}`);
+  }
+
+  chatMessages(session: string, chatId: string): StoredMessage[] {
+    return this.byChat.get(`${session}\n${chatId}`) ?? [];
+  }
+
+  messages(): FakeMessage[] {
+    return this.records.map((stored) => ({ ...stored.message }));
+  }
+
+  ackOf(stored: StoredMessage, now = Date.now()): number {
+    if (stored.ack !== undefined) return stored.ack;
+    const elapsed = now - stored.acceptedAt;
+    if (elapsed >= 2 * this.options.ackDelayMs) return 2;
+    if (elapsed >= this.options.ackDelayMs) return 1;
+    return 0;
+  }
+
+  /** Sets a message's ack (e.g. READ or ERROR) and sends the message.ack webhook. False if unknown. */
+  setAck(serializedId: string, ack: number): boolean {
+    const stored = this.records.findLast((item) => item.message.id === serializedId);
+    if (!stored) return false;
+    stored.ack = ack;
+    const session = this.sessions.get(stored.message.session);
+    if (session) this.emitAck(session, stored, ack);
+    return true;
+  }
+
+  private scheduleAcks(session: SessionState, stored: StoredMessage): void {
+    const targets = this.webhooksOf(session);
+    if (!targets || !targets.some((target) => target.events.includes("message.ack") || target.events.includes("*"))) return;
+    const delay = this.options.ackDelayMs;
+    this.timer(delay, () => {
+      if (stored.ack === undefined) this.emitAck(session, stored, 1);
+    });
+    this.timer(2 * delay, () => {
+      if (stored.ack === undefined) this.emitAck(session, stored, 2);
+    });
+  }
+
+  private emitAck(session: SessionState, stored: StoredMessage, ack: number): void {
+    this.options.webhooks.emit(this.webhooksOf(session), {
+      session: session.name,
+      event: "message.ack",
+      engine: this.engine,
+      me: session.me,
+      metadata: session.config?.metadata,
+      payload: {
+        id: stored.message.id,
+        from: stored.fromId,
+        to: stored.message.chatId,
+        participant: null,
+        fromMe: true,
+        ack,
+        ackName: ACK_NAMES[ack] ?? "UNKNOWN",
+      },
+    });
+  }
+
+  // ------------------------------------------------------------ numbers, faults, stats
+
+  numberExists(digits: string): boolean {
+    return !this.missingNumbers.has(digits);
+  }
+
+  setNumberExists(phone: string, exists: boolean): void {
+    const digits = phone.replace(/\D/g, "");
+    if (exists) this.missingNumbers.delete(digits);
+    else this.missingNumbers.add(digits);
+  }
+
+  setFaults(patch: Partial<FakeFaults>): FakeFaults {
+    this.faults = { ...this.faults, ...patch };
+    return { ...this.faults };
+  }
+
+  /** Decides, for one send, whether an injected fault fails it. */
+  takeFault(): boolean {
+    if (this.faults.failNext > 0) {
+      this.faults.failNext--;
+      return true;
+    }
+    return this.faults.errorRate > 0 && Math.random() < this.faults.errorRate;
+  }
+
+  beginSend(session: string): void {
+    const open = (this.inFlight.get(session) ?? 0) + 1;
+    this.inFlight.set(session, open);
+    if (open > (this.maxInFlight.get(session) ?? 0)) this.maxInFlight.set(session, open);
+  }
+
+  endSend(session: string): void {
+    const open = (this.inFlight.get(session) ?? 1) - 1;
+    if (open <= 0) this.inFlight.delete(session);
+    else this.inFlight.set(session, open);
+  }
+
+  stats(): FakeStats {
+    return {
+      maxInFlight: Object.fromEntries(this.maxInFlight),
+      inFlight: Object.fromEntries(this.inFlight),
+      sent: Object.fromEntries(this.sent),
+    };
+  }
+
+  /**
+   * Forgets messages, stats (sends still open keep counting), faults and unknown numbers.
+   * Sessions stay, as on a real server the app still knows about, unless `sessions` is set.
+   */
+  reset(options: { sessions?: boolean } = {}): void {
+    this.records = [];
+    this.byId = new Map();
+    this.byChat = new Map();
+    this.faults = { latencyMs: 0, errorRate: 0, failNext: 0 };
+    this.maxInFlight = new Map(this.inFlight);
+    this.sent = new Map();
+    this.missingNumbers.clear();
+    if (options.sessions) {
+      for (const session of this.sessions.values()) session.generation++;
+      this.sessions.clear();
+      this.clearTimers();
+    }
+  }
+
+  clearTimers(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private webhooksOf(session: SessionState): WebhookTarget[] | undefined {
+    const hooks = session.config?.webhooks;
+    return Array.isArray(hooks) ? (hooks as WebhookTarget[]) : undefined;
+  }
+
+  /** Runs `step` after the transition delay unless the session changed status or was removed meanwhile. */
+  private later(session: SessionState, step: () => void): void {
+    const generation = session.generation;
+    this.timer(this.options.transitionDelayMs, () => {
+      if (session.generation === generation && this.sessions.get(session.name) === session) step();
+    });
+  }
+
+  private timer(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
+
+function newQrValue(): string {
+  return `2@${randomBytes(24).toString("base64")},${randomBytes(24).toString("base64")},${randomBytes(16).toString("base64")}`;
+}
+
+/** A stable fake phone number per session name: +1 555 xxx xxxx. */
+export function defaultMe(name: string): { id: string; pushName: string } {
+  const digits = (createHash("sha256").update(name).digest().readUInt32BE(0) % 10_000_000).toString().padStart(7, "0");
+  return { id: `1555${digits}@c.us`, pushName: `Fake ${name}` };
+}
+
+/** A WhatsApp-looking message id (`3EB0` + hex), as new-message-id and the engines produce. */
+export function newRawMessageId(): string {
+  return `3EB0${randomBytes(8).toString("hex").toUpperCase()}`;
+}
