@@ -1,16 +1,165 @@
 /**
- * REST v1 (shared/DESIGN.md §5). For now: health. The full API maps onto the same tRPC procedures.
+ * REST v1 (shared/DESIGN.md §5): match a route of the table (routes.ts), authenticate the API key,
+ * build the procedure's input from path, query and body, and call the tRPC procedure through a
+ * server-side caller. Validation, workspace scoping and domain errors are the procedure's; this
+ * file only speaks HTTP.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { sql } from "drizzle-orm";
 import type { AppServices } from "../app";
+import { createCaller } from "../api/root";
+import { childLogger } from "../logger";
+import { type Caller, callerFromApiKey } from "../services/auth";
+import { isJsonContentType, isPlainObject, parseJson, readBodyText } from "./body";
+import { RestError, toRestError } from "./errors";
+import { type JsonSchema, primaryType, procedureInputSchema } from "./inputSchemas";
+import { openApiDocument } from "./openapi";
+import { matchRoute, type ProcedureRoute } from "./routes";
+
+const log = childLogger("rest");
 
 export async function handleRest(services: AppServices, req: IncomingMessage, res: ServerResponse, url: URL) {
-  if (req.method === "GET" && url.pathname === "/api/v1/health") {
-    sendJson(res, 200, await health(services));
-    return;
+  const method = req.method ?? "GET";
+  try {
+    const match = matchRoute(method, url.pathname);
+    if (match.kind === "none") {
+      throw new RestError("not_found", `No endpoint ${method} ${url.pathname}: see /api/v1/openapi.json`);
+    }
+    if (match.kind === "wrong-method") {
+      res.setHeader("allow", match.allowed.join(", "));
+      throw new RestError("method_not_allowed", `${url.pathname} answers ${match.allowed.join(", ")}, not ${method}`);
+    }
+    const { route, params } = match;
+    if (route.kind === "public") {
+      sendJson(res, 200, route.name === "health" ? await health(services) : openApiDocument());
+      return;
+    }
+    const caller = await authenticate(services, req);
+    const input = await buildInput(route, params, url, req);
+    refuseNulCharacters(input);
+    const trpc = createCaller({ services, caller, cookies: null });
+    const result = await procedureOf(trpc, route.procedure)(input);
+    if (route.status === 204) {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    sendJson(res, route.status, route.present ? route.present(result) : result);
+  } catch (error) {
+    const restError = toRestError(error);
+    if (restError.code === "internal") log.error({ err: error, method, path: url.pathname }, "REST request failed");
+    if (!res.headersSent) sendJson(res, restError.status, restError.toBody());
+    else res.end();
   }
-  sendJson(res, 404, { error: { code: "not_found", message: `No endpoint ${req.method} ${url.pathname}` } });
+}
+
+async function authenticate(services: AppServices, req: IncomingMessage): Promise<Caller> {
+  const header = req.headers.authorization ?? "";
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new RestError("unauthorized", "Send your API key as Authorization: Bearer <api key>");
+  const caller = await callerFromApiKey(services.db, match[1]!);
+  if (!caller) throw new RestError("unauthorized", "This API key is unknown or was revoked");
+  return caller;
+}
+
+/** The server-side caller's function for a dotted procedure path ("campaign.get"). */
+function procedureOf(trpc: ReturnType<typeof createCaller>, path: string): (input: unknown) => Promise<unknown> {
+  return path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], trpc) as (
+    input: unknown,
+  ) => Promise<unknown>;
+}
+
+/** Path parameters always win: a body cannot point a call at another id than the URL's. */
+async function buildInput(route: ProcedureRoute, params: Record<string, string>, url: URL, req: IncomingMessage) {
+  const schema = procedureInputSchema(route.procedure);
+  if (!schema) return undefined;
+  const queryNames =
+    route.input === "query"
+      ? Object.keys(schema.properties ?? {}).filter((name) => !(name in params))
+      : (route.queryFields ?? []);
+  const fromQuery = queryValues(url.searchParams, queryNames, schema.properties ?? {});
+  switch (route.input) {
+    case "none":
+    case "query":
+      return { ...fromQuery, ...params };
+    case "json": {
+      const parsed = parseJson(await readBodyText(req));
+      const body = parsed === undefined ? {} : parsed;
+      if (Array.isArray(body) && route.arrayBodyField) return { ...fromQuery, [route.arrayBodyField]: body, ...params };
+      if (!isPlainObject(body)) {
+        throw new RestError(
+          "bad_request",
+          route.arrayBodyField
+            ? `The request body must be a JSON array of ${route.arrayBodyField} or an object`
+            : "The request body must be a JSON object",
+        );
+      }
+      return { ...fromQuery, ...body, ...params };
+    }
+    case "csv": {
+      if (/^multipart\//i.test(req.headers["content-type"] ?? "")) {
+        throw new RestError(
+          "bad_request",
+          "Send the CSV file as the request body (curl --data-binary @file.csv -H 'Content-Type: text/csv'), not as a form upload",
+          "csv",
+        );
+      }
+      const text = await readBodyText(req);
+      if (isJsonContentType(req)) {
+        const body = parseJson(text);
+        if (!isPlainObject(body)) throw new RestError("bad_request", "A JSON body must be an object {csv, defaultCountry?}");
+        return { ...fromQuery, ...body, ...params };
+      }
+      return { ...fromQuery, csv: text, ...params };
+    }
+  }
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000: a string with one would fail in the database as a 500.
+ * Refuse it here, naming the field (keys count too: JSON contacts' keys become attributes).
+ */
+function refuseNulCharacters(value: unknown, path: string[] = []): void {
+  const refuse = (at: string[]) => {
+    const field = at.join(".") || undefined;
+    throw new RestError("bad_request", `${field ? `${field}: ` : ""}Text cannot contain NUL (\\u0000) characters`, field);
+  };
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) refuse(path);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, index) => refuseNulCharacters(item, [...path, String(index)]));
+  } else if (isPlainObject(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes("\u0000")) refuse(path);
+      refuseNulCharacters(item, [...path, key]);
+    }
+  }
+}
+
+/**
+ * Query strings are text; the input schema says what each field takes: arrays from repeated or
+ * comma-separated values, numbers and booleans parsed (zod still has the last word).
+ */
+function queryValues(
+  search: URLSearchParams,
+  names: string[],
+  properties: Record<string, JsonSchema>,
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const name of names) {
+    const raw = search.getAll(name);
+    if (raw.length === 0) continue;
+    const type = primaryType(properties[name]);
+    if (type === "array") {
+      values[name] = raw.flatMap((value) => value.split(",")).map((value) => value.trim()).filter(Boolean);
+      continue;
+    }
+    const last = raw[raw.length - 1]!;
+    if ((type === "integer" || type === "number") && /^-?\d+(\.\d+)?$/.test(last.trim())) values[name] = Number(last);
+    else if (type === "boolean" && (last === "true" || last === "false")) values[name] = last === "true";
+    else values[name] = last;
+  }
+  return values;
 }
 
 export async function health(services: AppServices) {

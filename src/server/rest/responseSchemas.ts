@@ -1,0 +1,135 @@
+/**
+ * What the REST routes answer, for the OpenAPI document. The procedures declare no output schemas
+ * (their answers are the services' rows and views), so these describe those shapes; they document,
+ * they do not validate. Enums come from the database schema, so a new status shows up here too.
+ */
+import { campaignStatus, recipientStatus } from "../db/schema";
+import type { JsonSchema } from "./inputSchemas";
+import { REST_ERROR_STATUS } from "./errors";
+
+const uuid: JsonSchema = { type: "string", format: "uuid" };
+const dateTime: JsonSchema = { type: "string", format: "date-time" };
+const nullable = (schema: JsonSchema): JsonSchema => ({ anyOf: [schema, { type: "null" }] });
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+function object(properties: Record<string, JsonSchema>, required = Object.keys(properties)): JsonSchema {
+  return { type: "object", properties, required, additionalProperties: true };
+}
+
+function page(item: string): JsonSchema {
+  return object({
+    items: { type: "array", items: ref(item) },
+    nextCursor: { ...nullable({ type: "string" }), description: "Pass as ?cursor= for the next page; null on the last" },
+  });
+}
+
+export const responseSchemas: Record<string, JsonSchema> = {
+  Error: object(
+    {
+      error: object(
+        {
+          code: { type: "string", enum: Object.keys(REST_ERROR_STATUS) },
+          message: { type: "string", description: "Safe to show; says what to fix" },
+          field: { type: "string", description: "The input field at fault, e.g. scheduledAt or contacts.0.phone" },
+        },
+        ["code", "message"],
+      ),
+    },
+    ["error"],
+  ),
+  Health: object({
+    status: { type: "string", enum: ["ok", "degraded"] },
+    db: { type: "string", enum: ["ok", "error"] },
+    scheduler: object({
+      driver: { type: "string" },
+      initialized: { type: "boolean" },
+      armedJobs: { type: "integer" },
+    }),
+    waha: { type: "string", enum: ["ok", "sandbox", "unreachable"] },
+  }),
+  OpenApiDocument: { type: "object", description: "An OpenAPI 3.1 document", additionalProperties: true },
+  Session: object({
+    id: uuid,
+    name: { type: "string" },
+    wahaSessionName: { type: "string", description: "Its name on the WAHA server" },
+    status: {
+      type: "string",
+      description: "WAHA's session status: STOPPED, STARTING, SCAN_QR_CODE, WORKING or FAILED",
+    },
+    phoneNumber: nullable({ type: "string", description: "E.164, once a phone has scanned the QR code" }),
+    pushName: nullable({ type: "string" }),
+    createdAt: dateTime,
+  }),
+  SessionPage: page("Session"),
+  List: object({ id: uuid, name: { type: "string" }, memberCount: { type: "integer" }, createdAt: dateTime }),
+  ListPage: page("List"),
+  Contact: object({
+    id: uuid,
+    phone: { type: "string", description: "E.164" },
+    firstName: nullable({ type: "string" }),
+    attributes: { type: "object", additionalProperties: { type: "string" } },
+    optedOut: { type: "boolean" },
+    createdAt: dateTime,
+  }),
+  ContactPage: page("Contact"),
+  ImportResult: object({
+    received: { type: "integer", description: "Rows (or array items) read" },
+    added: { type: "integer", description: "New contacts" },
+    updated: { type: "integer", description: "Contacts that existed in the workspace and were updated" },
+    duplicatesMerged: { type: "integer", description: "Rows merged into an earlier row with the same number" },
+    rejected: {
+      type: "array",
+      items: object({
+        line: { type: "integer", description: "CSV line number (the header is line 1), or array position from 1" },
+        value: { type: "string" },
+        reason: { type: "string" },
+      }),
+    },
+  }),
+  Template: object({ id: uuid, name: { type: "string" }, body: { type: "string" }, createdAt: dateTime, updatedAt: dateTime }),
+  TemplatePage: page("Template"),
+  Campaign: object(
+    {
+      id: uuid,
+      name: { type: "string" },
+      status: { type: "string", enum: [...campaignStatus.enumValues] },
+      scheduledAt: dateTime,
+      startedAt: nullable(dateTime),
+      completedAt: nullable(dateTime),
+      listId: nullable(uuid),
+      templateId: nullable(uuid),
+      messageText: nullable({ type: "string" }),
+      mediaId: nullable(uuid),
+      sessionId: uuid,
+      delayMinMs: { type: "integer" },
+      delayMaxMs: { type: "integer" },
+      pauseReason: nullable({ type: "string" }),
+      lastError: nullable({ type: "string" }),
+      counts: object(
+        Object.fromEntries(
+          ["total", ...recipientStatus.enumValues].map((key) => [key, { type: "integer" } satisfies JsonSchema]),
+        ),
+        ["total", "pending", "sent", "failed", "unknown"],
+      ),
+      etaSeconds: { ...nullable({ type: "integer" }), description: "Estimated seconds left; null when not active" },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    },
+    ["id", "name", "status", "scheduledAt", "startedAt", "completedAt", "sessionId", "counts"],
+  ),
+  CampaignPage: page("Campaign"),
+  Recipient: object({
+    id: { type: "integer" },
+    position: { type: "integer" },
+    phone: { type: "string" },
+    contactId: nullable(uuid),
+    renderedText: { type: "string" },
+    status: { type: "string", enum: [...recipientStatus.enumValues] },
+    attempts: { type: "integer" },
+    lastError: nullable({ type: "string" }),
+    sentAt: nullable(dateTime),
+    ack: { ...nullable({ type: "integer" }), description: "WAHA ack: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED" },
+    wahaMessageId: nullable({ type: "string" }),
+  }),
+  RecipientPage: page("Recipient"),
+};

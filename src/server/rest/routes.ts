@@ -1,0 +1,425 @@
+/**
+ * The REST v1 route table (shared/DESIGN.md §5). Each route names the tRPC procedure it calls, so
+ * validation, workspace scoping and errors are the procedure's own; the route only says where the
+ * input comes from (path, query, JSON or CSV body) and how the answer is shaped. The OpenAPI
+ * document (openapi.ts) is generated from this table and the procedures' zod inputs.
+ */
+import type { AnyTRPCProcedure, TRPCRouterRecord } from "@trpc/server";
+import type { AppRouter } from "../api/root";
+
+type PathsOf<TRecord> = {
+  [K in keyof TRecord & string]: TRecord[K] extends AnyTRPCProcedure
+    ? K
+    : TRecord[K] extends TRPCRouterRecord
+      ? `${K}.${PathsOf<TRecord[K]>}`
+      : never;
+}[keyof TRecord & string];
+
+/** "campaign.get", "contactList.importCsv", ...: every procedure of the app router. */
+export type ProcedurePath = PathsOf<AppRouter["_def"]["record"]>;
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
+export type RouteTag = "Meta" | "Sessions" | "Lists" | "Templates" | "Campaigns";
+
+interface RouteBase {
+  method: HttpMethod;
+  /** A path template; `{name}` is a path parameter and a field of the procedure's input. */
+  path: `/api/v1${string}`;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: RouteTag;
+  status: 200 | 201 | 204;
+  /** Component schema of the success answer (responseSchemas.ts); none for 204. */
+  response?: string;
+}
+
+export interface ProcedureRoute extends RouteBase {
+  kind: "procedure";
+  procedure: ProcedurePath;
+  /**
+   * Where the input fields other than path parameters come from: the query string, a JSON body,
+   * a CSV body (the `csv` field; a JSON body is accepted too), or nowhere.
+   */
+  input: "query" | "json" | "csv" | "none";
+  /** Input fields a body route also reads from the query string (`?defaultCountry=US`). */
+  queryFields?: string[];
+  /** A JSON array body stands for this one field (a bare array of contacts). */
+  arrayBodyField?: string;
+  /** Turns the procedure's answer into this route's (e.g. an array into a page). */
+  present?: (result: unknown) => unknown;
+}
+
+/** Routes answered without a procedure and without an API key. */
+export interface PublicRoute extends RouteBase {
+  kind: "public";
+  name: "health" | "openapi";
+}
+
+export type RestRoute = ProcedureRoute | PublicRoute;
+
+const asPage = (items: unknown) => ({ items, nextCursor: null });
+
+export const restRoutes: RestRoute[] = [
+  {
+    kind: "public",
+    name: "health",
+    method: "GET",
+    path: "/api/v1/health",
+    operationId: "getHealth",
+    summary: "Health of the database, the scheduler and WAHA (no API key needed)",
+    tag: "Meta",
+    status: 200,
+    response: "Health",
+  },
+  {
+    kind: "public",
+    name: "openapi",
+    method: "GET",
+    path: "/api/v1/openapi.json",
+    operationId: "getOpenApiDocument",
+    summary: "This OpenAPI 3.1 document (no API key needed)",
+    tag: "Meta",
+    status: 200,
+    response: "OpenApiDocument",
+  },
+
+  // WhatsApp numbers (WAHA sessions)
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/sessions",
+    procedure: "whatsappSession.create",
+    input: "json",
+    operationId: "createSession",
+    summary: "Add a WhatsApp number: creates and starts its WAHA session",
+    description: "The session then waits for a QR scan (status SCAN_QR_CODE) until it is WORKING.",
+    tag: "Sessions",
+    status: 201,
+    response: "Session",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/sessions",
+    procedure: "whatsappSession.list",
+    input: "none",
+    operationId: "listSessions",
+    summary: "The workspace's WhatsApp numbers, with their current status",
+    tag: "Sessions",
+    status: 200,
+    response: "SessionPage",
+    present: asPage,
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/sessions/{id}",
+    procedure: "whatsappSession.get",
+    input: "query",
+    operationId: "getSession",
+    summary: "One WhatsApp number, its status refreshed from WAHA",
+    tag: "Sessions",
+    status: 200,
+    response: "Session",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/sessions/{id}/simulate-scan",
+    procedure: "whatsappSession.simulateScan",
+    input: "none",
+    operationId: "simulateSessionScan",
+    summary: "Sandbox only: play the phone that scans the QR code (the session becomes WORKING)",
+    description: "Answers 409 when the app talks to a real WAHA (WAHA_URL is set).",
+    tag: "Sessions",
+    status: 200,
+    response: "Session",
+  },
+
+  // Contact lists
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/lists",
+    procedure: "contactList.create",
+    input: "json",
+    operationId: "createList",
+    summary: "Create a named contact list",
+    tag: "Lists",
+    status: 201,
+    response: "List",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/lists",
+    procedure: "contactList.list",
+    input: "query",
+    operationId: "listLists",
+    summary: "The workspace's contact lists, newest first",
+    tag: "Lists",
+    status: 200,
+    response: "ListPage",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/lists/{id}",
+    procedure: "contactList.get",
+    input: "query",
+    operationId: "getList",
+    summary: "One contact list with its member count",
+    tag: "Lists",
+    status: 200,
+    response: "List",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/lists/{id}/contacts",
+    procedure: "contactList.members",
+    input: "query",
+    operationId: "listListContacts",
+    summary: "The contacts of a list, newest first; `search` matches phone or first name",
+    tag: "Lists",
+    status: 200,
+    response: "ContactPage",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/lists/{id}/contacts",
+    procedure: "contactList.addContacts",
+    input: "json",
+    arrayBodyField: "contacts",
+    queryFields: ["defaultCountry"],
+    operationId: "addListContacts",
+    summary: "Add contacts to a list from a JSON array of {phone, first_name?, ...}",
+    description:
+      "The body is the array itself, or `{contacts, defaultCountry?, mapping?}`. Numbers are normalised to " +
+      "E.164 (numbers without a country code use `defaultCountry`), duplicates are merged, other keys become " +
+      "attributes usable as {{key}} in templates. Every rejected item is reported with its position (from 1).",
+    tag: "Lists",
+    status: 200,
+    response: "ImportResult",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/lists/{id}/import",
+    procedure: "contactList.importCsv",
+    input: "csv",
+    queryFields: ["defaultCountry"],
+    operationId: "importListCsv",
+    summary: "Import a CSV file (Content-Type: text/csv) into a list",
+    description:
+      "A `phone_number` column is required; `first_name` and any other columns are optional (other columns " +
+      "become attributes). `,`, `;` and tab separators, quotes and a BOM are understood. Every rejected row " +
+      "is reported with its line number and reason; nothing is imported when the file cannot be read. " +
+      "A JSON body `{csv, defaultCountry?, mapping?}` is accepted too.",
+    tag: "Lists",
+    status: 200,
+    response: "ImportResult",
+  },
+
+  // Templates
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/templates",
+    procedure: "template.create",
+    input: "json",
+    operationId: "createTemplate",
+    summary: "Create a message template with {{placeholders}} ({{first_name|fallback}}, imported columns)",
+    tag: "Templates",
+    status: 201,
+    response: "Template",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/templates",
+    procedure: "template.list",
+    input: "query",
+    operationId: "listTemplates",
+    summary: "The workspace's templates, newest first",
+    tag: "Templates",
+    status: 200,
+    response: "TemplatePage",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/templates/{id}",
+    procedure: "template.get",
+    input: "query",
+    operationId: "getTemplate",
+    summary: "One template",
+    tag: "Templates",
+    status: 200,
+    response: "Template",
+  },
+
+  // Campaigns
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/campaigns",
+    procedure: "campaign.create",
+    input: "json",
+    operationId: "createCampaign",
+    summary: "Schedule a campaign: a list, a template or a text, a WhatsApp number and a time",
+    description:
+      "`scheduledAt` is ISO-8601 with a time zone offset and must be in the future. `sessionId` may be left " +
+      "out when the workspace has exactly one WhatsApp number. Delays between messages default to the " +
+      "server's SEND_DELAY_MIN_MS / SEND_DELAY_MAX_MS.",
+    tag: "Campaigns",
+    status: 201,
+    response: "Campaign",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/campaigns",
+    procedure: "campaign.list",
+    input: "query",
+    operationId: "listCampaigns",
+    summary: "The workspace's campaigns, newest first; filter with ?status=Running&status=Paused",
+    tag: "Campaigns",
+    status: 200,
+    response: "CampaignPage",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/campaigns/{id}",
+    procedure: "campaign.get",
+    input: "query",
+    operationId: "getCampaign",
+    summary: "One campaign with its status and counts",
+    tag: "Campaigns",
+    status: 200,
+    response: "Campaign",
+  },
+  {
+    kind: "procedure",
+    method: "PATCH",
+    path: "/api/v1/campaigns/{id}",
+    procedure: "campaign.update",
+    input: "json",
+    operationId: "updateCampaign",
+    summary: "Edit or reschedule a campaign that has not started (409 once it has)",
+    tag: "Campaigns",
+    status: 200,
+    response: "Campaign",
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/campaigns/{id}",
+    procedure: "campaign.delete",
+    input: "none",
+    operationId: "deleteCampaign",
+    summary: "Delete a campaign; an active one is cancelled first, so nothing more is sent",
+    tag: "Campaigns",
+    status: 204,
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/campaigns/{id}/pause",
+    procedure: "campaign.pause",
+    input: "none",
+    operationId: "pauseCampaign",
+    summary: "Pause a scheduled or running campaign",
+    tag: "Campaigns",
+    status: 200,
+    response: "Campaign",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/campaigns/{id}/resume",
+    procedure: "campaign.resume",
+    input: "none",
+    operationId: "resumeCampaign",
+    summary: "Resume a paused campaign with its next pending recipient (409 unless Paused)",
+    tag: "Campaigns",
+    status: 200,
+    response: "Campaign",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/campaigns/{id}/cancel",
+    procedure: "campaign.cancel",
+    input: "none",
+    operationId: "cancelCampaign",
+    summary: "Cancel a campaign: nothing more is sent once this returns",
+    tag: "Campaigns",
+    status: 200,
+    response: "Campaign",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/campaigns/{id}/recipients",
+    procedure: "campaign.recipients",
+    input: "query",
+    operationId: "listCampaignRecipients",
+    summary: "Per-recipient outcome, in send order; filter with ?status=failed",
+    tag: "Campaigns",
+    status: 200,
+    response: "RecipientPage",
+  },
+];
+
+/** `{id}` names of a path template, in order. */
+export function pathParameters(path: string): string[] {
+  return [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]!);
+}
+
+interface CompiledRoute {
+  route: RestRoute;
+  pattern: RegExp;
+  params: string[];
+}
+
+const compiled: CompiledRoute[] = restRoutes.map((route) => ({
+  route,
+  params: pathParameters(route.path),
+  pattern: new RegExp(`^${route.path.replace(/[.]/g, "\\.").replace(/\{[^}]+\}/g, "([^/]+)")}$`),
+}));
+
+export type RouteMatch =
+  | { kind: "found"; route: RestRoute; params: Record<string, string> }
+  | { kind: "wrong-method"; allowed: HttpMethod[] }
+  | { kind: "none" };
+
+export function matchRoute(method: string, pathname: string): RouteMatch {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+  const allowed: HttpMethod[] = [];
+  for (const entry of compiled) {
+    const match = entry.pattern.exec(path);
+    if (!match) continue;
+    if (entry.route.method !== method) {
+      allowed.push(entry.route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    entry.params.forEach((name, index) => {
+      params[name] = safeDecode(match[index + 1]!);
+    });
+    return { kind: "found", route: entry.route, params };
+  }
+  return allowed.length > 0 ? { kind: "wrong-method", allowed } : { kind: "none" };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
