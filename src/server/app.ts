@@ -88,10 +88,12 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     sandbox: fakeWaha !== null,
     fakeWaha,
     sessions: new WhatsappSessionService(db, waha, { sandboxUrl: fakeWaha?.url ?? null }),
-    campaigns: new CampaignService(db, scheduler, {
-      delayMinMs: config.SEND_DELAY_MIN_MS,
-      delayMaxMs: config.SEND_DELAY_MAX_MS,
-    }),
+    campaigns: new CampaignService(
+      db,
+      scheduler,
+      { delayMinMs: config.SEND_DELAY_MIN_MS, delayMaxMs: config.SEND_DELAY_MAX_MS },
+      { waha, mediaDir },
+    ),
     media: new MediaService(db, mediaDir),
     scheduler,
     mediaDir,

@@ -26,7 +26,7 @@ describe("environment", () => {
   it("names every bad variable and what to put there", () => {
     let thrown: unknown;
     try {
-      parseEnv({ PORT: "eighty", SCHEDULER_DRIVER: "cron", WAHA_URL: "not a url", SEND_DELAY_MIN_MS: "9000", SEND_DELAY_MAX_MS: "100" });
+      parseEnv({ PORT: "eighty", SCHEDULER_DRIVER: "cron", WAHA_URL: "not a url" });
     } catch (error) {
       thrown = error;
     }
@@ -35,7 +35,13 @@ describe("environment", () => {
     expect(message).toContain("PORT");
     expect(message).toContain("SCHEDULER_DRIVER");
     expect(message).toContain("WAHA_URL");
-    expect(message).toContain("SEND_DELAY_MAX_MS must be at least SEND_DELAY_MIN_MS (9000)");
+  });
+
+  it("refuses a delay range whose maximum is below its minimum", () => {
+    expect(() => parseEnv({ SEND_DELAY_MIN_MS: "9000", SEND_DELAY_MAX_MS: "100" })).toThrow(
+      "SEND_DELAY_MAX_MS must be at least SEND_DELAY_MIN_MS (9000)",
+    );
+    expect(() => parseEnv({ SEND_DELAY_MIN_MS: "-5" })).toThrow("SEND_DELAY_MIN_MS must be 0 or more");
   });
 
   it("refuses pg-boss without PostgreSQL", () => {

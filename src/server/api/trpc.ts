@@ -9,7 +9,7 @@ import { ZodError } from "zod";
 import type { AppServices } from "../app";
 import type { Caller } from "../services/auth";
 import { CampaignStateError } from "../services/campaignLifecycle";
-import { AppError } from "../services/errors";
+import { AppError, isDataException } from "../services/errors";
 import { WahaError } from "../services/wahaClient";
 
 export interface SessionCookieJar {
@@ -37,6 +37,9 @@ export function toTrpcError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof AppError) return new TRPCError({ code: TRPC_CODE[error.code], message: error.message, cause: error });
   if (error instanceof CampaignStateError) return new TRPCError({ code: "CONFLICT", message: (error as Error).message, cause: error as Error });
+  if (isDataException(error)) {
+    return new TRPCError({ code: "BAD_REQUEST", message: "The input contains characters or values that cannot be stored (e.g. a NUL character)", cause: error as Error });
+  }
   if (error instanceof WahaError) {
     return new TRPCError({ code: "UNPROCESSABLE_CONTENT", message: error.message, cause: error });
   }

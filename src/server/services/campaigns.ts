@@ -3,6 +3,8 @@
  * Sending itself is the runner's; when it starts is the scheduler's. Every state change here is a
  * conditional UPDATE, so a click that races the scheduler finds the campaign as it really is.
  */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
@@ -21,6 +23,9 @@ import {
   whatsappSessions,
 } from "../db/schema";
 import { cancelCampaign, pauseCampaign } from "./campaignLifecycle";
+import { normalisePhone } from "./contactImport";
+import { renderTemplate } from "./personalization";
+import { toChatId, type WahaApiClient } from "./wahaClient";
 import { AppError, conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";
 import { assertPlaceholdersKnown, MAX_MESSAGE_LENGTH } from "./templates";
@@ -91,7 +96,53 @@ export class CampaignService {
     private readonly db: Db,
     private readonly scheduling: CampaignScheduling,
     private readonly defaults: { delayMinMs: number; delayMaxMs: number },
+    private readonly sender: { waha: WahaApiClient; mediaDir: string } | null = null,
   ) {}
+
+  /**
+   * "Send a test to my own number": the campaign's message, personalised for its first contact,
+   * sent now to `phone`. Not a recipient: it changes nothing about the campaign.
+   */
+  async sendTest(workspaceId: string, campaignId: string, phone: string, defaultCountry?: string) {
+    if (!this.sender) throw conflict("Test sends are not available in this process");
+    const campaign = await this.row(workspaceId, campaignId);
+    const target = normalisePhone(phone, defaultCountry);
+    if ("reason" in target) throw unprocessable(target.reason, "phone");
+    const [session] = await this.db.select().from(whatsappSessions).where(eq(whatsappSessions.id, campaign.sessionId));
+    let body = campaign.messageText ?? "";
+    if (campaign.templateId) {
+      const [template] = await this.db.select().from(templates).where(eq(templates.id, campaign.templateId));
+      if (!template) throw unprocessable("The campaign's template was deleted: choose another one", "templateId");
+      body = template.body;
+    }
+    const [sample] = campaign.listId
+      ? await this.db
+          .select({ phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+          .from(contactListMembers)
+          .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+          .where(eq(contactListMembers.listId, campaign.listId))
+          .orderBy(asc(contacts.phone))
+          .limit(1)
+      : [];
+    const text = renderTemplate(body, sample ?? { phone: target.phone, firstName: null, attributes: {} }, {
+      defaultName: campaign.defaultName,
+    });
+    const chatId = toChatId(target.phone);
+    const { waha, mediaDir } = this.sender;
+    if (campaign.mediaId) {
+      const [media] = await this.db.select().from(mediaItems).where(eq(mediaItems.id, campaign.mediaId));
+      const data = await readFile(path.join(mediaDir, media!.storagePath));
+      const sent = await waha.sendImage({
+        session: session!.wahaSessionName,
+        chatId,
+        caption: text,
+        file: { data: data.toString("base64"), mimetype: media!.mimetype, filename: media!.filename },
+      });
+      return { messageId: sent.messageId, text, to: target.phone };
+    }
+    const sent = await waha.sendText({ session: session!.wahaSessionName, chatId, text });
+    return { messageId: sent.messageId, text, to: target.phone };
+  }
 
   async create(workspaceId: string, input: CreateCampaignInput): Promise<CampaignView> {
     const values = await this.resolve(workspaceId, input, null);

@@ -6,6 +6,7 @@ import { campaigns, contactListMembers, contactLists, contacts } from "../db/sch
 import { conflict, isUniqueViolation, notFound } from "./errors";
 import {
   type ColumnMapping,
+  countrySchema,
   type ImportResult,
   importContacts,
   parseContactsCsv,
@@ -130,12 +131,7 @@ export async function removeMembers(db: Db, workspaceId: string, listId: string,
 }
 
 export const importOptionsSchema = z.object({
-  defaultCountry: z
-    .string()
-    .trim()
-    .toUpperCase()
-    .regex(/^[A-Z]{2}$/, "Use a two-letter country code such as US")
-    .optional(),
+  defaultCountry: countrySchema.optional(),
   mapping: z
     .object({ phone: z.string().optional(), firstName: z.string().optional(), ignore: z.array(z.string()).optional() })
     .optional(),

@@ -29,6 +29,11 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return pgErrorCode(error) === "23503";
 }
 
+/** SQLSTATE class 22 (data exception): e.g. a NUL character PostgreSQL text cannot hold. */
+export function isDataException(error: unknown): boolean {
+  return pgErrorCode(error)?.startsWith("22") ?? false;
+}
+
 function pgErrorCode(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current && typeof current === "object"; depth++) {

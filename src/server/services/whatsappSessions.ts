@@ -138,8 +138,8 @@ export class WhatsappSessionService {
 
   /** Sandbox only: the fake WAHA plays the phone that scanned the QR code. */
   async simulateScan(workspaceId: string, sessionId: string): Promise<SessionView> {
-    if (!this.options.sandboxUrl) throw conflict("Simulated scans exist only in sandbox mode (no WAHA_URL set)");
     const session = await this.row(workspaceId, sessionId);
+    if (!this.options.sandboxUrl) throw conflict("Simulated scans exist only in sandbox mode (no WAHA_URL set)");
     const response = await fetch(
       new URL(`/__fake/sessions/${encodeURIComponent(session.wahaSessionName)}/status`, this.options.sandboxUrl),
       { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "WORKING" }) },

@@ -35,6 +35,14 @@ export const campaignRouter = router({
   recipients: protectedProcedure
     .input(byId.extend(listRecipientsInput.shape))
     .query(({ ctx, input: { id, ...page } }) => ctx.services.campaigns.recipients(ctx.workspaceId, id, page)),
+  sendTest: protectedProcedure
+    .input(
+      byId.extend({
+        phone: z.string().trim().min(4, "Write your phone number with its country code").max(30),
+        defaultCountry: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => ctx.services.campaigns.sendTest(ctx.workspaceId, input.id, input.phone, input.defaultCountry)),
   timeline: protectedProcedure
     .input(byId)
     .query(({ ctx, input }) => ctx.services.campaigns.sendTimeline(ctx.workspaceId, input.id)),
