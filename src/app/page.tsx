@@ -1,6 +1,6 @@
 "use client";
 
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
@@ -13,70 +13,99 @@ export default function LoginPage() {
   const [mode, setMode] = useState<"logIn" | "signUp">("logIn");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const logIn = useMutation(trpc.auth.logIn.mutationOptions({ onSuccess: () => router.push("/overview") }));
-  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: () => router.push("/overview") }));
+  const queryClient = useQueryClient();
+  // The cached "not logged in" answer must not send the next page back here.
+  const enter = () => {
+    queryClient.removeQueries({ queryKey: trpc.auth.me.queryKey() });
+    router.push("/overview");
+  };
+  const logIn = useMutation(trpc.auth.logIn.mutationOptions({ onSuccess: enter }));
+  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: enter }));
   const action = mode === "logIn" ? logIn : signUp;
 
   useEffect(() => {
     if (me.data) router.replace("/overview");
   }, [me.data, router]);
 
+  const input =
+    "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-emerald-600 focus:outline-none focus:ring-2 focus:ring-emerald-600/20";
   return (
-    <main className="mx-auto mt-16 max-w-sm px-4">
-      <h1 className="mb-1 text-2xl font-semibold">waha-campaigns</h1>
-      <p className="mb-6 text-sm text-slate-600">Scheduled WhatsApp campaigns from your own number.</p>
-      <form
-        className="space-y-3 rounded-lg border bg-white p-5 shadow-sm"
-        onSubmit={(event) => {
-          event.preventDefault();
-          action.mutate({ email, password });
-        }}
-      >
-        <label className="block text-sm">
-          Email
-          <input
-            name="email"
-            type="email"
-            required
-            autoComplete="email"
-            className="mt-1 w-full rounded border px-3 py-2"
-            value={email}
-            onChange={(event) => setEmail(event.target.value)}
-          />
-        </label>
-        <label className="block text-sm">
-          Password
-          <input
-            name="password"
-            type="password"
-            required
-            minLength={8}
-            autoComplete={mode === "logIn" ? "current-password" : "new-password"}
-            className="mt-1 w-full rounded border px-3 py-2"
-            value={password}
-            onChange={(event) => setPassword(event.target.value)}
-          />
-        </label>
-        {action.error && (
-          <p role="alert" className="text-sm text-red-700">
-            {action.error.message}
-          </p>
-        )}
-        <button
-          type="submit"
-          disabled={action.isPending}
-          className="w-full rounded bg-emerald-700 px-3 py-2 font-medium text-white disabled:opacity-60"
+    <main className="flex min-h-screen items-start justify-center px-4 pt-16 sm:pt-24">
+      <div className="w-full max-w-sm">
+        <div className="mb-6 flex items-center gap-3">
+          <span aria-hidden="true" className="inline-flex h-10 w-10 items-center justify-center rounded-lg bg-emerald-700 text-lg font-semibold text-white">
+            W
+          </span>
+          <div>
+            <h1 className="text-2xl font-semibold text-slate-900">waha-campaigns</h1>
+            <p className="text-sm text-slate-600">Scheduled WhatsApp campaigns from your own number.</p>
+          </div>
+        </div>
+        <form
+          className="space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm"
+          onSubmit={(event) => {
+            event.preventDefault();
+            action.mutate({ email, password });
+          }}
         >
-          {mode === "logIn" ? "Log in" : "Create account"}
-        </button>
-        <button
-          type="button"
-          className="w-full text-sm text-emerald-800 underline"
-          onClick={() => setMode(mode === "logIn" ? "signUp" : "logIn")}
-        >
-          {mode === "logIn" ? "No account yet? Sign up" : "Have an account? Log in"}
-        </button>
-      </form>
+          <h2 className="text-lg font-semibold">{mode === "logIn" ? "Log in" : "Create your account"}</h2>
+          <label className="block text-sm font-medium text-slate-700">
+            Email
+            <input
+              name="email"
+              type="email"
+              required
+              autoComplete="email"
+              data-testid="auth-email"
+              className={input}
+              value={email}
+              onChange={(event) => setEmail(event.target.value)}
+            />
+          </label>
+          <label className="block text-sm font-medium text-slate-700">
+            Password
+            <input
+              name="password"
+              type="password"
+              required
+              minLength={8}
+              autoComplete={mode === "logIn" ? "current-password" : "new-password"}
+              data-testid="auth-password"
+              className={input}
+              value={password}
+              onChange={(event) => setPassword(event.target.value)}
+            />
+            {mode === "signUp" ? <span className="mt-1 block text-xs font-normal text-slate-500">At least 8 characters.</span> : null}
+          </label>
+          {action.error && (
+            <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+              {action.error.message}
+            </p>
+          )}
+          <button
+            type="submit"
+            disabled={action.isPending}
+            data-testid="auth-submit"
+            className="w-full rounded-md bg-emerald-700 px-3 py-2 text-sm font-medium text-white hover:bg-emerald-800 disabled:opacity-60"
+          >
+            {action.isPending ? "One moment…" : mode === "logIn" ? "Log in" : "Create account"}
+          </button>
+          <button
+            type="button"
+            data-testid="auth-toggle"
+            className="w-full text-sm text-emerald-800 underline"
+            onClick={() => {
+              action.reset();
+              setMode(mode === "logIn" ? "signUp" : "logIn");
+            }}
+          >
+            {mode === "logIn" ? "No account yet? Sign up" : "Have an account? Log in"}
+          </button>
+        </form>
+        <p className="mt-4 text-xs text-slate-500">
+          Send only to people who asked to hear from you: WhatsApp bans numbers that send unsolicited bulk messages.
+        </p>
+      </div>
     </main>
   );
 }

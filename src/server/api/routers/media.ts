@@ -18,6 +18,12 @@ export const mediaRouter = router({
     .mutation(({ ctx, input }) =>
       ctx.services.media.upload(ctx.workspaceId, { filename: input.filename, bytes: Buffer.from(input.dataBase64, "base64") }),
     ),
+  /** One image with its bytes as a data URL, for the dashboard's thumbnails and previews. */
+  get: protectedProcedure.input(byId).query(async ({ ctx, input }) => {
+    const { item, bytes } = await ctx.services.media.read(ctx.workspaceId, input.id);
+    const { storagePath: _storagePath, ...shown } = item;
+    return { ...shown, dataUrl: `data:${item.mimetype};base64,${bytes.toString("base64")}` };
+  }),
   delete: protectedProcedure.input(byId).mutation(async ({ ctx, input }) => {
     await ctx.services.media.delete(ctx.workspaceId, input.id);
     return { ok: true };

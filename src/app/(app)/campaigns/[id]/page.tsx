@@ -1,0 +1,327 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useParams, useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import { CampaignForm } from "~/components/CampaignForm";
+import { CampaignProgress } from "~/components/CampaignProgress";
+import { browserTimeZone, formatDateTime, formatRelative } from "~/components/format";
+import { MediaThumb } from "~/components/MediaThumb";
+import { SendsChart } from "~/components/SendsChart";
+import { CampaignStatusBadge, RecipientStatusBadge } from "~/components/StatusBadge";
+import { type Campaign, LIVE_STATUSES, RECIPIENT_STATUSES, type RecipientStatus } from "~/components/types";
+import { WhatsAppBubble } from "~/components/WhatsAppText";
+import { Button } from "~/components/ui/button";
+import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
+import { useConfirm } from "~/components/ui/confirm";
+import { ErrorMessage } from "~/components/ui/error";
+import { Select } from "~/components/ui/field";
+import { Pager, useCursorPager } from "~/components/ui/pager";
+import { useToast } from "~/components/ui/toast";
+import { useTRPC } from "~/trpc/react";
+
+const PAUSE_REASONS: Record<string, string> = {
+  paused_by_user: "You paused it.",
+};
+
+export default function CampaignPage() {
+  const { id } = useParams<{ id: string }>();
+  const trpc = useTRPC();
+  const campaign = useQuery({
+    ...trpc.campaign.get.queryOptions({ id }),
+    // Live while it can still change: counts and status every 1.5 s.
+    refetchInterval: (query) => (!query.state.data || LIVE_STATUSES.includes(query.state.data.status) ? 1500 : false),
+  });
+  const [editing, setEditing] = useState(false);
+
+  if (campaign.isError) {
+    return (
+      <>
+        <ErrorMessage error={campaign.error} />
+        <Link href="/campaigns" className="mt-3 inline-block text-sm text-emerald-800 underline">
+          ← Campaigns
+        </Link>
+      </>
+    );
+  }
+  if (!campaign.data) return <Loading />;
+  const data = campaign.data;
+
+  return (
+    <>
+      <Link href="/campaigns" className="mb-2 inline-block text-sm text-emerald-800 hover:underline">
+        ← Campaigns
+      </Link>
+      <PageHeader
+        title={data.name}
+        description={
+          <span className="flex flex-wrap items-center gap-2">
+            <CampaignStatusBadge status={data.status} testId="campaign-status" />
+            <span>
+              {data.status === "Scheduled" ? `Starts ${formatRelative(data.scheduledAt)}` : `Scheduled for ${formatDateTime(data.scheduledAt)}`}
+            </span>
+          </span>
+        }
+        actions={<CampaignActions campaign={data} editing={editing} onEdit={() => setEditing((value) => !value)} />}
+      />
+      {editing ? (
+        <div className="mb-6">
+          <h2 className="mb-3 text-lg font-semibold">Edit or reschedule</h2>
+          <CampaignForm campaign={data} onSaved={() => setEditing(false)} />
+        </div>
+      ) : null}
+      <div className="grid gap-4 lg:grid-cols-3">
+        <Card title="Progress" className="lg:col-span-2" testId="campaign-progress-card">
+          <CampaignProgress campaign={data} testId="campaign-progress" />
+          {data.status === "Paused" && data.pauseReason ? (
+            <p className="mt-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="pause-reason">
+              Paused: {PAUSE_REASONS[data.pauseReason] ?? data.pauseReason}
+            </p>
+          ) : null}
+          {data.lastError ? (
+            <p className="mt-3 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="campaign-last-error">
+              {data.lastError}
+            </p>
+          ) : null}
+          <div className="mt-4">
+            <h3 className="mb-1 text-sm font-semibold text-slate-700">Sends over time</h3>
+            <Timeline campaign={data} />
+          </div>
+        </Card>
+        <CampaignDetails campaign={data} />
+      </div>
+      <div className="mt-4">
+        <Recipients campaign={data} />
+      </div>
+    </>
+  );
+}
+
+function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; editing: boolean; onEdit: () => void }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const confirm = useConfirm();
+  const done = (message: string) => {
+    toast.success(message);
+    void queryClient.invalidateQueries(trpc.campaign.pathFilter());
+  };
+  const onError = (error: { message: string }) => toast.error(error.message);
+  const pause = useMutation(trpc.campaign.pause.mutationOptions({ onSuccess: () => done("Campaign paused"), onError }));
+  const resume = useMutation(trpc.campaign.resume.mutationOptions({ onSuccess: () => done("Campaign resumed"), onError }));
+  const cancel = useMutation(trpc.campaign.cancel.mutationOptions({ onSuccess: () => done("Campaign cancelled: nothing more will be sent"), onError }));
+  const remove = useMutation(
+    trpc.campaign.delete.mutationOptions({
+      onSuccess: () => {
+        toast.success(`Campaign "${campaign.name}" deleted`);
+        void queryClient.invalidateQueries(trpc.campaign.list.pathFilter());
+        router.push("/campaigns");
+      },
+      onError,
+    }),
+  );
+  const notStarted = campaign.status === "Draft" || campaign.status === "Scheduled";
+  const active = LIVE_STATUSES.includes(campaign.status) || campaign.status === "Draft";
+  return (
+    <>
+      {notStarted ? (
+        <Button variant="secondary" onClick={onEdit} data-testid="campaign-edit">
+          {editing ? "Close editor" : "Edit / reschedule"}
+        </Button>
+      ) : null}
+      {campaign.status === "Running" || campaign.status === "Scheduled" ? (
+        <Button variant="secondary" pending={pause.isPending} onClick={() => pause.mutate({ id: campaign.id })} data-testid="campaign-pause">
+          Pause
+        </Button>
+      ) : null}
+      {campaign.status === "Paused" ? (
+        <Button pending={resume.isPending} onClick={() => resume.mutate({ id: campaign.id })} data-testid="campaign-resume">
+          Resume
+        </Button>
+      ) : null}
+      {active ? (
+        <Button
+          variant="danger"
+          pending={cancel.isPending}
+          data-testid="campaign-cancel"
+          onClick={async () => {
+            const ok = await confirm({
+              title: `Cancel "${campaign.name}"?`,
+              body: "Nothing more is sent for this campaign. Messages already sent stay sent. This cannot be undone.",
+              confirmLabel: "Cancel campaign",
+              danger: true,
+            });
+            if (ok) cancel.mutate({ id: campaign.id });
+          }}
+        >
+          Cancel
+        </Button>
+      ) : null}
+      <Button
+        variant="danger"
+        pending={remove.isPending}
+        data-testid="campaign-delete"
+        onClick={async () => {
+          const ok = await confirm({
+            title: `Delete "${campaign.name}"?`,
+            body: active
+              ? "It is cancelled first (nothing more is sent), then deleted with its results."
+              : "The campaign and its per-recipient results are deleted.",
+            confirmLabel: "Delete campaign",
+            danger: true,
+          });
+          if (ok) remove.mutate({ id: campaign.id });
+        }}
+      >
+        Delete
+      </Button>
+    </>
+  );
+}
+
+function CampaignDetails({ campaign }: { campaign: Campaign }) {
+  const trpc = useTRPC();
+  const list = useQuery({ ...trpc.contactList.get.queryOptions({ id: campaign.listId ?? "" }), enabled: Boolean(campaign.listId), retry: false });
+  const session = useQuery(trpc.whatsappSession.get.queryOptions({ id: campaign.sessionId }));
+  const template = useQuery({ ...trpc.template.get.queryOptions({ id: campaign.templateId ?? "" }), enabled: Boolean(campaign.templateId), retry: false });
+  const body = campaign.messageText ?? template.data?.body ?? null;
+  return (
+    <Card title="Details">
+      <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1.5 text-sm">
+        <dt className="text-slate-500">Number</dt>
+        <dd>{session.data ? `${session.data.name} · ${session.data.status}` : "…"}</dd>
+        <dt className="text-slate-500">List</dt>
+        <dd>
+          {campaign.listId ? (
+            <Link href={`/contacts/${campaign.listId}`} className="text-emerald-800 hover:underline">
+              {list.data?.name ?? "…"}
+            </Link>
+          ) : (
+            "deleted"
+          )}
+        </dd>
+        <dt className="text-slate-500">Message</dt>
+        <dd>{campaign.templateId ? `Template: ${template.data?.name ?? "…"}` : "Own text"}</dd>
+        <dt className="text-slate-500">Scheduled</dt>
+        <dd>
+          {formatDateTime(campaign.scheduledAt, true)} <span className="text-xs text-slate-500">({browserTimeZone()})</span>
+        </dd>
+        <dt className="text-slate-500">Started</dt>
+        <dd>{formatDateTime(campaign.startedAt, true)}</dd>
+        <dt className="text-slate-500">Finished</dt>
+        <dd>{formatDateTime(campaign.completedAt, true)}</dd>
+        <dt className="text-slate-500">Delay</dt>
+        <dd>
+          {campaign.delayMinMs / 1000}–{campaign.delayMaxMs / 1000} s between messages
+        </dd>
+      </dl>
+      {campaign.mediaId ? <MediaThumb id={campaign.mediaId} alt="Attached image" className="mt-3 h-24 w-24 rounded-md" /> : null}
+      {body ? (
+        <div className="mt-3">
+          <p className="mb-1 text-xs font-medium text-slate-500">Message as written</p>
+          <WhatsAppBubble text={body} />
+        </div>
+      ) : null}
+    </Card>
+  );
+}
+
+function Timeline({ campaign }: { campaign: Campaign }) {
+  const trpc = useTRPC();
+  const live = campaign.status === "Running";
+  const timeline = useQuery({ ...trpc.campaign.timeline.queryOptions({ id: campaign.id }), refetchInterval: live ? 3000 : false });
+  const queryClient = useQueryClient();
+  useEffect(() => {
+    // The last sends land just before the status changes: fetch once more when it does.
+    void queryClient.invalidateQueries(trpc.campaign.timeline.queryFilter({ id: campaign.id }));
+  }, [campaign.status, campaign.id, queryClient, trpc]);
+  if (timeline.isError) return <ErrorMessage error={timeline.error} />;
+  if (!timeline.data) return <Loading />;
+  return <SendsChart points={timeline.data} />;
+}
+
+function Recipients({ campaign }: { campaign: Campaign }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const pager = useCursorPager();
+  const [status, setStatus] = useState<RecipientStatus | "">("");
+  const live = LIVE_STATUSES.includes(campaign.status);
+  const recipients = useQuery({
+    ...trpc.campaign.recipients.queryOptions({ id: campaign.id, cursor: pager.cursor, limit: 50, status: status || undefined }),
+    refetchInterval: live ? 2000 : false,
+    placeholderData: (previous) => previous,
+  });
+  useEffect(() => {
+    void queryClient.invalidateQueries(trpc.campaign.recipients.pathFilter());
+  }, [campaign.status, queryClient, trpc]);
+
+  return (
+    <Card
+      title="Recipients"
+      actions={
+        <Select
+          aria-label="Filter recipients by status"
+          data-testid="recipient-filter"
+          value={status}
+          onChange={(event) => {
+            setStatus(event.target.value as RecipientStatus | "");
+            pager.reset();
+          }}
+          className="mt-0 w-40"
+        >
+          <option value="">All statuses</option>
+          {RECIPIENT_STATUSES.map((value) => (
+            <option key={value} value={value}>
+              {value}
+            </option>
+          ))}
+        </Select>
+      }
+    >
+      <ErrorMessage error={recipients.error} />
+      {!campaign.recipientsMaterializedAt ? (
+        <Empty>The recipient list is fixed when the campaign starts ({campaign.counts.total} contacts in the list now).</Empty>
+      ) : recipients.isPending ? (
+        <Loading />
+      ) : recipients.data?.items.length ? (
+        <div className="overflow-x-auto">
+          <table className="w-full text-sm" data-testid="recipients">
+            <thead className="text-left text-xs text-slate-500">
+              <tr>
+                <th className="py-1 pr-3 font-medium">#</th>
+                <th className="py-1 pr-3 font-medium">Phone</th>
+                <th className="py-1 pr-3 font-medium">Status</th>
+                <th className="py-1 pr-3 font-medium">Sent at</th>
+                <th className="py-1 pr-3 font-medium">Message</th>
+                <th className="py-1 font-medium">Error</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {recipients.data.items.map((recipient) => (
+                <tr key={recipient.id} data-testid="recipient-row" data-status={recipient.status}>
+                  {/* Positions count from 0 in the database; people count from 1. */}
+                  <td className="py-2 pr-3 text-slate-400">{recipient.position + 1}</td>
+                  <td className="whitespace-nowrap py-2 pr-3 font-mono text-xs">{recipient.phone}</td>
+                  <td className="py-2 pr-3">
+                    <RecipientStatusBadge status={recipient.status} />
+                    {recipient.attempts > 1 ? <span className="ml-1 text-xs text-slate-500">×{recipient.attempts}</span> : null}
+                  </td>
+                  <td className="whitespace-nowrap py-2 pr-3 text-xs text-slate-600">{recipient.sentAt ? formatDateTime(recipient.sentAt, true) : "—"}</td>
+                  <td className="max-w-xs truncate py-2 pr-3 text-xs text-slate-600" title={recipient.renderedText ?? undefined}>
+                    {recipient.renderedText ?? "—"}
+                  </td>
+                  <td className="py-2 text-xs text-red-700">{recipient.lastError ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <Empty>{status ? `No recipient is ${status}.` : "No recipients."}</Empty>
+      )}
+      <Pager pager={pager} nextCursor={recipients.data?.nextCursor} label="Recipient pages" />
+    </Card>
+  );
+}

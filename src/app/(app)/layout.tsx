@@ -1,0 +1,5 @@
+import { AppShell } from "~/components/AppShell";
+
+export default function LoggedInLayout({ children }: { children: React.ReactNode }) {
+  return <AppShell>{children}</AppShell>;
+}

@@ -1,0 +1,286 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useMemo, useState } from "react";
+import { useTRPC } from "~/trpc/react";
+import { browserTimeZone, formatRelative, localInputToIsoWithOffset, offsetLabel, toLocalInputValue } from "./format";
+import { MediaThumb, useMediaUrl } from "./MediaThumb";
+import { MessageEditor } from "./MessageEditor";
+import { MessagePreview } from "./MessagePreview";
+import type { Campaign } from "./types";
+import { Button } from "./ui/button";
+import { Card } from "./ui/card";
+import { ErrorMessage } from "./ui/error";
+import { Field, Input, Select } from "./ui/field";
+import { useToast } from "./ui/toast";
+
+type ErrorWithField = { message: string; data?: { field?: string | null } | null } | null;
+
+function defaultStart(): Date {
+  // An hour ahead, on a round five minutes: a calm default that is never already past.
+  const date = new Date(Date.now() + 60 * 60_000);
+  date.setMinutes(Math.ceil(date.getMinutes() / 5) * 5, 0, 0);
+  return date;
+}
+
+const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
+
+/** Create a campaign, or edit / reschedule one that has not started (`campaign` given). */
+export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSaved: (campaign: Campaign) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const appInfo = useQuery(trpc.auth.appInfo.queryOptions());
+  const sessions = useQuery(trpc.whatsappSession.list.queryOptions());
+  const lists = useQuery(trpc.contactList.list.queryOptions({ limit: 200 }));
+  const templates = useQuery(trpc.template.list.queryOptions({ limit: 200 }));
+  const media = useQuery(trpc.media.list.queryOptions({ limit: 100 }));
+
+  const timeZone = useMemo(browserTimeZone, []);
+  const initialWhen = useMemo(() => toLocalInputValue(campaign?.scheduledAt ?? defaultStart()), [campaign]);
+  const [name, setName] = useState(campaign?.name ?? "");
+  const [sessionId, setSessionId] = useState(campaign?.sessionId ?? "");
+  const [listId, setListId] = useState(campaign?.listId ?? "");
+  const [mode, setMode] = useState<"template" | "text">(campaign?.messageText ? "text" : "template");
+  const [templateId, setTemplateId] = useState(campaign?.templateId ?? "");
+  const [text, setText] = useState(campaign?.messageText ?? "");
+  const [mediaId, setMediaId] = useState(campaign?.mediaId ?? "");
+  const [defaultName, setDefaultName] = useState(campaign?.defaultName ?? "");
+  const [when, setWhen] = useState(initialWhen);
+  const [delayMin, setDelayMin] = useState<string | null>(campaign ? seconds(campaign.delayMinMs) : null);
+  const [delayMax, setDelayMax] = useState<string | null>(campaign ? seconds(campaign.delayMaxMs) : null);
+  const [localError, setLocalError] = useState<string | null>(null);
+
+  // Until the user types a delay, show the server's default (SEND_DELAY_MIN_MS / MAX_MS).
+  const delayMinValue = delayMin ?? (appInfo.data ? seconds(appInfo.data.defaultDelayMinMs) : "");
+  const delayMaxValue = delayMax ?? (appInfo.data ? seconds(appInfo.data.defaultDelayMaxMs) : "");
+  const chosenSession = sessions.data?.find((session) => session.id === (sessionId || (sessions.data?.length === 1 ? sessions.data[0]!.id : "")));
+  const chosenTemplate = templates.data?.items.find((template) => template.id === templateId);
+  const body = mode === "template" ? (chosenTemplate?.body ?? "") : text;
+  const imageUrl = useMediaUrl(mediaId || null);
+  const whenDate = useMemo(() => {
+    const iso = localInputToIsoWithOffset(when);
+    return iso ? new Date(iso) : null;
+  }, [when]);
+
+  const saved = (result: Campaign, verb: string) => {
+    toast.success(`Campaign "${result.name}" ${verb}`);
+    void queryClient.invalidateQueries(trpc.campaign.pathFilter());
+    onSaved(result);
+  };
+  const create = useMutation(trpc.campaign.create.mutationOptions({ onSuccess: (r) => saved(r, "scheduled"), onError: (e) => toast.error(e.message) }));
+  const update = useMutation(trpc.campaign.update.mutationOptions({ onSuccess: (r) => saved(r, "updated"), onError: (e) => toast.error(e.message) }));
+  const pending = create.isPending || update.isPending;
+  const serverError = (campaign ? update.error : create.error) as ErrorWithField;
+  const fieldError = (field: string) => (serverError?.data?.field === field ? serverError.message : null);
+
+  function submit() {
+    setLocalError(null);
+    const scheduledAt = localInputToIsoWithOffset(when);
+    if (!scheduledAt) return setLocalError("Choose the date and time to send");
+    const minMs = Math.round(Number(delayMinValue) * 1000);
+    const maxMs = Math.round(Number(delayMaxValue) * 1000);
+    if (!Number.isFinite(minMs) || !Number.isFinite(maxMs) || minMs < 0 || maxMs < 0) return setLocalError("Delays are seconds, 0 or more");
+    if (maxMs < minMs) return setLocalError("The longest delay must not be shorter than the shortest");
+    const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
+    const fields = {
+      name,
+      listId,
+      ...message,
+      mediaId: mediaId || null,
+      sessionId: sessionId || null,
+      delayMinMs: minMs,
+      delayMaxMs: maxMs,
+      defaultName: defaultName.trim() || null,
+    };
+    if (campaign) {
+      update.mutate({ id: campaign.id, ...fields, ...(when !== initialWhen ? { scheduledAt } : {}) });
+    } else {
+      create.mutate({ ...fields, scheduledAt });
+    }
+  }
+
+  return (
+    <form
+      className="grid gap-4 lg:grid-cols-[1fr_22rem]"
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <div className="space-y-4">
+        <Card title="Who and from where">
+          <div className="grid gap-3 sm:grid-cols-2">
+            <Field label="Campaign name" error={fieldError("name")} className="sm:col-span-2">
+              <Input data-testid="campaign-name" value={name} onChange={(event) => setName(event.target.value)} required maxLength={120} />
+            </Field>
+            <Field
+              label="WhatsApp number"
+              error={fieldError("sessionId")}
+              hint={
+                chosenSession && chosenSession.status !== "WORKING" ? (
+                  <span className="text-amber-700">
+                    This number is {chosenSession.status}, not connected: the campaign pauses at its start until you link it.
+                  </span>
+                ) : sessions.data?.length === 0 ? (
+                  <Link href="/numbers" className="text-emerald-800 underline">
+                    Connect a number first
+                  </Link>
+                ) : undefined
+              }
+            >
+              <Select data-testid="campaign-session" value={sessionId} onChange={(event) => setSessionId(event.target.value)}>
+                {sessions.data && sessions.data.length !== 1 ? <option value="">Choose a number</option> : null}
+                {sessions.data?.map((session) => (
+                  <option key={session.id} value={session.id}>
+                    {session.name} {session.phoneNumber ? `(${session.phoneNumber})` : ""} · {session.status}
+                  </option>
+                ))}
+              </Select>
+            </Field>
+            <Field
+              label="Contact list"
+              error={fieldError("listId")}
+              hint={
+                lists.data?.items.length === 0 ? (
+                  <Link href="/contacts" className="text-emerald-800 underline">
+                    Import contacts first
+                  </Link>
+                ) : undefined
+              }
+            >
+              <Select data-testid="campaign-list" value={listId} onChange={(event) => setListId(event.target.value)} required>
+                <option value="">Choose a list</option>
+                {lists.data?.items.map((list) => (
+                  <option key={list.id} value={list.id}>
+                    {list.name} ({list.memberCount} contacts)
+                  </option>
+                ))}
+              </Select>
+            </Field>
+          </div>
+        </Card>
+
+        <Card title="Message">
+          <div className="space-y-3">
+            <div role="radiogroup" aria-label="Message source" className="flex gap-4 text-sm">
+              <label className="flex items-center gap-2">
+                <input type="radio" name="mode" data-testid="mode-template" checked={mode === "template"} onChange={() => setMode("template")} />
+                Use a template
+              </label>
+              <label className="flex items-center gap-2">
+                <input type="radio" name="mode" data-testid="mode-text" checked={mode === "text"} onChange={() => setMode("text")} />
+                Write the text here
+              </label>
+            </div>
+            {mode === "template" ? (
+              <Field
+                label="Template"
+                error={fieldError("templateId")}
+                hint={
+                  templates.data?.items.length === 0 ? (
+                    <Link href="/templates" className="text-emerald-800 underline">
+                      Write a template first
+                    </Link>
+                  ) : undefined
+                }
+              >
+                <Select data-testid="campaign-template" value={templateId} onChange={(event) => setTemplateId(event.target.value)} required>
+                  <option value="">Choose a template</option>
+                  {templates.data?.items.map((template) => (
+                    <option key={template.id} value={template.id}>
+                      {template.name}
+                    </option>
+                  ))}
+                </Select>
+              </Field>
+            ) : (
+              <MessageEditor value={text} onChange={setText} testId="campaign-text" error={fieldError("text")} />
+            )}
+            <div className="grid gap-3 sm:grid-cols-2">
+              <Field label="Image (optional)" error={fieldError("mediaId")} hint={media.data?.items.length === 0 ? "Upload images under Media" : undefined}>
+                <Select data-testid="campaign-media" value={mediaId} onChange={(event) => setMediaId(event.target.value)}>
+                  <option value="">No image</option>
+                  {media.data?.items.map((item) => (
+                    <option key={item.id} value={item.id}>
+                      {item.filename}
+                    </option>
+                  ))}
+                </Select>
+              </Field>
+              <Field label="Name for contacts without one" hint="Used by {Name} when a contact has no first name">
+                <Input value={defaultName} onChange={(event) => setDefaultName(event.target.value)} maxLength={60} placeholder="e.g. friend" />
+              </Field>
+            </div>
+            {mediaId ? <MediaThumb id={mediaId} alt="Chosen image" className="h-24 w-24 rounded-md" /> : null}
+          </div>
+        </Card>
+
+        <Card title="When and how fast">
+          <div className="grid gap-3 sm:grid-cols-2">
+            <Field
+              label={
+                <>
+                  Send at <span className="font-normal text-slate-500">({timeZone}{whenDate ? `, ${offsetLabel(whenDate)}` : ""})</span>
+                </>
+              }
+              error={fieldError("scheduledAt")}
+              hint={whenDate ? `Starts ${formatRelative(whenDate)}` : undefined}
+              className="sm:col-span-2"
+            >
+              <Input
+                type="datetime-local"
+                step={1}
+                data-testid="campaign-when"
+                value={when}
+                onChange={(event) => setWhen(event.target.value)}
+                required
+              />
+            </Field>
+            <Field label="Shortest delay between messages (s)" error={fieldError("delayMinMs")}>
+              <Input
+                type="number"
+                min={0}
+                step="0.1"
+                inputMode="decimal"
+                data-testid="campaign-delay-min"
+                value={delayMinValue}
+                onChange={(event) => setDelayMin(event.target.value)}
+                required
+              />
+            </Field>
+            <Field label="Longest delay between messages (s)" error={fieldError("delayMaxMs")}>
+              <Input
+                type="number"
+                min={0}
+                step="0.1"
+                inputMode="decimal"
+                data-testid="campaign-delay-max"
+                value={delayMaxValue}
+                onChange={(event) => setDelayMax(event.target.value)}
+                required
+              />
+            </Field>
+            <p className="text-xs text-slate-500 sm:col-span-2">
+              Each message waits a random time in this range after the previous one from the same number. WAHA advises 30–60 s
+              for people who have not messaged you before; short gaps to a cold audience get numbers banned.
+            </p>
+          </div>
+        </Card>
+
+        {localError ? <ErrorMessage error={{ message: localError }} /> : null}
+        <ErrorMessage error={serverError} testId="campaign-error" />
+        <Button type="submit" pending={pending} data-testid="campaign-submit" className="w-full sm:w-auto">
+          {campaign ? "Save changes" : "Schedule campaign"}
+        </Button>
+      </div>
+
+      <aside className="space-y-4">
+        <Card title="Preview">
+          {body ? <MessagePreview body={body} defaultName={defaultName} imageUrl={imageUrl} /> : <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>}
+        </Card>
+      </aside>
+    </form>
+  );
+}

@@ -1,0 +1,52 @@
+import { Badge, type Tone } from "./ui/badge";
+import type { CampaignStatus, RecipientStatus } from "./types";
+
+const CAMPAIGN_TONES: Record<CampaignStatus, Tone> = {
+  Draft: "gray",
+  Scheduled: "blue",
+  Running: "violet",
+  Paused: "amber",
+  Completed: "green",
+  Failed: "red",
+  Cancelled: "gray",
+};
+
+export function CampaignStatusBadge({ status, testId }: { status: CampaignStatus; testId?: string }) {
+  return (
+    <Badge tone={CAMPAIGN_TONES[status]} testId={testId}>
+      {status}
+    </Badge>
+  );
+}
+
+const SESSION_LABELS: Record<string, { label: string; tone: Tone }> = {
+  WORKING: { label: "Connected", tone: "green" },
+  SCAN_QR_CODE: { label: "Waiting for scan", tone: "amber" },
+  STARTING: { label: "Starting", tone: "blue" },
+  STOPPED: { label: "Stopped", tone: "gray" },
+  FAILED: { label: "Failed", tone: "red" },
+};
+
+/** Shows WAHA's status word (what the docs and logs use) with a plain-language label. */
+export function SessionStatusBadge({ status, testId }: { status: string; testId?: string }) {
+  const known = SESSION_LABELS[status] ?? { label: status, tone: "gray" as Tone };
+  return (
+    <Badge tone={known.tone} testId={testId}>
+      <span className="font-mono">{status}</span>
+      {known.label !== status ? <span className="ml-1 font-normal">· {known.label}</span> : null}
+    </Badge>
+  );
+}
+
+const RECIPIENT_TONES: Record<RecipientStatus, Tone> = {
+  pending: "gray",
+  sending: "violet",
+  sent: "green",
+  failed: "red",
+  skipped: "gray",
+  unknown: "amber",
+};
+
+export function RecipientStatusBadge({ status }: { status: RecipientStatus }) {
+  return <Badge tone={RECIPIENT_TONES[status]}>{status}</Badge>;
+}
