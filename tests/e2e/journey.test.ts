@@ -339,6 +339,12 @@ describe("the dashboard journey in a browser", () => {
       await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
       await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Scheduled");
 
+      // A test to my own number, now, without touching the campaign.
+      await page.getByTestId("send-test-phone").fill("+1 201 555 0199");
+      await page.getByTestId("send-test-submit").click();
+      await expect.poll(() => page.getByTestId("send-test-result").textContent()).toContain("Sent to +12015550199");
+      expect(await page.getByTestId("campaign-status").textContent()).toBe("Scheduled");
+
       // Edit while not started.
       await page.getByTestId("campaign-edit").click();
       await page.getByTestId("campaign-name").fill("Later, renamed");
@@ -369,7 +375,7 @@ describe("the dashboard journey in a browser", () => {
       await page.getByTestId("confirm-ok").click();
       await page.waitForURL(/\/campaigns$/);
       await expect.poll(() => page.getByTestId("campaigns").textContent()).toContain("Spring hello");
-      expect(await page.getByTestId("campaigns").textContent()).not.toContain("Later, renamed");
+      await expect.poll(() => page.getByTestId("campaigns").textContent()).not.toContain("Later, renamed");
       expect(dialogs).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (error) {

@@ -16,7 +16,7 @@ import { Button } from "~/components/ui/button";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
 import { useConfirm } from "~/components/ui/confirm";
 import { ErrorMessage } from "~/components/ui/error";
-import { Select } from "~/components/ui/field";
+import { Field, Input, Select } from "~/components/ui/field";
 import { Pager, useCursorPager } from "~/components/ui/pager";
 import { useToast } from "~/components/ui/toast";
 import { useTRPC } from "~/trpc/react";
@@ -89,7 +89,10 @@ export default function CampaignPage() {
             <Timeline campaign={data} />
           </div>
         </Card>
-        <CampaignDetails campaign={data} />
+        <div className="space-y-4">
+          <CampaignDetails campaign={data} />
+          <SendTest campaign={data} />
+        </div>
       </div>
       <div className="mt-4">
         <Recipients campaign={data} />
@@ -116,7 +119,8 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
     trpc.campaign.delete.mutationOptions({
       onSuccess: () => {
         toast.success(`Campaign "${campaign.name}" deleted`);
-        void queryClient.invalidateQueries(trpc.campaign.list.pathFilter());
+        // Drop cached lists rather than mark them stale: they would show the deleted campaign for a moment.
+        queryClient.removeQueries(trpc.campaign.list.pathFilter());
         router.push("/campaigns");
       },
       onError,
@@ -224,6 +228,46 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
           <WhatsAppBubble text={body} />
         </div>
       ) : null}
+    </Card>
+  );
+}
+
+/** Sends this campaign's message (rendered for a sample contact of its list) to one number, now, to check it on a phone. */
+function SendTest({ campaign }: { campaign: Campaign }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const [phone, setPhone] = useState("");
+  const sendTest = useMutation(
+    trpc.campaign.sendTest.mutationOptions({
+      onSuccess: (result) => toast.success(`Test sent to ${result.to}`),
+      onError: (error) => toast.error(error.message),
+    }),
+  );
+  return (
+    <Card title="Send a test to my own number">
+      <form
+        className="space-y-2"
+        onSubmit={(event) => {
+          event.preventDefault();
+          sendTest.mutate({ id: campaign.id, phone });
+        }}
+      >
+        <Field label="Your WhatsApp number" hint="With its country code. Sent now from this campaign's number; the campaign itself is not affected.">
+          <Input type="tel" data-testid="send-test-phone" value={phone} onChange={(event) => setPhone(event.target.value)} placeholder="+49 151 23456789" required />
+        </Field>
+        <Button type="submit" variant="secondary" pending={sendTest.isPending} data-testid="send-test-submit">
+          Send test
+        </Button>
+      </form>
+      <div className="mt-2 space-y-2">
+        <ErrorMessage error={sendTest.error} />
+        {sendTest.data ? (
+          <div data-testid="send-test-result">
+            <p className="mb-1 text-xs text-slate-500">Sent to {sendTest.data.to}:</p>
+            <WhatsAppBubble text={sendTest.data.text} />
+          </div>
+        ) : null}
+      </div>
     </Card>
   );
 }
