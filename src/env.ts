@@ -26,6 +26,7 @@ export const envSchema = z
     WAHA_URL: z.url({ error: "must be an http(s) URL, e.g. http://localhost:3001" }).optional(),
     WAHA_API_KEY: optionalString,
     WAHA_TIMEOUT_MS: milliseconds(30_000),
+    WAHA_WEBHOOK_URL: z.url({ error: "must be the URL WAHA can reach this app's /api/webhooks/waha at" }).optional(),
     SCHEDULER_DRIVER: z
       .enum(["node-cron", "pg-boss"], { error: 'must be "node-cron" or "pg-boss"' })
       .default("node-cron"),

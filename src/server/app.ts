@@ -87,7 +87,11 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     waha,
     sandbox: fakeWaha !== null,
     fakeWaha,
-    sessions: new WhatsappSessionService(db, waha, { sandboxUrl: fakeWaha?.url ?? null }),
+    sessions: new WhatsappSessionService(db, waha, {
+      sandboxUrl: fakeWaha?.url ?? null,
+      webhookUrl: config.WAHA_WEBHOOK_URL ?? null,
+      webhookHmacKey: config.AUTH_SECRET ?? null,
+    }),
     campaigns: new CampaignService(
       db,
       scheduler,

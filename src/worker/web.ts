@@ -27,6 +27,10 @@ async function main() {
   server.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;
+    // The sandbox's fake WAHA runs here: it can post its events straight back to this process.
+    if (services.sandbox && !config.WAHA_WEBHOOK_URL) {
+      services.sessions.setWebhookUrl(`http://127.0.0.1:${port}/api/webhooks/waha`);
+    }
     logger.info(
       { port, database: services.database.kind, scheduler: config.SCHEDULER_DRIVER, sandbox: services.sandbox },
       `waha-campaigns is ready on http://localhost:${port}`,

@@ -11,6 +11,8 @@ import type { TrpcContext } from "../api/trpc";
 import { childLogger } from "../logger";
 import { callerFromSessionToken } from "../services/auth";
 import { handleRest } from "../rest/handler";
+import { AppError } from "../services/errors";
+import { handleWahaWebhook } from "../services/wahaWebhooks";
 import { cookieJar } from "./cookies";
 
 const log = childLogger("http");
@@ -51,6 +53,10 @@ async function handle(services: AppServices, pages: PageHandler | null, req: Inc
     });
     return;
   }
+  if (url.pathname === "/api/webhooks/waha" && req.method === "POST") {
+    await receiveWebhook(services, req, res);
+    return;
+  }
   if (url.pathname.startsWith("/api/v1/") || url.pathname === "/api/v1") {
     await handleRest(services, req, res, url);
     return;
@@ -61,4 +67,35 @@ async function handle(services: AppServices, pages: PageHandler | null, req: Inc
     return;
   }
   await pages(req, res);
+}
+
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+async function receiveWebhook(services: AppServices, req: IncomingMessage, res: ServerResponse) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_WEBHOOK_BYTES) {
+      res.statusCode = 413;
+      res.end();
+      return;
+    }
+    chunks.push(chunk as Buffer);
+  }
+  res.setHeader("content-type", "application/json");
+  try {
+    const signature = req.headers["x-webhook-hmac"];
+    const outcome = await handleWahaWebhook(services.db, {
+      rawBody: Buffer.concat(chunks).toString("utf8"),
+      signature: Array.isArray(signature) ? signature[0] : signature,
+      hmacKey: services.config.AUTH_SECRET ?? null,
+    });
+    res.statusCode = 200;
+    res.end(JSON.stringify({ ok: true, outcome }));
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    res.statusCode = error.code === "UNAUTHORIZED" ? 401 : 400;
+    res.end(JSON.stringify({ error: { code: error.code.toLowerCase(), message: error.message } }));
+  }
 }

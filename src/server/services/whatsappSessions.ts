@@ -63,6 +63,11 @@ export class WhatsappSessionService {
     } = { sandboxUrl: null },
   ) {}
 
+  /** Where WAHA should post events for sessions created from now on (known once the server listens). */
+  setWebhookUrl(url: string | null): void {
+    this.options.webhookUrl = url;
+  }
+
   async create(workspaceId: string, name: string): Promise<SessionView> {
     const wahaSessionName = wahaNameFor(name);
     let row: WhatsappSession;

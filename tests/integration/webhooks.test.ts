@@ -1,0 +1,78 @@
+import { createHmac } from "node:crypto";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { campaignRecipients, whatsappSessions } from "~/server/db/schema";
+import { backends } from "../helpers/db";
+import { createTestUser, startTestApp, type TestApp, waitFor } from "../helpers/app";
+
+const SECRET = "webhook-secret-0123456789";
+
+for (const backend of backends) {
+  describe(`[${backend}] WAHA webhooks`, () => {
+    let app: TestApp;
+    beforeAll(async () => {
+      app = await startTestApp(backend, { AUTH_SECRET: SECRET });
+      app.services.sessions.setWebhookUrl(`${app.url}/api/webhooks/waha`);
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    it("a session's scan reaches the stored status without anyone asking WAHA", async () => {
+      const user = await createTestUser(app);
+      const session = await user.trpc.whatsappSession.create({ name: "Support" });
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+      await waitFor("status WORKING stored", async () => {
+        const [row] = await app.services.db
+          .select()
+          .from(whatsappSessions)
+          .where(eq(whatsappSessions.id, session.id));
+        return row?.status === "WORKING";
+      });
+    });
+
+    it("delivery acks of campaign messages are recorded on their recipients", async () => {
+      const user = await createTestUser(app);
+      const session = await user.trpc.whatsappSession.create({ name: "Sales" });
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+      const list = await user.trpc.contactList.create({ name: "Acked" });
+      await user.trpc.contactList.addContacts({
+        id: list.id,
+        contacts: [{ phone: "+4915123456721" }, { phone: "+4915123456722" }],
+      });
+      const campaign = await user.trpc.campaign.create({
+        name: "Acks",
+        listId: list.id,
+        text: "Hello {{first_name|there}}",
+        sessionId: session.id,
+        scheduledAt: new Date(Date.now() + 1500).toISOString(),
+        delayMinMs: 0,
+        delayMaxMs: 0,
+      });
+      await waitFor("both messages acked by the device", async () => {
+        const rows = await app.services.db
+          .select()
+          .from(campaignRecipients)
+          .where(eq(campaignRecipients.campaignId, campaign.id));
+        return rows.length === 2 && rows.every((row) => row.status === "sent" && row.ack === 2 && row.ackAt);
+      }, 15_000);
+    });
+
+    it("refuses an unsigned or wrongly signed delivery, and handles each event id once", async () => {
+      const body = JSON.stringify({ id: "evt_test_1", event: "session.status", session: "nobody", payload: { status: "FAILED" } });
+      const post = (signature?: string) =>
+        fetch(`${app.url}/api/webhooks/waha`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(signature ? { "x-webhook-hmac": signature } : {}) },
+          body,
+        });
+      expect((await post()).status).toBe(401);
+      expect((await post("ab".repeat(64))).status).toBe(401);
+      const signature = createHmac("sha512", SECRET).update(body).digest("hex");
+      const first = await post(signature);
+      expect(first.status).toBe(200);
+      expect(await first.json()).toEqual({ ok: true, outcome: "handled" });
+      expect(await (await post(signature)).json()).toEqual({ ok: true, outcome: "duplicate" });
+    });
+  });
+}
