@@ -54,6 +54,12 @@ describe("CSV contact import (parsing and normalising)", () => {
     expect(() => prepareImport(columns, rows)).toThrow(/No phone column found.*name, city/);
   });
 
+  it("an empty first-name mapping keeps a name-like column as an attribute", () => {
+    const { columns, rows } = parseContactsCsv("phone,name\n+4915123456711,Lena\n");
+    const prepared = prepareImport(columns, rows, { mapping: { firstName: "" } });
+    expect(prepared.contacts[0]).toMatchObject({ firstName: null, attributes: { name: "Lena" } });
+  });
+
   it("honours a column mapping", () => {
     const { columns, rows } = parseContactsCsv("Mobile Number,Given\n+4915123456711,Lena\n");
     const prepared = prepareImport(columns, rows, { mapping: { phone: "Mobile Number", firstName: "Given" } });

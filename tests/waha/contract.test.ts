@@ -49,7 +49,7 @@ describe("fake WAHA answers match WAHA's OpenAPI document", () => {
   let fake: FakeWaha;
 
   beforeAll(async () => {
-    fake = await startFakeWaha({ apiKey: API_KEY, engine: "GOWS" });
+    fake = await startFakeWaha({ apiKey: API_KEY, engine: "GOWS", transitionDelayMs: 400 });
   });
   afterAll(async () => {
     await fake.close();

@@ -131,12 +131,13 @@ export class CampaignService {
     const { waha, mediaDir } = this.sender;
     if (campaign.mediaId) {
       const [media] = await this.db.select().from(mediaItems).where(eq(mediaItems.id, campaign.mediaId));
-      const data = await readFile(path.join(mediaDir, media!.storagePath));
+      if (!media) throw unprocessable("The campaign's image was deleted: choose another one", "mediaId");
+      const data = await readFile(path.join(mediaDir, media.storagePath));
       const sent = await waha.sendImage({
         session: session!.wahaSessionName,
         chatId,
         caption: text,
-        file: { data: data.toString("base64"), mimetype: media!.mimetype, filename: media!.filename },
+        file: { data: data.toString("base64"), mimetype: media.mimetype, filename: media.filename },
       });
       return { messageId: sent.messageId, text, to: target.phone };
     }
@@ -199,9 +200,9 @@ export class CampaignService {
   }
 
   async pause(workspaceId: string, campaignId: string): Promise<CampaignView> {
-    await this.row(workspaceId, campaignId);
+    const campaign = await this.row(workspaceId, campaignId);
     await pauseCampaign(this.db, campaignId, "paused_by_user");
-    await this.scheduling.cancelCampaignJob(campaignId);
+    if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
     return this.get(workspaceId, campaignId);
   }
 
@@ -226,8 +227,8 @@ export class CampaignService {
 
   /** Returns once nothing more can be sent for this campaign. */
   async cancel(workspaceId: string, campaignId: string): Promise<CampaignView> {
-    await this.row(workspaceId, campaignId);
-    await this.scheduling.cancelCampaignJob(campaignId);
+    const campaign = await this.row(workspaceId, campaignId);
+    if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
     await cancelCampaign(this.db, campaignId);
     return this.get(workspaceId, campaignId);
   }
@@ -235,7 +236,7 @@ export class CampaignService {
   /** A campaign still active is cancelled first (nothing more is sent), then deleted. */
   async delete(workspaceId: string, campaignId: string): Promise<void> {
     const campaign = await this.row(workspaceId, campaignId);
-    await this.scheduling.cancelCampaignJob(campaignId);
+    if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
     if (ACTIVE.includes(campaign.status)) await cancelCampaign(this.db, campaignId);
     await this.db.delete(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
   }
@@ -261,6 +262,17 @@ export class CampaignService {
       .limit(input.limit + 1);
     const page = toPage(rows, input.limit);
     return { items: await this.withCounts(page.items), nextCursor: page.nextCursor };
+  }
+
+  /** The next campaigns to go out, soonest first (the overview). */
+  async upcoming(workspaceId: string, limit: number): Promise<CampaignView[]> {
+    const rows = await this.db
+      .select()
+      .from(campaigns)
+      .where(and(eq(campaigns.workspaceId, workspaceId), eq(campaigns.status, "Scheduled")))
+      .orderBy(asc(campaigns.scheduledAt))
+      .limit(limit);
+    return this.withCounts(rows);
   }
 
   async recipients(workspaceId: string, campaignId: string, input: z.output<typeof listRecipientsInput>) {

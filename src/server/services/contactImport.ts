@@ -26,7 +26,7 @@ export const countrySchema = z
 export interface ColumnMapping {
   /** Column holding the phone number; default: phone_number, phone, number, mobile or whatsapp. */
   phone?: string;
-  /** Column holding the first name; default: first_name, firstname or name. */
+  /** Column holding the first name; default: first_name, firstname or name; "" = none. */
   firstName?: string;
   /** Columns to leave out; every other column becomes an attribute usable as {{column}}. */
   ignore?: string[];
@@ -147,7 +147,9 @@ export function prepareImport(
       "phone",
     );
   }
-  const firstNameColumn = findColumn(columns, options.mapping?.firstName, FIRST_NAME_COLUMNS);
+  // An empty mapping means "no first-name column", even when a column looks like one.
+  const firstNameColumn =
+    options.mapping?.firstName === "" ? undefined : findColumn(columns, options.mapping?.firstName, FIRST_NAME_COLUMNS);
   const ignored = new Set([phoneColumn, firstNameColumn, ...(options.mapping?.ignore ?? [])]);
   const byPhone = new Map<string, NormalisedContact>();
   const rejected: RejectedRow[] = [];

@@ -53,9 +53,16 @@ export class MediaService {
     return item!;
   }
 
+  /** The library as the browser sees it: no storage paths. */
   async list(workspaceId: string, page: PageInput) {
     const rows = await this.db
-      .select()
+      .select({
+        id: mediaItems.id,
+        filename: mediaItems.filename,
+        mimetype: mediaItems.mimetype,
+        sizeBytes: mediaItems.sizeBytes,
+        createdAt: mediaItems.createdAt,
+      })
       .from(mediaItems)
       .where(and(eq(mediaItems.workspaceId, workspaceId), afterCursor(page.cursor, mediaItems.createdAt, mediaItems.id)))
       .orderBy(...newestFirst(mediaItems.createdAt, mediaItems.id))

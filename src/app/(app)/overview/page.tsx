@@ -13,12 +13,12 @@ export default function OverviewPage() {
   const trpc = useTRPC();
   const sessions = useQuery({ ...trpc.whatsappSession.list.queryOptions(), refetchInterval: 5000 });
   const running = useQuery({ ...trpc.campaign.list.queryOptions({ status: ["Running", "Paused"], limit: 20 }), refetchInterval: 1500 });
-  const scheduled = useQuery({ ...trpc.campaign.list.queryOptions({ status: ["Scheduled"], limit: 50 }), refetchInterval: 3000 });
+  const scheduled = useQuery({ ...trpc.campaign.upcoming.queryOptions({ limit: 5 }), refetchInterval: 3000 });
   const recent = useQuery({
     ...trpc.campaign.list.queryOptions({ status: ["Completed", "Failed", "Cancelled"], limit: 5 }),
     refetchInterval: 5000,
   });
-  const upcoming = [...(scheduled.data?.items ?? [])].sort((a, b) => a.scheduledAt.getTime() - b.scheduledAt.getTime()).slice(0, 5);
+  const upcoming = scheduled.data ?? [];
 
   return (
     <>

@@ -18,6 +18,9 @@ export const campaignRouter = router({
   list: protectedProcedure
     .input(listCampaignsInput)
     .query(({ ctx, input }) => ctx.services.campaigns.list(ctx.workspaceId, input)),
+  upcoming: protectedProcedure
+    .input(z.object({ limit: z.number().int().min(1).max(50).default(10) }))
+    .query(({ ctx, input }) => ctx.services.campaigns.upcoming(ctx.workspaceId, input.limit)),
   get: protectedProcedure.input(byId).query(({ ctx, input }) => ctx.services.campaigns.get(ctx.workspaceId, input.id)),
   create: protectedProcedure
     .input(createCampaignInput)
