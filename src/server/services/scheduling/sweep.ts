@@ -1,0 +1,80 @@
+import { and, asc, eq, isNull, lt, lte, or } from "drizzle-orm";
+import type { Db } from "~/server/db/client";
+import { campaigns } from "~/server/db/schema";
+
+/**
+ * What the scheduler reads from the database, and the pure decision the periodic sweep (and
+ * `initialize()`) makes from it. The database is the truth; timers and queued jobs are only a way
+ * to be on time, so the sweep puts them back in step with it.
+ */
+
+export interface ScheduledCampaign {
+  id: string;
+  scheduledAt: Date;
+}
+
+/** `Scheduled` campaigns due by `dueBy` (past ones included), soonest first. */
+export async function findScheduledCampaigns(db: Db, dueBy: Date): Promise<ScheduledCampaign[]> {
+  return db
+    .select({ id: campaigns.id, scheduledAt: campaigns.scheduledAt })
+    .from(campaigns)
+    .where(and(eq(campaigns.status, "Scheduled"), lte(campaigns.scheduledAt, dueBy)))
+    .orderBy(asc(campaigns.scheduledAt));
+}
+
+/** `Running` campaigns whose process stopped renewing its lease: the runner's claim takes them over. */
+export async function findStaleRunningCampaigns(db: Db, now: Date): Promise<string[]> {
+  const rows = await db
+    .select({ id: campaigns.id })
+    .from(campaigns)
+    .where(and(eq(campaigns.status, "Running"), or(isNull(campaigns.leaseExpiresAt), lt(campaigns.leaseExpiresAt, now))));
+  return rows.map((row) => row.id);
+}
+
+/** The campaign's current schedule, or null when it no longer exists. */
+export async function findCampaignSchedule(
+  db: Db,
+  campaignId: string,
+): Promise<{ status: string; scheduledAt: Date } | null> {
+  const rows = await db
+    .select({ status: campaigns.status, scheduledAt: campaigns.scheduledAt })
+    .from(campaigns)
+    .where(eq(campaigns.id, campaignId))
+    .limit(1);
+  return rows[0] ?? null;
+}
+
+export interface SweepInput {
+  /** From `findScheduledCampaigns(db, now + horizon)`. */
+  scheduled: ScheduledCampaign[];
+  now: Date;
+  /** Whether a timer or job is armed for this campaign at its current `scheduledAt`. */
+  isArmed(campaign: ScheduledCampaign): boolean;
+  /**
+   * A due campaign armed here is left to its own timer or job for this long after its time (it is
+   * firing right now); later, or when nothing is armed for it, it counts as missed.
+   */
+  missedGraceMs: number;
+}
+
+export interface SweepPlan {
+  /** Future campaigns with nothing armed for their time. */
+  arm: ScheduledCampaign[];
+  /** Due campaigns nobody started: run them now, with a warning. */
+  missed: ScheduledCampaign[];
+}
+
+export function planSweep(input: SweepInput): SweepPlan {
+  const plan: SweepPlan = { arm: [], missed: [] };
+  const now = input.now.getTime();
+  for (const campaign of input.scheduled) {
+    const dueAt = campaign.scheduledAt.getTime();
+    const armed = input.isArmed(campaign);
+    if (dueAt > now) {
+      if (!armed) plan.arm.push(campaign);
+    } else if (!armed || now - dueAt > input.missedGraceMs) {
+      plan.missed.push(campaign);
+    }
+  }
+  return plan;
+}

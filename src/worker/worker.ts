@@ -1,0 +1,64 @@
+/**
+ * `npm run worker`: a process that only runs campaigns handed to it by pg-boss (SCHEDULER_DRIVER=pg-boss,
+ * for more than one process). Web processes queue the jobs; any number of these execute them, and the
+ * campaign's claim in the database makes sure each campaign runs in one place at a time.
+ *
+ * Environment (validated by src/env.ts): DATABASE_URL (PostgreSQL, required), WAHA_URL (required: the
+ * built-in sandbox WAHA lives inside the web process), WAHA_API_KEY, WAHA_TIMEOUT_MS, DATA_DIR (its
+ * `media` folder must be the web process's, for image campaigns), LOG_LEVEL.
+ */
+import path from "node:path";
+import { EnvError, parseEnv } from "../env";
+import { migrateDatabase, openDatabase } from "../server/db/client";
+import { logger } from "../server/logger";
+import { SchedulerService } from "../server/services/scheduler";
+import { WahaApiClient } from "../server/services/wahaClient";
+
+async function main() {
+  const config = parseEnv();
+  logger.level = config.LOG_LEVEL;
+  const log = logger.child({ component: "worker", pid: process.pid });
+  if (!config.DATABASE_URL) throw new EnvError(["DATABASE_URL must be set: workers share the web process's PostgreSQL"]);
+  if (!config.WAHA_URL) throw new EnvError(["WAHA_URL must be set: a worker cannot reach the web process's sandbox WAHA"]);
+  if (config.SCHEDULER_DRIVER !== "pg-boss") {
+    log.warn("SCHEDULER_DRIVER is not pg-boss: web processes will not queue jobs for this worker");
+  }
+
+  const database = await openDatabase({ databaseUrl: config.DATABASE_URL });
+  // Safe beside a web process doing the same (one migrator at a time).
+  await migrateDatabase(database);
+  const waha = new WahaApiClient({ baseUrl: config.WAHA_URL, apiKey: config.WAHA_API_KEY, timeoutMs: config.WAHA_TIMEOUT_MS });
+  const scheduler = new SchedulerService(database.db, waha, {
+    driver: "pg-boss",
+    role: "worker",
+    databaseUrl: config.DATABASE_URL,
+    runnerOptions: { mediaDir: path.resolve(config.DATA_DIR, "media") },
+    logger: logger.child({ component: "scheduler", pid: process.pid }),
+  });
+  await scheduler.initialize();
+  log.info("worker ready: running queued campaigns");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "worker stopping");
+    let code = 0;
+    try {
+      await scheduler.stop();
+      await database.close();
+    } catch (error) {
+      log.error({ err: error }, "error while stopping");
+      code = 1;
+    }
+    process.exit(code);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof EnvError) console.error(error.message);
+  else logger.fatal({ err: error }, "worker start-up failed");
+  process.exit(1);
+});
