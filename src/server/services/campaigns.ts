@@ -25,6 +25,7 @@ import {
 import { cancelCampaign, pauseCampaign } from "./campaignLifecycle";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
+import { SchedulerError } from "./scheduler";
 import { toChatId, type WahaApiClient } from "./wahaClient";
 import { AppError, conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";
@@ -156,7 +157,10 @@ export class CampaignService {
     } catch (error) {
       // No half-created campaign: one that cannot be scheduled is not kept.
       await this.db.delete(campaigns).where(eq(campaigns.id, campaign!.id));
-      throw error instanceof AppError ? error : unprocessable((error as Error).message, "scheduledAt");
+      if (error instanceof SchedulerError && (error.code === "NOT_IN_FUTURE" || error.code === "INVALID_DATE")) {
+        throw unprocessable(error.message, "scheduledAt");
+      }
+      throw error;
     }
     return this.get(workspaceId, campaign!.id);
   }
