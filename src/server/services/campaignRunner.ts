@@ -1,0 +1,457 @@
+/**
+ * CampaignRunnerService: sends every recipient of a campaign exactly once, at the campaign's pace,
+ * through any crash (shared/DESIGN.md §3, §4). The database decides who runs and who sends:
+ *
+ * - claim: one conditional UPDATE takes the campaign under a lease (runner/claim.ts), renewed while
+ *   the run lasts; whoever loses the claim, or later the lease, sends nothing more;
+ * - recipients: rows created once, in one transaction (runner/recipients.ts);
+ * - each send: one statement takes the WhatsApp number's send slot and moves the next recipient to
+ *   `sending` with a message id fixed before the call; one statement records the outcome and frees
+ *   the slot with the next delay (runner/sendSlot.ts); retries and their look-ups (runner/delivery.ts);
+ * - recovery: rows found `sending` are settled by asking WAHA for the message (runner/lookup.ts),
+ *   only once we hold the number's slot, i.e. once no send can still be in flight for them.
+ */
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
+import type { Logger } from "pino";
+import { type Db, queryRows } from "~/server/db/client";
+import { type Campaign, type CampaignStatus, campaigns, mediaItems, whatsappSessions } from "~/server/db/schema";
+import { childLogger, maskPhone } from "~/server/logger";
+import { type WahaApiClient, WahaError } from "./wahaClient";
+import {
+  claimCampaign,
+  completeCampaign,
+  failRun,
+  pauseRun,
+  readCampaignStatus,
+  renewLease,
+} from "./runner/claim";
+import { type Delivery, PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, deliver, maxBackoffMs, pauseReasonFor } from "./runner/delivery";
+import { MessageIdPool } from "./runner/messageIds";
+import { CampaignConfigurationError, materializeRecipients } from "./runner/recipients";
+import { settleInterruptedSends } from "./runner/recovery";
+import {
+  type SlotKey,
+  type TakeResult,
+  releaseSlot,
+  settleAndTakeNext,
+  settleRecipient,
+  slotHolderFor,
+  takeSlotAndNext,
+} from "./runner/sendSlot";
+
+export type { CampaignStatus } from "~/server/db/schema";
+export { PAUSE_REASONS, type PauseReason } from "./runner/delivery";
+
+export interface CampaignRunnerOptions {
+  /** Lease holder id; default `${hostname}:${pid}:${random}`. Each run stores `${holderId}/${runToken}`. */
+  holderId?: string;
+  /** Default 30_000, renewed every third of it while running. */
+  leaseMs?: number;
+  /** Folder holding media files (media_items.storage_path is relative to it). Default `$DATA_DIR/media`. */
+  mediaDir?: string;
+  logger?: Logger;
+  /** Transient WAHA errors: attempts per message (first try included) and the first backoff. Default 3 / 500 ms. */
+  sendRetry?: { attempts: number; baseDelayMs: number };
+  /**
+   * The longest one WAHA call of a send can last, including any time WAHA may still act on it after we
+   * gave up. A number's send slot outlives it, so another runner never sends while a call may be open.
+   * Default: the client's timeout + 5 s.
+   */
+  sendTimeoutMs?: number;
+}
+
+export interface RunOutcome {
+  claimed: boolean;
+  /** Status after the run; null if the campaign does not exist (or was deleted while running). */
+  status: CampaignStatus | null;
+}
+
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
+/** On top of the send call while the slot is held: the statements around it (at least 250 ms, at most 2 s). */
+const slotMarginMs = (sendTimeoutMs: number) => Math.min(2_000, Math.max(250, sendTimeoutMs));
+/** How long to sleep at most before re-checking the campaign (pause / cancel are seen this fast while waiting). */
+const MAX_WAIT_MS = 1_000;
+/** Polling while another send holds the number's slot. */
+const BUSY_POLL_MS = 10;
+/** A runner sharing its number with another running campaign waits this long after its send (> BUSY_POLL_MS). */
+const TURN_YIELD_MS = 15;
+/** After this many recipients in a row exhaust their retries, WAHA is considered down: pause. */
+const EXHAUSTED_IN_A_ROW_TO_PAUSE = 3;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export class CampaignRunnerService {
+  private readonly holderId: string;
+  private readonly leaseMs: number;
+  private readonly mediaDir: string;
+  private readonly logger: Logger;
+  private readonly retry: RetryPolicy;
+  private readonly sendTimeoutMs: number;
+  /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
+  private readonly active = new Set<string>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly wahaApiClient: WahaApiClient,
+    options: CampaignRunnerOptions = {},
+  ) {
+    this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+    this.leaseMs = Math.max(100, options.leaseMs ?? DEFAULT_LEASE_MS);
+    this.mediaDir = path.resolve(options.mediaDir ?? path.join(process.env.DATA_DIR || "data", "media"));
+    this.logger = options.logger ?? childLogger("campaign-runner");
+    this.retry = {
+      attempts: Math.max(1, Math.floor(options.sendRetry?.attempts ?? 3)),
+      baseDelayMs: Math.max(0, options.sendRetry?.baseDelayMs ?? 500),
+    };
+    // The client keeps its timeout private; read it so the slot always outlives a call.
+    const clientTimeout = (wahaApiClient as unknown as { timeoutMs?: unknown }).timeoutMs;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? (typeof clientTimeout === "number" ? clientTimeout : DEFAULT_CLIENT_TIMEOUT_MS) + 5_000;
+  }
+
+  /**
+   * Claims and runs: Scheduled (scheduledAt <= now) -> Running, or a Running campaign whose lease
+   * expired; with { resume: true } also Paused -> Running. Not claimable: returns { claimed: false }
+   * without sending. Resolves when the run ends: Completed, Paused, Failed, or the campaign was taken
+   * from it (cancelled, paused, deleted, lease lost).
+   */
+  async runCampaign(campaignId: string, options: { resume?: boolean } = {}): Promise<RunOutcome> {
+    if (this.active.has(campaignId)) return { claimed: false, status: await readCampaignStatus(this.db, campaignId) };
+    const previousStatus = await readCampaignStatus(this.db, campaignId);
+    if (previousStatus === null) return { claimed: false, status: null };
+    if (previousStatus !== "Scheduled" && previousStatus !== "Running" && !(options.resume && previousStatus === "Paused")) {
+      return { claimed: false, status: previousStatus };
+    }
+    this.active.add(campaignId);
+    // One lease token per run: a run that was paused and resumed elsewhere (even in this process, with
+    // the same holderId) sees the lease is no longer its own and stops.
+    const holder = `${this.holderId}/${randomBytes(3).toString("hex")}`;
+    try {
+      const campaign = await claimCampaign(this.db, { campaignId, holder, leaseMs: this.leaseMs, resume: options.resume ?? false });
+      if (!campaign) return { claimed: false, status: await readCampaignStatus(this.db, campaignId) };
+      const log = this.logger.child({ campaignId });
+      log.info({ status: "Running", previousStatus, holder, resumed: previousStatus !== "Scheduled" }, "campaign running");
+      const run = new CampaignRun(this.db, this.wahaApiClient, campaign, log, {
+        holder,
+        leaseMs: this.leaseMs,
+        mediaDir: this.mediaDir,
+        retry: this.retry,
+        slotTtlMs: this.sendTimeoutMs + maxBackoffMs(this.retry) + slotMarginMs(this.sendTimeoutMs),
+      });
+      return { claimed: true, status: await run.execute() };
+    } finally {
+      this.active.delete(campaignId);
+    }
+  }
+}
+
+interface RunSettings {
+  holder: string;
+  leaseMs: number;
+  mediaDir: string;
+  retry: RetryPolicy;
+  slotTtlMs: number;
+}
+
+type Step = { done: true; status: CampaignStatus | null } | { done: false };
+
+/** One claimed run of one campaign. */
+class CampaignRun {
+  private leaseLost = false;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private exhaustedInARow = 0;
+  private key!: SlotKey;
+  private session!: string;
+  private media: { data: string; mimetype: string; filename: string } | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly client: WahaApiClient,
+    private readonly campaign: Campaign,
+    private readonly log: Logger,
+    private readonly settings: RunSettings,
+  ) {}
+
+  async execute(): Promise<CampaignStatus | null> {
+    this.startLeaseRenewal();
+    try {
+      return await this.run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // Our own bug or bad data: Failed, with the reason. If even that cannot be written (the database
+      // is gone), rethrow: the lease expires and a later run takes over where this one stopped.
+      const failed = await failRun(this.db, this.campaign.id, this.settings.holder, message).catch(() => {
+        throw error;
+      });
+      if (failed) {
+        this.log.error({ status: "Failed", err: error }, "campaign failed");
+        return "Failed";
+      }
+      return this.stopped();
+    } finally {
+      this.stopLeaseRenewal();
+    }
+  }
+
+  private async run(): Promise<CampaignStatus | null> {
+    const [session] = await this.db
+      .select({ id: whatsappSessions.id, wahaSessionName: whatsappSessions.wahaSessionName })
+      .from(whatsappSessions)
+      .where(eq(whatsappSessions.id, this.campaign.sessionId));
+    if (!session) throw new CampaignConfigurationError("the campaign's WhatsApp session no longer exists");
+    this.session = session.wahaSessionName;
+    this.key = {
+      campaignId: this.campaign.id,
+      sessionId: session.id,
+      holder: this.settings.holder,
+      slotHolder: slotHolderFor(this.settings.holder, this.campaign.id),
+      slotTtlMs: this.settings.slotTtlMs,
+    };
+
+    const created = await materializeRecipients(this.db, this.campaign, this.settings.holder);
+    if (created !== null) this.log.debug({ recipients: created }, "recipients created");
+    this.media = await this.loadMedia();
+
+    const health = await this.checkSession();
+    if (health) return this.pause(health.reason, health.error);
+
+    const recovered = await this.recoverSending();
+    if (recovered.done) return recovered.status;
+
+    const fast = this.campaign.delayMaxMs <= 20;
+    const ids = new MessageIdPool(this.client, this.session, fast ? 16 : 1);
+    /** The next recipient already taken by the statement that settled the previous one (fast path). */
+    let chained: TakeResult | null = null;
+    for (;;) {
+      if (this.leaseLost && !chained) return this.stopped();
+      let take: TakeResult;
+      let messageId: string | null = null;
+      if (chained) {
+        take = chained;
+        chained = null;
+      } else {
+        const peeked = await this.nextMessageId(ids);
+        if (!peeked.ok) return peeked.status;
+        messageId = peeked.id;
+        take = await takeSlotAndNext(this.db, this.key, { pick: true, messageId });
+        if (take.recipient) ids.consume(messageId);
+      }
+      if (!take.leaseOk) return this.stopped();
+      if (!take.slotTaken) {
+        if (!take.hasPending) {
+          const finished = await this.finish();
+          if (finished.done) return finished.status;
+          continue;
+        }
+        await sleep(take.slotBusy ? Math.min(take.waitMs, BUSY_POLL_MS) : Math.min(take.waitMs, MAX_WAIT_MS));
+        continue;
+      }
+      const recipient = take.recipient;
+      if (!recipient) {
+        await releaseSlot(this.db, this.key, null);
+        const finished = await this.finish();
+        if (finished.done) return finished.status;
+        continue;
+      }
+
+      let delivery: Delivery;
+      try {
+        delivery = await deliver(
+          { db: this.db, client: this.client, session: this.session, key: this.key, retry: this.settings.retry, media: this.media, sleep },
+          recipient,
+          Date.now(),
+        );
+      } catch (error) {
+        // Not a WAHA answer (a database error, a bug): whether WAHA got the message is unknown.
+        const reason = `interrupted by an unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+        await settleRecipient(this.db, this.key, recipient, { status: "unknown", error: reason }, { release: true, nextDelayMs: this.randomDelayMs() }).catch(
+          () => releaseSlot(this.db, this.key, this.randomDelayMs()).catch(() => undefined),
+        );
+        throw error;
+      }
+
+      let pause = delivery.pause;
+      let outcome = delivery.outcome;
+      if (delivery.exhausted) {
+        this.exhaustedInARow++;
+        if (this.exhaustedInARow >= EXHAUSTED_IN_A_ROW_TO_PAUSE && outcome?.status === "failed") {
+          // Not this message's fault: WAHA is down. Keep the recipient for the resume.
+          pause = { reason: PAUSE_REASONS.wahaUnavailable, error: outcome.error };
+          outcome = { status: "pending", error: outcome.error };
+        }
+      } else {
+        this.exhaustedInARow = 0;
+      }
+      if (outcome && outcome.status !== "sent") {
+        this.log.debug({ recipientId: recipient.id, phone: maskPhone(recipient.phone), status: outcome.status }, "recipient not sent");
+      }
+      const nextDelayMs = delivery.mayHaveSent ? this.randomDelayMs() : null;
+      const settledRow = { id: recipient.id, attempts: delivery.attempts };
+
+      if (outcome && !pause && !take.sharedNumber && (nextDelayMs ?? 0) === 0 && !this.leaseLost && ids.ready()) {
+        // Fast path: this outcome and the next recipient in one statement.
+        const nextId = ids.take();
+        chained = await settleAndTakeNext(this.db, this.key, settledRow, outcome, nextDelayMs, nextId);
+        if (!chained.recipient) ids.putBack(nextId);
+        continue;
+      }
+      if (outcome) {
+        await settleRecipient(this.db, this.key, settledRow, outcome, { release: true, nextDelayMs });
+      } else {
+        await releaseSlot(this.db, this.key, nextDelayMs);
+      }
+      if (pause) return this.pause(pause.reason, pause.error);
+      // Taking turns: another campaign on this number polls for the slot; without a pause here, this
+      // loop would take it again at once whenever the delay is (near) zero.
+      if (take.sharedNumber && (nextDelayMs ?? 0) < TURN_YIELD_MS) await sleep(TURN_YIELD_MS);
+    }
+  }
+
+  /** The message id for the next send; when WAHA cannot give one (session not working, WAHA down), the campaign pauses. */
+  private async nextMessageId(ids: MessageIdPool): Promise<{ ok: true; id: string | null } | { ok: false; status: CampaignStatus | null }> {
+    try {
+      return { ok: true, id: await this.withRetry(() => ids.peek()) };
+    } catch (error) {
+      if (!(error instanceof WahaError)) throw error;
+      return { ok: false, status: await this.pauseForWahaError(error) };
+    }
+  }
+
+  /** Nothing pending: complete, or settle what is still `sending`, or notice the campaign is not ours. */
+  private async finish(): Promise<Step> {
+    if (await completeCampaign(this.db, this.campaign.id, this.settings.holder)) {
+      const counts = await this.counts();
+      this.log.info({ status: "Completed", ...counts }, "campaign completed");
+      return { done: true, status: "Completed" };
+    }
+    const [row] = await this.db
+      .select({ status: campaigns.status, leaseHolder: campaigns.leaseHolder })
+      .from(campaigns)
+      .where(eq(campaigns.id, this.campaign.id));
+    if (!row || row.status !== "Running" || row.leaseHolder !== this.settings.holder) return { done: true, status: await this.stopped() };
+    const recovered = await this.recoverSending();
+    if (recovered.done) return recovered;
+    // A runner that lost the campaign may still be finishing a send: give it a moment.
+    await sleep(BUSY_POLL_MS);
+    return { done: false };
+  }
+
+  /** Settles recipients left `sending` by an earlier run (runner/recovery.ts). */
+  private async recoverSending(): Promise<Step> {
+    const result = await settleInterruptedSends({
+      db: this.db,
+      client: this.client,
+      session: this.session,
+      key: this.key,
+      retry: this.settings.retry,
+      log: this.log,
+      leaseLost: () => this.leaseLost,
+      sleep,
+      maxWaitMs: MAX_WAIT_MS,
+    });
+    if (result.kind === "lost") return { done: true, status: await this.stopped() };
+    if (result.kind === "pause") return { done: true, status: await this.pause(result.reason, result.error) };
+    return { done: false };
+  }
+
+  private async checkSession(): Promise<{ reason: PauseReason; error: string } | null> {
+    try {
+      const info = await this.withRetry(() => this.client.getSession(this.session));
+      if (info.status === "WORKING") return null;
+      return { reason: PAUSE_REASONS.sessionNotWorking, error: `WhatsApp session "${this.session}" is ${info.rawStatus ?? info.status}` };
+    } catch (error) {
+      if (!(error instanceof WahaError)) throw error;
+      return { reason: pauseReasonFor(error) ?? PAUSE_REASONS.wahaUnavailable, error: error.message };
+    }
+  }
+
+  private async loadMedia(): Promise<{ data: string; mimetype: string; filename: string } | null> {
+    if (!this.campaign.mediaId) return null;
+    const [item] = await this.db
+      .select()
+      .from(mediaItems)
+      .where(and(eq(mediaItems.id, this.campaign.mediaId), eq(mediaItems.workspaceId, this.campaign.workspaceId)));
+    if (!item) throw new CampaignConfigurationError("the campaign's image no longer exists");
+    const file = path.resolve(this.settings.mediaDir, item.storagePath);
+    if (!file.startsWith(this.settings.mediaDir + path.sep)) throw new CampaignConfigurationError("the campaign's image path is outside the media folder");
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch {
+      throw new CampaignConfigurationError(`the campaign's image file "${item.filename}" cannot be read`);
+    }
+    return { data: bytes.toString("base64"), mimetype: item.mimetype, filename: item.filename };
+  }
+
+  /** Retries a WAHA call that failed transiently (never used for sends: see deliver()). */
+  private async withRetry<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof WahaError) || !error.retryable || attempt >= this.settings.retry.attempts) throw error;
+        await sleep(backoffMs(this.settings.retry, attempt));
+      }
+    }
+  }
+
+  private async pauseForWahaError(error: WahaError): Promise<CampaignStatus | null> {
+    return this.pause(pauseReasonFor(error) ?? PAUSE_REASONS.wahaUnavailable, error.message);
+  }
+
+  private async pause(reason: PauseReason, error: string): Promise<CampaignStatus | null> {
+    if (await pauseRun(this.db, this.campaign.id, this.settings.holder, reason, error)) {
+      this.log.info({ status: "Paused", reason }, "campaign paused");
+      return "Paused";
+    }
+    return this.stopped();
+  }
+
+  /** The campaign was taken from this run (paused, cancelled, deleted, or its lease went to another runner). */
+  private async stopped(): Promise<CampaignStatus | null> {
+    const status = await readCampaignStatus(this.db, this.campaign.id);
+    this.log.info({ status }, "run stopped: the campaign is no longer this run's");
+    return status;
+  }
+
+  private randomDelayMs(): number {
+    const low = Math.max(0, Math.min(this.campaign.delayMinMs, this.campaign.delayMaxMs));
+    const high = Math.max(low, this.campaign.delayMaxMs);
+    return low + Math.floor(Math.random() * (high - low + 1));
+  }
+
+  private async counts(): Promise<Record<string, number>> {
+    const rows = await queryRows<{ status: string; n: number }>(
+      this.db,
+      sql`select status::text as status, count(*)::int as n from campaign_recipients where campaign_id = ${this.campaign.id} group by status`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
+  }
+
+  private startLeaseRenewal(): void {
+    const every = Math.max(50, Math.floor(this.settings.leaseMs / 3));
+    let renewing = false;
+    this.leaseTimer = setInterval(() => {
+      if (renewing || this.leaseLost) return;
+      renewing = true;
+      renewLease(this.db, { campaignId: this.campaign.id, holder: this.settings.holder, leaseMs: this.settings.leaseMs })
+        .then((held) => {
+          if (!held) this.leaseLost = true;
+        })
+        .catch((error: unknown) => this.log.warn({ err: error }, "lease renewal failed; retrying"))
+        .finally(() => {
+          renewing = false;
+        });
+    }, every);
+    this.leaseTimer.unref();
+  }
+
+  private stopLeaseRenewal(): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
+  }
+}

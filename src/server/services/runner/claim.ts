@@ -1,0 +1,87 @@
+/**
+ * The campaign row's life while a runner holds it: claim, lease renewal and the run's own state
+ * changes. Every statement is conditional on the lease, so a runner that lost its campaign (pause,
+ * cancel, delete, or another process took over an expired lease) changes nothing.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "~/server/db/client";
+import { type Campaign, type CampaignStatus, campaigns } from "~/server/db/schema";
+
+export async function readCampaignStatus(db: Db, campaignId: string): Promise<CampaignStatus | null> {
+  const [row] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId));
+  return row?.status ?? null;
+}
+
+/**
+ * One conditional UPDATE: `Scheduled` whose time has come, `Running` whose lease expired (its runner
+ * died), or `Paused` when resuming, becomes `Running` under our lease. Null when not claimable.
+ */
+export async function claimCampaign(
+  db: Db,
+  input: { campaignId: string; holder: string; leaseMs: number; resume: boolean },
+): Promise<Campaign | null> {
+  const claimable = sql`(
+    (${campaigns.status} = 'Scheduled' and ${campaigns.scheduledAt} <= now())
+    or (${campaigns.status} = 'Running' and (${campaigns.leaseExpiresAt} is null or ${campaigns.leaseExpiresAt} <= now()))
+    or (${input.resume ? sql`true` : sql`false`} and ${campaigns.status} = 'Paused')
+  )`;
+  const [row] = await db
+    .update(campaigns)
+    .set({
+      status: "Running",
+      leaseHolder: input.holder,
+      leaseExpiresAt: sql`now() + ${input.leaseMs}::int * interval '1 millisecond'`,
+      startedAt: sql`coalesce(${campaigns.startedAt}, now())`,
+      pauseReason: null,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(campaigns.id, input.campaignId), claimable))
+    .returning();
+  return row ?? null;
+}
+
+/** Extends our lease; false when it is no longer ours (the run must stop). */
+export async function renewLease(db: Db, input: { campaignId: string; holder: string; leaseMs: number }): Promise<boolean> {
+  const rows = await db
+    .update(campaigns)
+    .set({ leaseExpiresAt: sql`now() + ${input.leaseMs}::int * interval '1 millisecond'` })
+    .where(and(eq(campaigns.id, input.campaignId), eq(campaigns.status, "Running"), eq(campaigns.leaseHolder, input.holder)))
+    .returning({ id: campaigns.id });
+  return rows.length > 0;
+}
+
+const heldBy = (campaignId: string, holder: string) =>
+  and(eq(campaigns.id, campaignId), eq(campaigns.status, "Running"), eq(campaigns.leaseHolder, holder));
+
+/** `Completed`, only when no recipient is pending or sending (checked in the same statement). */
+export async function completeCampaign(db: Db, campaignId: string, holder: string): Promise<boolean> {
+  const rows = await db
+    .update(campaigns)
+    .set({ status: "Completed", completedAt: sql`now()`, leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .where(
+      and(
+        heldBy(campaignId, holder),
+        sql`not exists (select 1 from campaign_recipients r where r.campaign_id = ${campaignId} and r.status in ('pending', 'sending'))`,
+      ),
+    )
+    .returning({ id: campaigns.id });
+  return rows.length > 0;
+}
+
+export async function pauseRun(db: Db, campaignId: string, holder: string, reason: string, lastError: string | null): Promise<boolean> {
+  const rows = await db
+    .update(campaigns)
+    .set({ status: "Paused", pauseReason: reason, lastError, leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .where(heldBy(campaignId, holder))
+    .returning({ id: campaigns.id });
+  return rows.length > 0;
+}
+
+export async function failRun(db: Db, campaignId: string, holder: string, lastError: string): Promise<boolean> {
+  const rows = await db
+    .update(campaigns)
+    .set({ status: "Failed", lastError, completedAt: sql`now()`, leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .where(heldBy(campaignId, holder))
+    .returning({ id: campaigns.id });
+  return rows.length > 0;
+}

@@ -1,0 +1,74 @@
+/**
+ * Recovery: recipients found `sending` when a run (re)starts or finishes were interrupted (a crash,
+ * or a runner that lost the campaign mid-send). Each is settled by asking WAHA (runner/lookup.ts):
+ * found -> `sent`; not found under a message id WAHA fixed -> `pending` (sent again later);
+ * cannot tell -> `unknown`. Never resent blindly.
+ *
+ * The number's send slot is taken first: every sender holds it for as long as its call can last, so
+ * once we hold it, no send for these rows can still be in flight or arrive at WAHA late.
+ */
+import type { Logger } from "pino";
+import type { Db } from "~/server/db/client";
+import { maskPhone } from "~/server/logger";
+import type { WahaApiClient } from "../wahaClient";
+import { PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, pauseReasonFor } from "./delivery";
+import { lookupMessage } from "./lookup";
+import { type RecipientOutcome, type SlotKey, extendSlot, listSendingRecipients, releaseSlot, settleRecipient, takeSlotAndNext } from "./sendSlot";
+
+export type RecoveryResult =
+  | { kind: "settled" }
+  /** The campaign is no longer this run's. */
+  | { kind: "lost" }
+  /** WAHA cannot answer for the session now: pause; the rows stay `sending` until the next run. */
+  | { kind: "pause"; reason: PauseReason; error: string };
+
+export interface RecoveryContext {
+  db: Db;
+  client: WahaApiClient;
+  session: string;
+  key: SlotKey;
+  retry: RetryPolicy;
+  log: Logger;
+  leaseLost: () => boolean;
+  sleep: (ms: number) => Promise<void>;
+  /** Longest single wait before re-checking the campaign. */
+  maxWaitMs: number;
+}
+
+export async function settleInterruptedSends(ctx: RecoveryContext): Promise<RecoveryResult> {
+  const { db, key } = ctx;
+  if ((await listSendingRecipients(db, key.campaignId)).length === 0) return { kind: "settled" };
+  for (;;) {
+    if (ctx.leaseLost()) return { kind: "lost" };
+    const take = await takeSlotAndNext(db, key, { pick: false, messageId: null });
+    if (!take.leaseOk) return { kind: "lost" };
+    if (take.slotTaken) break;
+    // A send in flight, a dead runner's slot not yet expired, or the number's delay: wait.
+    await ctx.sleep(Math.min(Math.max(take.waitMs, 1), take.slotBusy ? 100 : ctx.maxWaitMs));
+  }
+  try {
+    // Read again under the slot: a live sender may have settled its row meanwhile.
+    for (const row of await listSendingRecipients(db, key.campaignId)) {
+      await extendSlot(db, key);
+      let found = await lookupMessage(ctx.client, ctx.session, row);
+      for (let retry = 1; found.kind === "unknown" && found.retryable && retry < ctx.retry.attempts; retry++) {
+        await ctx.sleep(backoffMs(ctx.retry, retry));
+        found = await lookupMessage(ctx.client, ctx.session, row);
+      }
+      if (found.kind === "session_unavailable") {
+        return { kind: "pause", reason: pauseReasonFor(found.error) ?? PAUSE_REASONS.sessionNotWorking, error: found.error.message };
+      }
+      const outcome: RecipientOutcome =
+        found.kind === "sent"
+          ? { status: "sent", wahaMessageId: found.wahaMessageId, ack: found.ack }
+          : found.kind === "absent"
+            ? { status: "pending", error: "interrupted before WAHA accepted it; sent again" }
+            : { status: "unknown", error: found.reason };
+      await settleRecipient(db, key, row, outcome, { release: false, nextDelayMs: null });
+      ctx.log.warn({ recipientId: row.id, phone: maskPhone(row.phone), decision: outcome.status }, "settled a send that was interrupted");
+    }
+    return { kind: "settled" };
+  } finally {
+    await releaseSlot(db, key, null);
+  }
+}
