@@ -72,5 +72,33 @@ for (const backend of backends) {
       // A WhatsApp number in use by a campaign cannot be deleted out from under it.
       await expect(database.db.delete(s.whatsappSessions).where(eq(s.whatsappSessions.id, session!.id))).rejects.toThrow();
     });
+
+    it("a transaction never sees, nor swallows, another caller's statements", async () => {
+      const [w] = await database.db.insert(s.workspaces).values({ name: "tx" }).returning();
+      let releaseTransaction!: () => void;
+      const holdOpen = new Promise<void>((resolve) => (releaseTransaction = resolve));
+      let insideStarted!: () => void;
+      const started = new Promise<void>((resolve) => (insideStarted = resolve));
+      const transaction = database.db
+        .transaction(async (tx) => {
+          await tx.insert(s.contactLists).values({ workspaceId: w!.id, name: "inside" });
+          insideStarted();
+          await holdOpen;
+          throw new Error("roll back");
+        })
+        .catch((error: Error) => error.message);
+      await started;
+      // Issued while the transaction is open: on PGlite it waits; on PostgreSQL it runs beside it.
+      const outside = database.db.insert(s.contactLists).values({ workspaceId: w!.id, name: "outside" }).returning();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      releaseTransaction();
+      expect(await transaction).toBe("roll back");
+      await outside;
+      const names = (await database.db.select().from(s.contactLists).where(eq(s.contactLists.workspaceId, w!.id))).map(
+        (row) => row.name,
+      );
+      // The rollback took the inside row only; the outside statement was not part of it.
+      expect(names).toEqual(["outside"]);
+    });
   });
 }
