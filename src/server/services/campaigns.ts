@@ -22,7 +22,7 @@ import {
   templates,
   whatsappSessions,
 } from "../db/schema";
-import { cancelCampaign, pauseCampaign } from "./campaignLifecycle";
+import { type CampaignProgress, cancelCampaign, pauseCampaign } from "./campaignLifecycle";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
 import { SchedulerError } from "./scheduler";
@@ -72,15 +72,8 @@ export const listRecipientsInput = pageInput.extend({
   cursor: z.string().regex(/^\d+$/, "The cursor is not one this API returned").optional(),
 });
 
-export interface CampaignCounts {
-  total: number;
-  pending: number;
-  sending: number;
-  sent: number;
-  failed: number;
-  unknown: number;
-  skipped: number;
-}
+/** Recipients per status; the same shape the runner's progress reports. */
+export type CampaignCounts = Omit<CampaignProgress, "etaSeconds">;
 
 export type CampaignView = Omit<Campaign, "leaseHolder" | "leaseExpiresAt"> & {
   counts: CampaignCounts;

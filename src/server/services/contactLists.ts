@@ -30,14 +30,17 @@ export async function createList(db: Db, workspaceId: string, name: string) {
   }
 }
 
+/** A list as callers see it, with its member count. */
+const listColumns = {
+  id: contactLists.id,
+  name: contactLists.name,
+  createdAt: contactLists.createdAt,
+  memberCount: sql<number>`(select count(*)::int from ${contactListMembers} where ${contactListMembers.listId} = ${contactLists.id})`,
+};
+
 export async function getList(db: Db, workspaceId: string, listId: string) {
   const [list] = await db
-    .select({
-      id: contactLists.id,
-      name: contactLists.name,
-      createdAt: contactLists.createdAt,
-      memberCount: sql<number>`(select count(*)::int from ${contactListMembers} where ${contactListMembers.listId} = ${contactLists.id})`,
-    })
+    .select(listColumns)
     .from(contactLists)
     .where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)));
   if (!list) throw notFound("List");
@@ -46,12 +49,7 @@ export async function getList(db: Db, workspaceId: string, listId: string) {
 
 export async function listLists(db: Db, workspaceId: string, page: PageInput) {
   const rows = await db
-    .select({
-      id: contactLists.id,
-      name: contactLists.name,
-      createdAt: contactLists.createdAt,
-      memberCount: sql<number>`(select count(*)::int from ${contactListMembers} where ${contactListMembers.listId} = ${contactLists.id})`,
-    })
+    .select(listColumns)
     .from(contactLists)
     .where(and(eq(contactLists.workspaceId, workspaceId), afterCursor(page.cursor, contactLists.createdAt, contactLists.id)))
     .orderBy(...newestFirst(contactLists.createdAt, contactLists.id))
