@@ -108,8 +108,8 @@ export class CampaignRunnerService {
       attempts: Math.max(1, Math.floor(options.sendRetry?.attempts ?? 3)),
       baseDelayMs: Math.max(0, options.sendRetry?.baseDelayMs ?? 500),
     };
-    // The client keeps its timeout private; read it so the slot always outlives a call.
-    const clientTimeout = (wahaApiClient as unknown as { timeoutMs?: unknown }).timeoutMs;
+    // The slot always outlives a call (a stand-in client may not say its timeout).
+    const clientTimeout: unknown = wahaApiClient.timeoutMs;
     this.sendTimeoutMs = options.sendTimeoutMs ?? (typeof clientTimeout === "number" ? clientTimeout : DEFAULT_CLIENT_TIMEOUT_MS) + 5_000;
   }
 

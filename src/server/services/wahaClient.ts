@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import { childLogger, maskPhone } from "~/server/logger";
 import { fromChatId, toSerializedMessageId } from "./waha/chatId";
 import { WahaError, classifyNetworkError, kindForHttpStatus, type WahaErrorKind } from "./waha/errors";
@@ -46,9 +48,18 @@ export interface WahaApiClientOptions {
   apiKey?: string;
   /** Per call, from request to the end of the answer. Default 30 s (WAHA itself may wait ~10 s for a session). */
   timeoutMs?: number;
+  /** Connections the client keeps to WAHA at most (calls beyond wait for one, within their timeout). Default 64. */
+  maxSockets?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_SOCKETS = 64;
+/**
+ * An idle connection is dropped after this long. Below Node's default server keep-alive timeout
+ * (5 s, WAHA is a Node server), so we are the side that closes it, not WAHA in the middle of our next
+ * request; a shorter `Keep-Alive: timeout=N` from the server lowers it further (Node's agent reads it).
+ */
+const IDLE_SOCKET_TIMEOUT_MS = 4_000;
 const KNOWN_STATUSES: ReadonlySet<string> = new Set(["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING", "FAILED"]);
 
 type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -71,14 +82,33 @@ interface Answer {
   json: unknown;
 }
 
+/** How one attempt at an HTTP exchange ended. */
+type Exchange =
+  | { ok: true; answer: Answer }
+  | {
+      ok: false;
+      error: unknown;
+      /** The failure came from the connection (socket, DNS, TLS, a garbled answer, our timeout), not from building the request. */
+      network: boolean;
+      /** A reused keep-alive connection was reset before any answer: WAHA probably closed it as we sent. */
+      staleSocket: boolean;
+    };
+
 const log = childLogger("waha-client");
 
 export class WahaApiClient {
-  private readonly baseUrl: string;
+  /** Per call, from request to the end of the answer (connecting and waiting for a free connection included). */
+  readonly timeoutMs: number;
   private readonly apiKey: string | undefined;
-  private readonly timeoutMs: number;
   /** The base URL without credentials, safe to show in messages. */
   private readonly displayOrigin: string;
+  private readonly transport: typeof http | typeof https;
+  /** Keep-alive connections to WAHA, this client's own; `close()` destroys them. */
+  private readonly agent: http.Agent;
+  private readonly hostname: string;
+  private readonly port: number | undefined;
+  /** The base URL's path ("" or "/prefix"), put before every API path. */
+  private readonly basePath: string;
 
   constructor(options: WahaApiClientOptions) {
     let parsed: URL;
@@ -87,10 +117,37 @@ export class WahaApiClient {
     } catch {
       throw new WahaError({ kind: "invalid_request", operation: "configure", message: "WAHA configure failed: WAHA_URL is not a valid URL" });
     }
-    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+      throw new WahaError({ kind: "invalid_request", operation: "configure", message: "WAHA configure failed: WAHA_URL must be an http(s) URL" });
+    }
+    if (parsed.username !== "" || parsed.password !== "") {
+      throw new WahaError({
+        kind: "invalid_request",
+        operation: "configure",
+        message: "WAHA configure failed: WAHA_URL must not contain credentials (WAHA takes its key as WAHA_API_KEY)",
+      });
+    }
     this.apiKey = options.apiKey === "" ? undefined : options.apiKey;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.displayOrigin = `${parsed.protocol}//${parsed.host}`;
+    const secure = parsed.protocol === "https:";
+    this.transport = secure ? https : http;
+    const agentOptions: http.AgentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? DEFAULT_MAX_SOCKETS,
+      // The most recently used connection first: the idle ones age out instead of all being kept warm.
+      scheduling: "lifo",
+      timeout: IDLE_SOCKET_TIMEOUT_MS,
+    };
+    this.agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1"); // IPv6 literals without brackets
+    this.port = parsed.port === "" ? undefined : Number(parsed.port);
+    this.basePath = parsed.pathname.replace(/\/+$/, "");
+  }
+
+  /** Closes the connections to WAHA (calls still in flight fail as network errors). Idle connections never keep the process alive. */
+  close(): void {
+    this.agent.destroy();
   }
 
   // ---------------------------------------------------------------- sessions
@@ -307,42 +364,96 @@ export class WahaApiClient {
     return answer;
   }
 
-  /** One HTTP exchange. Throws only for network failures and timeouts; any HTTP answer is returned. */
+  /** One HTTP exchange. Throws only for network failures and timeouts; any HTTP answer (3xx included: redirects are not followed) is returned. */
   private async request(operation: string, options: CallOptions): Promise<Answer> {
-    let url = this.baseUrl + options.path;
+    let path = this.basePath + options.path;
     if (options.query) {
       const params = new URLSearchParams();
       for (const [key, value] of Object.entries(options.query)) if (value !== undefined) params.set(key, String(value));
-      url += `?${params.toString()}`;
+      path += `?${params.toString()}`;
     }
-    const headers: Record<string, string> = { accept: options.accept ?? "application/json" };
+    const headers: http.OutgoingHttpHeaders = { accept: options.accept ?? "application/json" };
     if (this.apiKey !== undefined) headers["x-api-key"] = this.apiKey;
     let payload: string | undefined;
     if (options.body !== undefined) {
-      headers["content-type"] = "application/json";
       payload = JSON.stringify(options.body);
+      headers["content-type"] = "application/json";
+      headers["content-length"] = Buffer.byteLength(payload);
+    } else if (options.method === "POST" || options.method === "PUT") {
+      headers["content-length"] = 0;
     }
     const started = performance.now();
-    try {
-      const response = await fetch(url, {
-        method: options.method,
-        headers,
-        body: payload,
-        signal: AbortSignal.timeout(this.timeoutMs),
-        redirect: "manual",
-      });
-      const bytes = Buffer.from(await response.arrayBuffer());
-      const contentType = response.headers.get("content-type") ?? "";
-      const answer: Answer = { status: response.status, contentType, bytes, json: parseJson(bytes, contentType) };
-      log.debug({ operation, session: options.session, status: response.status, ms: Math.round(performance.now() - started) }, "waha call");
-      return answer;
-    } catch (error) {
-      throw this.networkError(operation, error, options.session);
+    // One deadline for the whole call, a retry included.
+    const deadline = started + this.timeoutMs;
+    let outcome = await this.exchange(options.method, path, headers, payload, deadline);
+    // A keep-alive connection WAHA closed while we were sending on it: a GET is safe to send again,
+    // once, on a new connection. Never a POST: a send must not be doubled (it stays outcome unknown).
+    if (!outcome.ok && outcome.staleSocket && options.method === "GET" && performance.now() < deadline) {
+      log.debug({ operation, session: options.session }, "waha connection closed under a reused socket; retrying the GET once");
+      outcome = await this.exchange(options.method, path, headers, payload, deadline);
     }
+    if (!outcome.ok) throw this.networkError(operation, outcome.error, options.session, outcome.network);
+    if (log.isLevelEnabled("debug")) {
+      log.debug({ operation, session: options.session, status: outcome.answer.status, ms: Math.round(performance.now() - started) }, "waha call");
+    }
+    return outcome.answer;
   }
 
-  private networkError(operation: string, error: unknown, session: string | undefined): WahaError {
-    const { transient, code, outcomeUnknown } = classifyNetworkError(error);
+  /** One attempt: resolves (never rejects) once the answer is complete, the connection failed, or the deadline passed. */
+  private exchange(method: HttpMethod, path: string, headers: http.OutgoingHttpHeaders, payload: string | undefined, deadline: number): Promise<Exchange> {
+    return new Promise<Exchange>((resolve) => {
+      let settled = false;
+      let answered = false;
+      let request: http.ClientRequest | undefined;
+      const settle = (outcome: Exchange): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      const fail = (error: unknown): void => {
+        const staleSocket = !answered && request?.reusedSocket === true && isResetError(error);
+        settle({ ok: false, error, network: true, staleSocket });
+      };
+      // The timeout covers everything: a free connection, connecting, sending, the answer's last byte.
+      const timer = setTimeout(
+        () => {
+          const error = new DOMException(`The operation timed out after ${this.timeoutMs} ms`, "TimeoutError");
+          settle({ ok: false, error, network: true, staleSocket: false });
+          request?.destroy(error);
+        },
+        Math.max(0, deadline - performance.now()),
+      );
+      try {
+        request = this.transport.request(
+          { agent: this.agent, hostname: this.hostname, port: this.port, path, method, headers },
+          (response) => {
+            answered = true;
+            const chunks: Buffer[] = [];
+            response.on("data", (chunk: Buffer) => chunks.push(chunk));
+            response.on("error", fail);
+            response.on("close", () => {
+              if (!response.complete) fail(Object.assign(new Error("aborted"), { code: "ECONNRESET" }));
+            });
+            response.on("end", () => {
+              const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+              const contentType = response.headers["content-type"] ?? "";
+              settle({ ok: true, answer: { status: response.statusCode ?? 0, contentType, bytes, json: parseJson(bytes, contentType) } });
+            });
+          },
+        );
+      } catch (error) {
+        // Refused before anything was sent (e.g. a header value Node will not send).
+        settle({ ok: false, error, network: false, staleSocket: false });
+        return;
+      }
+      request.on("error", fail);
+      request.end(payload);
+    });
+  }
+
+  private networkError(operation: string, error: unknown, session: string | undefined, network: boolean): WahaError {
+    const { transient, code, outcomeUnknown } = classifyNetworkError(error, { network });
     let reason: string;
     if (code === "TIMEOUT") reason = `WAHA did not answer within ${this.timeoutMs} ms`;
     else if (code === "ECONNREFUSED") reason = `cannot connect to ${this.displayOrigin} (connection refused)`;
@@ -475,6 +586,12 @@ export class WahaApiClient {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/** ECONNRESET (incl. Node's "socket hang up") or EPIPE: the other side closed the connection. */
+function isResetError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "EPIPE";
+}
 
 function seg(value: string): string {
   return encodeURIComponent(value);

@@ -81,7 +81,7 @@ const TRANSIENT_NETWORK_CODES = new Set([
 /** Codes for which the request certainly never reached WAHA. */
 const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN", "ENOTFOUND", "UND_ERR_CONNECT_TIMEOUT"]);
 
-/** Finds the first `code` along an error's cause chain (fetch wraps socket errors, sometimes in an AggregateError). */
+/** Finds the first `code` along an error's cause chain (wrapped errors; an AggregateError when every address of a host failed). */
 export function networkErrorCode(error: unknown): string | undefined {
   const seen = new Set<unknown>();
   let current: unknown = error;
@@ -102,12 +102,18 @@ export function isTimeoutError(error: unknown): boolean {
   return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
 }
 
-export function classifyNetworkError(error: unknown): { transient: boolean; code?: string; outcomeUnknown: boolean } {
+/**
+ * A failed exchange -> what it means. `network: true` says the failure came from the connection
+ * (the transport's own error: socket, DNS, TLS, an answer that is not HTTP, the timeout) rather than
+ * from building the request: any such failure is transient, even with a code not listed here.
+ * Outcome unknown unless the request certainly never left (refused, unreachable, no such host).
+ */
+export function classifyNetworkError(error: unknown, options: { network?: boolean } = {}): { transient: boolean; code?: string; outcomeUnknown: boolean } {
   if (isTimeoutError(error)) return { transient: true, code: "TIMEOUT", outcomeUnknown: true };
   const code = networkErrorCode(error);
   if (code && TRANSIENT_NETWORK_CODES.has(code)) return { transient: true, code, outcomeUnknown: !NEVER_SENT_CODES.has(code) };
-  // "fetch failed" without a code we know: still a network problem, treat as transient.
-  if (error instanceof TypeError && /fetch failed|terminated|socket/i.test(error.message)) {
+  // A connection failure without a code we know (or fetch's "fetch failed"): still a network problem, transient.
+  if (options.network || (error instanceof TypeError && /fetch failed|terminated|socket/i.test(error.message))) {
     return { transient: true, ...(code ? { code } : {}), outcomeUnknown: true };
   }
   return { transient: false, ...(code ? { code } : {}), outcomeUnknown: true };
