@@ -103,6 +103,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     mediaDir,
     close: async () => {
       await scheduler.stop();
+      waha.close();
       await fakeWaha?.close();
       if (!options.database) await database.close();
     },

@@ -46,6 +46,7 @@ async function main() {
     let code = 0;
     try {
       await scheduler.stop();
+      waha.close();
       await database.close();
     } catch (error) {
       log.error({ err: error }, "error while stopping");
