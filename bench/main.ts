@@ -31,7 +31,6 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only ${Object.keys(MEASUREMENTS).join(",")}]
-       [--pglite-shared-buffers SIZE]   prototype: the app opens PGlite with this shared_buffers (e.g. 16MB), not 128MB
        [--keep-logs]                    keep the children's logs (kept anyway when a measurement fails)`;
 
 async function main(): Promise<number> {
@@ -41,7 +40,6 @@ async function main(): Promise<number> {
       json: { type: "string" },
       markdown: { type: "string" },
       only: { type: "string" },
-      "pglite-shared-buffers": { type: "string" },
       "keep-logs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -60,9 +58,6 @@ async function main(): Promise<number> {
 
   const logDir = mkdtempSync(path.join(os.tmpdir(), "waha-bench-logs-"));
   installSignalHandlers(`bench: children's logs kept in ${logDir}`);
-  const prototype = values["pglite-shared-buffers"];
-  // Children inherit it (bench/lib/pglitePrototype.mjs).
-  if (prototype) process.env.BENCH_PGLITE_SHARED_BUFFERS = prototype;
   // The app's modules are loaded later, by the measurements: their logs stay off the table's stdout.
   // Children that need a level set their own.
   process.env.LOG_LEVEL ??= "warn";
@@ -100,8 +95,7 @@ async function main(): Promise<number> {
   const totalSeconds = Math.round((performance.now() - startedAt) / 1000);
   machine.loadAverageAtEnd = Math.round(os.loadavg()[0]! * 100) / 100;
   const table = renderTable(rows);
-  const variant = prototype ? ` (PROTOTYPE: PGlite opened with shared_buffers=${prototype}, not the app's setting)` : "";
-  const heading = `waha-campaigns bench, ${values.quick ? "--quick" : "full"} run${variant}, ${totalSeconds} s\nMachine: ${machineLine(machine)}`;
+  const heading = `waha-campaigns bench, ${values.quick ? "--quick" : "full"} run, ${totalSeconds} s\nMachine: ${machineLine(machine)}`;
   process.stdout.write(`\n${heading}\n\n${table}\n\n`);
 
   const failed = rows.some((row) => row.ours.startsWith("error:") || row.baseline.startsWith("error:"));
@@ -110,7 +104,7 @@ async function main(): Promise<number> {
   else rmSync(logDir, { recursive: true, force: true });
 
   if (values.json) {
-    const report = { mode: values.quick ? "quick" : "full", prototype: prototype ? { pgliteSharedBuffers: prototype } : null, machine, totalSeconds, durationsMs: durations, rows, figures };
+    const report = { mode: values.quick ? "quick" : "full", machine, totalSeconds, durationsMs: durations, rows, figures };
     writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
     progress(`figures written to ${values.json}`);
   }

@@ -125,7 +125,7 @@ export async function measureScheduleScale(ctx: BenchContext): Promise<Measureme
     const outcome = await forkTask<BaselineOutcome>(
       "scale-baseline",
       { n: N, firstDueMs: Date.now() + FIRST_DUE_IN_MS, spanMs: SPAN_MS } satisfies BaselineArgs,
-      { logFile: path.join(ctx.logDir, "scale-baseline.log"), timeoutMs, prototype: false },
+      { logFile: path.join(ctx.logDir, "scale-baseline.log"), timeoutMs },
     ).result;
     figures.baseline = outcome;
     baselineInit = `${int(N)} node-cron tasks (seed plan): ${ms(outcome.createMs)}`;

@@ -220,7 +220,6 @@ export async function measureSendingOverhead(ctx: BenchContext): Promise<Measure
       const raw = await forkTask<RawOutcome>("sending-raw", { wahaUrl: ctx.fakeWaha.url, session: "bench-raw", count: single } satisfies RawArgs, {
         logFile: path.join(ctx.logDir, "sending-raw.log"),
         timeoutMs: 5 * 60_000,
-        prototype: false,
       }).result;
       raws.push(raw);
       rawCell = `raw sendText, no DB, 1 in flight, just before: ${rate(raw.clientPerSecond)} via WahaApiClient, ${rate(raw.bareHttpPerSecond)} via bare node:http`;

@@ -179,7 +179,6 @@ export async function measureStartPrecision(ctx: BenchContext): Promise<Measurem
     const outcome = await forkTask<{ lateMs: number[] }>("precision-bare", { n, leadMs: 2_000, windowMs: WINDOW_MS } satisfies BareTimersArgs, {
       logFile: path.join(ctx.logDir, "precision-bare.log"),
       timeoutMs,
-      prototype: false,
     }).result;
     const summary = summarize(outcome.lateMs);
     figures.bareNodeCron = summary;

@@ -11,12 +11,6 @@ import { assertNotInterrupted, onCleanup } from "./cleanup";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CHILD_ENTRY = path.join(REPO_ROOT, "bench", "child.ts");
-/** See pglitePrototype.mjs: loaded into every process the bench starts when a prototype is asked for. */
-export const PROTOTYPE_MODULE = path.join(REPO_ROOT, "bench", "lib", "pglitePrototype.mjs");
-
-function prototypeArgs(): string[] {
-  return process.env.BENCH_PGLITE_SHARED_BUFFERS ? ["--import", PROTOTYPE_MODULE] : [];
-}
 
 /** Messages a task child sends on its IPC channel. */
 export type ChildMessage =
@@ -41,8 +35,6 @@ export interface ForkOptions {
   env?: Record<string, string | undefined>;
   logFile: string;
   timeoutMs: number;
-  /** False for a task that opens no database (a baseline): the prototype module would only add to its RSS. */
-  prototype?: boolean;
 }
 
 /** Runs `task` (see bench/child.ts) in a fresh `node --import tsx` process. */
@@ -51,7 +43,7 @@ export function forkTask<T>(task: string, args: unknown, options: ForkOptions): 
   const log = openSync(options.logFile, "a");
   const child = fork(CHILD_ENTRY, [task, JSON.stringify(args)], {
     cwd: REPO_ROOT,
-    execArgv: ["--import", "tsx", ...(options.prototype === false ? [] : prototypeArgs()), "--expose-gc"],
+    execArgv: ["--import", "tsx", "--expose-gc"],
     env: { ...process.env, ...options.env },
     stdio: ["ignore", log, log, "ipc"],
     detached: true,
@@ -148,8 +140,6 @@ export function spawnProcess(
   assertNotInterrupted(command);
   const log = openSync(options.logFile, "a");
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
-  // Every node process of the command (npm, tsx and the app) loads the prototype too.
-  if (prototypeArgs().length > 0) env.NODE_OPTIONS = [env.NODE_OPTIONS, ...prototypeArgs()].filter(Boolean).join(" ");
   const child = spawn(command, args, {
     cwd: options.cwd ?? REPO_ROOT,
     env,

@@ -74,5 +74,23 @@ for (const backend of backends) {
       expect(await first.json()).toEqual({ ok: true, outcome: "handled" });
       expect(await (await post(signature)).json()).toEqual({ ok: true, outcome: "duplicate" });
     });
+
+    it("a status event that arrives after a newer one does not overwrite it", async () => {
+      const user = await createTestUser(app);
+      const session = await user.trpc.whatsappSession.create({ name: "Ordered" });
+      const send = (id: string, status: string, timestamp: number) => {
+        const body = JSON.stringify({ id, timestamp, event: "session.status", session: session.wahaSessionName, payload: { status } });
+        return fetch(`${app.url}/api/webhooks/waha`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-webhook-hmac": createHmac("sha512", SECRET).update(body).digest("hex") },
+          body,
+        });
+      };
+      const now = Date.now() + 60_000;
+      await send("evt_order_2", "WORKING", now + 10);
+      await send("evt_order_1", "SCAN_QR_CODE", now);
+      const [row] = await app.services.db.select().from(whatsappSessions).where(eq(whatsappSessions.id, session.id));
+      expect(row?.status).toBe("WORKING");
+    });
   });
 }

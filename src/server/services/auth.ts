@@ -113,13 +113,19 @@ export async function createApiKey(
   return { key: rawKey, record };
 }
 
+/** Minutes are precise enough for "last used", and requests with one key then do not queue on one row. */
+const LAST_USED_PRECISION_MS = 60_000;
+
 export async function callerFromApiKey(db: Db, rawKey: string): Promise<Caller | null> {
   const [row] = await db
-    .update(apiKeys)
-    .set({ lastUsedAt: new Date() })
-    .where(and(eq(apiKeys.keyHash, sha256(rawKey)), isNull(apiKeys.revokedAt)))
-    .returning({ workspaceId: apiKeys.workspaceId, userId: apiKeys.userId });
-  return row ? { workspaceId: row.workspaceId, userId: row.userId, email: null, via: "api-key" } : null;
+    .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, userId: apiKeys.userId, lastUsedAt: apiKeys.lastUsedAt })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, sha256(rawKey)), isNull(apiKeys.revokedAt)));
+  if (!row) return null;
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > LAST_USED_PRECISION_MS) {
+    await db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, row.id));
+  }
+  return { workspaceId: row.workspaceId, userId: row.userId, email: null, via: "api-key" };
 }
 
 export async function listApiKeys(db: Db, workspaceId: string) {

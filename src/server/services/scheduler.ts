@@ -49,7 +49,7 @@ export interface SchedulerOptions {
   horizonMs?: number;
   /** stop(): how long to wait for runs in progress before leaving them to their lease. Default 10 s. */
   stopTimeoutMs?: number;
-  /** pg-boss worker tuning: polling interval (min 0.5 s, default 0.5) and jobs per fetch (default 50). */
+  /** pg-boss worker tuning: polling interval (min 0.5 s, default 0.5) and jobs per fetch (default 100). */
   pgBoss?: { pollingIntervalSeconds?: number; batchSize?: number };
   logger?: Logger;
 }

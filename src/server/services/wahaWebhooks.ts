@@ -5,7 +5,7 @@
  * deliveries are refused (X-Webhook-Hmac: hex HMAC-SHA512 of the raw body).
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { and, eq, isNull, lt, or } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaignRecipients, webhookEvents, whatsappSessions } from "../db/schema";
@@ -13,6 +13,8 @@ import { AppError } from "./errors";
 
 const eventSchema = z.object({
   id: z.string().min(1).max(200),
+  /** Milliseconds since the epoch, when WAHA raised the event. */
+  timestamp: z.number().optional(),
   event: z.string(),
   session: z.string(),
   payload: z.unknown(),
@@ -48,10 +50,17 @@ export async function handleWahaWebhook(
   if (parsed.event === "session.status") {
     const payload = sessionStatusPayload.safeParse(parsed.payload);
     if (!payload.success) return "ignored";
+    // Deliveries may overtake each other: an event older than what we stored changes nothing.
+    const raisedAt = parsed.timestamp ? new Date(parsed.timestamp) : new Date();
     await db
       .update(whatsappSessions)
-      .set({ status: payload.data.status, statusCheckedAt: new Date() })
-      .where(eq(whatsappSessions.wahaSessionName, parsed.session));
+      .set({ status: payload.data.status, statusCheckedAt: raisedAt })
+      .where(
+        and(
+          eq(whatsappSessions.wahaSessionName, parsed.session),
+          or(isNull(whatsappSessions.statusCheckedAt), lte(whatsappSessions.statusCheckedAt, raisedAt)),
+        ),
+      );
     return "handled";
   }
   if (parsed.event === "message.ack") {
