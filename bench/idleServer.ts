@@ -5,9 +5,10 @@
  * `npm start` rebuilds the pages when the sources are newer than the build: the bench builds first
  * (timed apart), and flags a start that rebuilt anyway (sources changed meanwhile).
  */
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { pagesBuildIsStale } from "../scripts/pagesBuild";
 import { REPO_ROOT, processTree, spawnProcess, tail } from "./lib/children";
 import { sleep } from "./lib/childRuntime";
 import { type BenchContext, type MeasurementResult, errorCell } from "./lib/context";
@@ -15,24 +16,6 @@ import { type Row, mb, ms } from "./lib/table";
 
 const SECTION = "5. Idle server (npm start)";
 const IDLE_MS = 5_000;
-
-function newestMtime(dir: string): number {
-  if (!existsSync(dir)) return 0;
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
-  }
-  return newest;
-}
-
-/** The same test scripts/start.ts makes before deciding to build. */
-function buildIsStale(): boolean {
-  const buildId = path.join(REPO_ROOT, ".next", "BUILD_ID");
-  if (!existsSync(buildId)) return true;
-  const sources = Math.max(newestMtime(path.join(REPO_ROOT, "src")), statSync(path.join(REPO_ROOT, "package-lock.json")).mtimeMs);
-  return sources > statSync(buildId).mtimeMs;
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -123,7 +106,7 @@ export async function measureIdleServer(ctx: BenchContext): Promise<MeasurementR
   const figures: Record<string, unknown> = {};
   let buildNote = "pages already built";
   try {
-    if (buildIsStale()) {
+    if (pagesBuildIsStale(REPO_ROOT)) {
       ctx.progress("idle server: building the pages first (next build; not part of the figures)");
       const logFile = path.join(ctx.logDir, "next-build.log");
       const started = performance.now();

@@ -7,12 +7,13 @@
  * It drives Debian's chromium through playwright-core. A missing browser fails the test (it never
  * skips): install it with `apt-get install -y chromium` (.ci/run does).
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { buildPages, pagesBuildIsStale } from "../../scripts/pagesBuild";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -32,27 +33,9 @@ const CHROMIUM_ARGS = [
   "--disable-sync",
 ];
 
-function newestMtime(target: string): number {
-  if (!existsSync(target)) return 0;
-  const stat = statSync(target);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = 0;
-  for (const entry of readdirSync(target)) newest = Math.max(newest, newestMtime(path.join(target, entry)));
-  return newest;
-}
-
-/** `next build` when there is no build or a page source changed since (pages import server code as types only). */
+/** `next build` when there is no build or a page source changed since. */
 function buildPagesIfNeeded() {
-  const buildId = path.join(repoRoot, ".next", "BUILD_ID");
-  const inputs = ["src/app", "src/components", "src/trpc", "next.config.ts", "postcss.config.mjs", "package-lock.json"];
-  const newestSource = Math.max(...inputs.map((input) => newestMtime(path.join(repoRoot, input))));
-  if (existsSync(buildId) && statSync(buildId).mtimeMs >= newestSource) return;
-  const result = spawnSync(process.execPath, [path.join(repoRoot, "node_modules/next/dist/bin/next"), "build"], {
-    cwd: repoRoot,
-    encoding: "utf8",
-    env: { ...process.env, NODE_ENV: "production", NEXT_TELEMETRY_DISABLED: "1" },
-  });
-  if (result.status !== 0) throw new Error(`next build failed:\n${result.stdout}\n${result.stderr}`);
+  if (pagesBuildIsStale(repoRoot)) buildPages(repoRoot, { show: false });
 }
 
 function freePort(): Promise<number> {
