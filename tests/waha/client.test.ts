@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/wahaClient";
 import { startFakeWaha, type FakeWaha, type WahaEngine } from "../../tools/fake-waha/server";
-import { json, startTestServer, waitFor, type TestServer } from "./helpers";
+import { expectWahaError as expectWahaErrorOfKind, json, startTestServer, waitFor, type TestServer } from "./helpers";
 
 const API_KEY = "sekret-API-key-0123456789";
 const CHAT = toChatId("+14155550123");
@@ -10,19 +10,11 @@ const CHAT = toChatId("+14155550123");
 const provoked: WahaError[] = [];
 
 async function expectWahaError(promise: Promise<unknown>, kind: WahaErrorKind): Promise<WahaError> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected a WahaError of kind ${kind}, the call succeeded`);
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(WahaError);
-  const wahaError = error as WahaError;
-  provoked.push(wahaError);
-  expect(wahaError.kind, wahaError.message).toBe(kind);
+  const wahaError = await expectWahaErrorOfKind(promise, kind, provoked);
   expect(wahaError.retryable).toBe(kind === "transient");
   return wahaError;
 }
+
 
 describe.each<WahaEngine>(["NOWEB", "WEBJS", "GOWS"])("WahaApiClient against the fake (%s)", (engine) => {
   let fake: FakeWaha;

@@ -5,6 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import { expect } from "vitest";
+import { WahaError, type WahaErrorKind } from "~/server/services/wahaClient";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 /** WAHA's own OpenAPI document; CI clones the repo with shared/ beside it. */
@@ -193,4 +195,19 @@ export class WahaContract {
     }
     return validate(body) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath || "/"} ${error.message ?? ""} ${JSON.stringify(error.params)}`);
   }
+}
+
+/** Awaits a call that must fail with a WahaError of `kind`; records it in `provoked` (key-leak checks). */
+export async function expectWahaError(promise: Promise<unknown>, kind: WahaErrorKind, provoked: WahaError[]): Promise<WahaError> {
+  const error = await promise.then(
+    () => {
+      throw new Error(`expected a WahaError of kind ${kind}, the call succeeded`);
+    },
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(WahaError);
+  const wahaError = error as WahaError;
+  provoked.push(wahaError);
+  expect(wahaError.kind, wahaError.message).toBe(kind);
+  return wahaError;
 }

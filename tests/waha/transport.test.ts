@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { classifyNetworkError } from "~/server/services/waha/errors";
 import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/wahaClient";
+import { expectWahaError as expectWahaErrorOfKind } from "./helpers";
 
 /**
  * The client's own HTTP transport (node:http with a keep-alive agent): connections reused, bodies
@@ -80,21 +81,10 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(payload);
 }
 
+const expectWahaError = (promise: Promise<unknown>, kind: WahaErrorKind) => expectWahaErrorOfKind(promise, kind, provoked);
+
 const session = (name: string) => ({ name, status: "WORKING", me: null, engine: { engine: "NOWEB" } });
 
-async function expectWahaError(promise: Promise<unknown>, kind: WahaErrorKind): Promise<WahaError> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected a WahaError of kind ${kind}, the call succeeded`);
-    },
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(WahaError);
-  const wahaError = error as WahaError;
-  provoked.push(wahaError);
-  expect(wahaError.kind, wahaError.message).toBe(kind);
-  return wahaError;
-}
 
 describe("WahaApiClient transport", () => {
   let server: RawServer | undefined;

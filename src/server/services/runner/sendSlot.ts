@@ -171,6 +171,25 @@ export type RecipientOutcome =
   | { status: "unknown"; error: string };
 
 /**
+ * The UPDATE that records a `sending` recipient's outcome, only if it is still ours (same attempt),
+ * shared by SETTLE and SETTLE_AND_TAKE_NEXT. Its six parameters start at $first: recipient id,
+ * attempt token, status, WAHA message id (sent), error, ack.
+ */
+function settleRecipientSql(first: number): string {
+  const [id, attempt, status, messageId, error, ack] = [0, 1, 2, 3, 4, 5].map((offset) => `$${first + offset}`);
+  return `update campaign_recipients
+         set status = ${status}::text::recipient_status,
+             waha_message_id = case ${status}::text when 'pending' then null when 'sent' then ${messageId}::text else waha_message_id end,
+             sent_at = case when ${status}::text = 'sent' then now() else sent_at end,
+             sending_started_at = case when ${status}::text = 'pending' then null else sending_started_at end,
+             last_error = ${error}::text,
+             ack = coalesce(${ack}::int, ack),
+             ack_at = case when ${ack}::int is null then ack_at else now() end
+       where id = ${id}::text::int8 and status = 'sending' and attempts = ${attempt}::int
+      returning id`;
+}
+
+/**
  * $1 recipient id, $2 attempt token, $3 status, $4 WAHA message id (sent), $5 error, $6 ack,
  * $7 session, $8 slot holder, $9 release the slot?, $10 next delay ms (null: keep next_send_at).
  */
@@ -178,16 +197,7 @@ const SETTLE = preparedStatement(
   "settle",
   `
     with r as (
-      update campaign_recipients
-         set status = $3::text::recipient_status,
-             waha_message_id = case $3::text when 'pending' then null when 'sent' then $4::text else waha_message_id end,
-             sent_at = case when $3::text = 'sent' then now() else sent_at end,
-             sending_started_at = case when $3::text = 'pending' then null else sending_started_at end,
-             last_error = $5::text,
-             ack = coalesce($6::int, ack),
-             ack_at = case when $6::int is null then ack_at else now() end
-       where id = $1::text::int8 and status = 'sending' and attempts = $2::int
-      returning id
+${settleRecipientSql(1)}
     ), s as (
       update whatsapp_sessions w
          set send_slot_holder = null, send_slot_expires_at = null,
@@ -240,16 +250,7 @@ const SETTLE_AND_TAKE_NEXT = preparedStatement(
   "settle_take_next",
   `
     with settled as (
-      update campaign_recipients
-         set status = $9::text::recipient_status,
-             waha_message_id = case $9::text when 'pending' then null when 'sent' then $10::text else waha_message_id end,
-             sent_at = case when $9::text = 'sent' then now() else sent_at end,
-             sending_started_at = case when $9::text = 'pending' then null else sending_started_at end,
-             last_error = $11::text,
-             ack = coalesce($12::int, ack),
-             ack_at = case when $12::int is null then ack_at else now() end
-       where id = $7::text::int8 and status = 'sending' and attempts = $8::int
-      returning id
+${settleRecipientSql(7)}
     ), campaign as (
       select c.id from campaigns c
        where c.id = $1 and c.status = 'Running' and c.lease_holder = $2
