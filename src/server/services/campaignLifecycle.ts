@@ -135,13 +135,24 @@ export async function getCampaignProgress(db: Db, campaignId: string): Promise<C
   }
 
   const remaining = progress.pending + progress.sending;
-  if (remaining > 0 && (campaign.status === "Running" || campaign.status === "Scheduled")) {
-    const averageDelayMs = (campaign.delayMinMs + campaign.delayMaxMs) / 2;
-    const perMessageMs = Math.max(averageDelayMs, await observedMsPerMessage(db, campaignId, campaign.status));
-    const startsInMs = campaign.status === "Scheduled" ? Math.max(0, campaign.scheduledAt.getTime() - Date.now()) : 0;
-    progress.etaSeconds = Math.ceil((startsInMs + remaining * perMessageMs) / 1000);
-  }
+  const observedMs = remaining > 0 ? await observedMsPerMessage(db, campaignId, campaign.status) : 0;
+  progress.etaSeconds = estimateEtaSeconds(campaign, remaining, observedMs);
   return progress;
+}
+
+/**
+ * Seconds until the last message goes out: time to start (Scheduled) plus the remaining messages at
+ * the campaign's average delay, or at the pace actually observed when slower. Null when not progressing.
+ */
+export function estimateEtaSeconds(
+  campaign: { status: CampaignStatus; scheduledAt: Date; delayMinMs: number; delayMaxMs: number },
+  remaining: number,
+  observedMsPerMessageMs = 0,
+): number | null {
+  if (remaining <= 0 || (campaign.status !== "Running" && campaign.status !== "Scheduled")) return null;
+  const perMessageMs = Math.max((campaign.delayMinMs + campaign.delayMaxMs) / 2, observedMsPerMessageMs);
+  const startsInMs = campaign.status === "Scheduled" ? Math.max(0, campaign.scheduledAt.getTime() - Date.now()) : 0;
+  return Math.ceil((startsInMs + remaining * perMessageMs) / 1000);
 }
 
 /** The pace actually seen over the last sends (delay + WAHA's time), 0 when too few to tell. */

@@ -22,7 +22,7 @@ import {
   templates,
   whatsappSessions,
 } from "../db/schema";
-import { type CampaignProgress, cancelCampaign, pauseCampaign } from "./campaignLifecycle";
+import { type CampaignProgress, cancelCampaign, estimateEtaSeconds, pauseCampaign } from "./campaignLifecycle";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
 import { SchedulerError } from "./scheduler";
@@ -353,10 +353,8 @@ export class CampaignService {
       } else {
         counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
       }
-      const remaining = counts.pending + counts.sending;
-      const active = campaign.status === "Running" || campaign.status === "Scheduled" || campaign.status === "Paused";
-      const etaSeconds = active ? Math.round((remaining * (campaign.delayMinMs + campaign.delayMaxMs)) / 2 / 1000) : null;
-      return { ...campaign, counts, etaSeconds };
+      // Lists skip the observed-pace query; the same estimate as the runner's progress otherwise.
+      return { ...campaign, counts, etaSeconds: estimateEtaSeconds(campaign, counts.pending + counts.sending) };
     });
   }
 
