@@ -1,5 +1,5 @@
 /** Named lists of contacts, their members, and adding contacts to them. */
-import { and, count, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaigns, contactListMembers, contactLists, contacts } from "../db/schema";
@@ -169,9 +169,4 @@ export async function addContactsToList(
   }));
   const prepared = prepareImport(columns, rows, options);
   return importContacts(db, { workspaceId, listId, prepared, received: rows.length });
-}
-
-export async function countContacts(db: Db, workspaceId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(contacts).where(eq(contacts.workspaceId, workspaceId));
-  return row?.n ?? 0;
 }

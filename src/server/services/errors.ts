@@ -25,10 +25,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return pgErrorCode(error) === "23505";
 }
 
-export function isForeignKeyViolation(error: unknown): boolean {
-  return pgErrorCode(error) === "23503";
-}
-
 /** SQLSTATE class 22 (data exception): e.g. a NUL character PostgreSQL text cannot hold. */
 export function isDataException(error: unknown): boolean {
   return pgErrorCode(error)?.startsWith("22") ?? false;
