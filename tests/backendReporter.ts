@@ -1,8 +1,12 @@
 /**
  * Prints how many tests ran on each database backend (their names start with [pglite] or
- * [postgres]) and a plain closing line "N passed, N failed", so CI logs say what was covered.
+ * [postgres]), whether the browser journey ran (and if not, why and how to enable it), and a plain
+ * closing line "N passed, N failed", so CI logs say what was covered.
  */
 import type { Reporter, TestModule } from "vitest/node";
+import { ENABLE_JOURNEY_HINT } from "./e2e/chromium";
+
+const JOURNEY_FILE = /tests[\\/]e2e[\\/]journey\.test\.ts$/;
 
 export default class BackendReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>) {
@@ -10,12 +14,21 @@ export default class BackendReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    const journey = { ran: 0, failed: 0, skipNotes: new Set<string>(), present: false };
     for (const testModule of testModules) {
+      const isJourney = JOURNEY_FILE.test(testModule.moduleId);
+      journey.present ||= isJourney;
       for (const test of testModule.children.allTests()) {
-        const state = test.result().state;
+        const result = test.result();
+        const state = result.state;
         if (state === "skipped" || state === "pending") {
           skipped++;
+          if (isJourney) journey.skipNotes.add((state === "skipped" && result.note) || "skipped");
           continue;
+        }
+        if (isJourney) {
+          journey.ran++;
+          if (state !== "passed") journey.failed++;
         }
         const ok = state === "passed";
         if (ok) passed++;
@@ -37,6 +50,15 @@ export default class BackendReporter implements Reporter {
           ? `  ${backend}: ${counts.passed} passed, ${counts.failed} failed`
           : `  ${backend}: not run${backend === "postgres" ? " (set TEST_DATABASE_URL to run them)" : ""}`,
       );
+    }
+    if (journey.present) {
+      if (journey.skipNotes.size > 0) {
+        lines.push(`Browser journey: SKIPPED (${[...journey.skipNotes].join("; ")}). To run it: ${ENABLE_JOURNEY_HINT}`);
+      } else {
+        lines.push(`Browser journey: ran (${journey.ran - journey.failed} passed, ${journey.failed} failed)`);
+      }
+    } else {
+      lines.push("Browser journey: not selected in this run");
     }
     lines.push(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
     console.log(lines.join("\n"));

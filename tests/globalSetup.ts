@@ -1,17 +1,23 @@
 /**
  * Runs once per `vitest run`: migrates a template database per backend, so each test file can get
- * a clean, migrated database in a fraction of a second (see tests/helpers/db.ts).
+ * a clean, migrated database in a fraction of a second (see tests/helpers/db.ts); and finds the
+ * Chromium of the browser journey (tests/e2e/chromium.ts). REQUIRE_BROWSER_JOURNEY=1 (set by .ci/run)
+ * turns a missing Chromium into a failed run instead of a skipped journey.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { migrateDatabase, openDatabase } from "../src/server/db/client";
+import { ENABLE_JOURNEY_HINT, resolveChromium } from "./e2e/chromium";
 
 declare module "vitest" {
   export interface ProvidedContext {
     pgliteTemplatePath: string;
     postgresTemplateDb: string | null;
+    /** The Chromium the browser journey drives, or null with the reason in chromiumMissing. */
+    chromiumPath: string | null;
+    chromiumMissing: string | null;
   }
 }
 
@@ -21,7 +27,17 @@ export function adminUrl(url: string, database = "postgres"): string {
   return parsed.toString();
 }
 
+function provideChromium(project: TestProject) {
+  const chromium = resolveChromium();
+  if (!chromium.path && process.env.REQUIRE_BROWSER_JOURNEY === "1") {
+    throw new Error(`REQUIRE_BROWSER_JOURNEY=1 but the browser journey cannot run: ${chromium.reason}. Fix: ${ENABLE_JOURNEY_HINT}`);
+  }
+  project.provide("chromiumPath", chromium.path);
+  project.provide("chromiumMissing", chromium.reason);
+}
+
 export default async function setup(project: TestProject) {
+  provideChromium(project);
   const dir = path.resolve("test-data");
   mkdirSync(dir, { recursive: true });
   const template = await openDatabase({});

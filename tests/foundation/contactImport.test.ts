@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { type FixtureName, fixturePath } from "../fixtures/paths";
 import { parseContactsCsv, prepareImport } from "~/server/services/contactImport";
 
-const shared = path.resolve(process.cwd(), "../shared/data");
-const read = (name: string) => readFileSync(path.join(shared, name), "utf8");
+const read = (name: FixtureName) => readFileSync(fixturePath(name), "utf8");
 
 describe("CSV contact import (parsing and normalising)", () => {
   it("keeps all 20 clean contacts in E.164 with their extra columns as attributes", () => {

@@ -4,14 +4,13 @@
  * from JSON and a messy CSV, write a template, schedule a campaign 2 s ahead, watch it complete.
  */
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, type TestApp, waitFor } from "../helpers/app";
+import { fixturePath } from "../fixtures/paths";
 import { inMs, type Json, restClient, type RestClient } from "./helpers";
 
-const repoRoot = path.resolve(import.meta.dirname, "../..");
-const messyCsv = readFileSync(path.resolve(repoRoot, "../shared/data/contacts-messy.csv"), "utf8");
+const messyCsv = readFileSync(fixturePath("contacts-messy.csv"), "utf8");
 
 describe.each(backends)("[%s] REST v1 end to end in sandbox mode", (kind) => {
   let app: TestApp;

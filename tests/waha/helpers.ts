@@ -1,16 +1,14 @@
 import { readFileSync } from "node:fs";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { expect } from "vitest";
 import { WahaError, type WahaErrorKind } from "~/server/services/wahaClient";
+import { fixturePath } from "../fixtures/paths";
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** WAHA's own OpenAPI document; CI clones the repo with shared/ beside it. */
-export const openapiPath = path.resolve(repoRoot, "../shared/waha/openapi.json");
+/** WAHA's own OpenAPI document, kept in tests/fixtures/. */
+export const openapiPath = fixturePath("waha-openapi.json");
 
 /** Polls `check` until it returns a truthy value (or passes without throwing). */
 export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 2_000, intervalMs = 10 } = {}): Promise<NonNullable<T>> {
