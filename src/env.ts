@@ -36,6 +36,17 @@ export const envSchema = z
     BOOTSTRAP_ADMIN_EMAIL: z.email({ error: "must be an email address" }).optional(),
     BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
     BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),
+    AUTO_RESUME_GIVE_UP_HOURS: z.coerce
+      .number({ error: "must be a number of hours" })
+      .positive("must be more than 0")
+      .max(720, "must be at most 720 (30 days)")
+      .default(24),
+    SESSION_PROBE_INTERVAL_MS: z.coerce
+      .number({ error: "must be a whole number of milliseconds" })
+      .int("must be a whole number of milliseconds")
+      .min(1_000, "must be at least 1000 (one second)")
+      .max(3_600_000, "must be at most 3600000 (one hour)")
+      .default(30_000),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

@@ -13,6 +13,7 @@ import { childLogger } from "./logger";
 import { bootstrapAdmin } from "./services/auth";
 import { CampaignService } from "./services/campaigns";
 import { MediaService } from "./services/media";
+import { AutoResumeService } from "./services/runner/autoResume";
 import { SchedulerService } from "./services/scheduler";
 import { WahaApiClient } from "./services/wahaClient";
 import { WhatsappSessionService } from "./services/whatsappSessions";
@@ -29,6 +30,8 @@ export interface AppServices {
   campaigns: CampaignService;
   media: MediaService;
   scheduler: SchedulerService;
+  /** Resumes campaigns paused by an outage once it passes; started by the web process entry. */
+  autoResume: AutoResumeService;
   mediaDir: string;
   close(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export interface CreateAppOptions {
   role?: "all" | "web" | "worker";
   /** Tests drive the sweep faster. */
   sweepCron?: string;
+  /** Tests check paused campaigns' causes more often. */
+  autoResumeTickMs?: number;
 }
 
 const log = childLogger("app");
@@ -100,8 +105,14 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     ),
     media: new MediaService(db, mediaDir),
     scheduler,
+    autoResume: new AutoResumeService(db, waha, (campaignId) => scheduler.startCampaignNow(campaignId), {
+      giveUpAfterMs: config.AUTO_RESUME_GIVE_UP_HOURS * 3_600_000,
+      sessionProbeMs: config.SESSION_PROBE_INTERVAL_MS,
+      ...(options.autoResumeTickMs ? { tickMs: options.autoResumeTickMs } : {}),
+    }),
     mediaDir,
     close: async () => {
+      await services.autoResume.stop();
       await scheduler.stop();
       waha.close();
       await fakeWaha?.close();

@@ -19,6 +19,8 @@ async function main() {
   const services = await createAppServices(config);
   // Before taking traffic: arm future campaigns, run the missed ones (once per process).
   await services.scheduler.initialize();
+  // Campaigns paused by an outage resume by themselves once it passes (runner/autoResume.ts).
+  services.autoResume.start();
 
   const pages = next({ dev, dir: repoRoot, quiet: !dev });
   await pages.prepare();

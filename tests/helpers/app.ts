@@ -27,7 +27,7 @@ export interface TestApp {
 export async function startTestApp(
   kind: DatabaseKind,
   env: Record<string, string> = {},
-  options: { initializeScheduler?: boolean } = {},
+  options: { initializeScheduler?: boolean; autoResume?: boolean; autoResumeTickMs?: number } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(kind);
   const fakeWaha = await startFakeWaha({ port: 0 });
@@ -41,8 +41,13 @@ export async function startTestApp(
     LOG_LEVEL: "silent",
     ...env,
   });
-  const services = await createAppServices(config, { database, sweepCron: "*/1 * * * * *" });
+  const services = await createAppServices(config, {
+    database,
+    sweepCron: "*/1 * * * * *",
+    ...(options.autoResumeTickMs ? { autoResumeTickMs: options.autoResumeTickMs } : {}),
+  });
   if (options.initializeScheduler !== false) await services.scheduler.initialize();
+  if (options.autoResume) services.autoResume.start();
   const server = createHttpServer(services, null);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;

@@ -250,18 +250,36 @@ for (const backend of backends) {
       expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ sent: 3 });
     });
 
-    it("repeated 500s on every send pause the campaign as WAHA unavailable, without losing recipients", async () => {
+    it("repeated 500s on every send pause the campaign as WAHA unavailable at the first recipient; nobody fails", async () => {
       const seeded = await seed({ recipients: 6 });
       fake.setFaults({ errorRate: 1 });
       const outcome = await new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId);
       expect(outcome.status).toBe("Paused");
-      expect(await campaignRow(database.db, seeded.campaignId)).toMatchObject({ pauseReason: "waha_unavailable" });
-      const counts = await recipientCounts(database.db, seeded.campaignId);
-      expect(counts.failed).toBe(2);
-      expect(counts.pending).toBe(4);
+      const paused = await campaignRow(database.db, seeded.campaignId);
+      expect(paused).toMatchObject({ pauseReason: "waha_unavailable", autoResumeEveryMs: 5_000 });
+      expect(paused!.lastError).toMatch(/HTTP 500/);
+      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ pending: 6 });
       fake.setFaults({ errorRate: 0 });
       expect((await new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId, { resume: true })).status).toBe("Completed");
-      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ sent: 4, failed: 2 });
+      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ sent: 6 });
+      expect([...perChat(fake.messages(), seeded.wahaSessionName).values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    });
+
+    it("a message WAHA keeps failing with its own 500s fails after 9 counted attempts, over several resumes", async () => {
+      const seeded = await seed({ recipients: 2 });
+      fake.setFaults({ errorRate: 1 });
+      const runner = new CampaignRunnerService(database.db, client, fast);
+      const statuses = [];
+      for (let run = 0; run < 3; run++) statuses.push((await runner.runCampaign(seeded.campaignId, { resume: true })).status);
+      // Three runs of three attempts each: the third run gives up on the first recipient and pauses on the second.
+      expect(statuses).toEqual(["Paused", "Paused", "Paused"]);
+      const rows = await database.db.select().from(s.campaignRecipients).where(eq(s.campaignRecipients.campaignId, seeded.campaignId)).orderBy(s.campaignRecipients.position);
+      expect(rows.map((row) => [row.status, row.attempts])).toEqual([
+        ["failed", 9],
+        ["pending", 3],
+      ]);
+      expect(rows[0]!.lastError).toMatch(/HTTP 500.*after 9 attempts/);
+      expect(sessionMessages(fake.messages(), seeded.wahaSessionName)).toHaveLength(0);
     });
 
     it("a pause that lands while a send is being retried stops the retries and keeps the recipient pending", async () => {

@@ -163,7 +163,9 @@ describe("WahaApiClient transport", () => {
   it("the timeout covers waiting for a free connection", async () => {
     server = await startRawServer((seen, _req, res) => {
       if (seen.url.includes("slow")) setTimeout(() => sendJson(res, 200, session("slow")), 400);
-      else sendJson(res, 200, session("quick"));
+      // 50 ms: once the slow call gives its connection up, the queued one must not win the race on a busy
+      // machine; were its timeout counted from getting a connection, it would still be answered in time.
+      else setTimeout(() => sendJson(res, 200, session("quick")), 50);
     });
     const waha = client({ timeoutMs: 150, maxSockets: 1 });
     const slow = expectWahaError(waha.getSession("slow"), "transient");

@@ -44,6 +44,13 @@ export interface FakeWaha {
   url: string;
   port: number;
   close(): Promise<void>;
+  /**
+   * A WAHA restart: stops listening (connections are refused, open ones dropped) and keeps every
+   * session, message and fault, as WAHA keeps its sessions' storage. `serveAgain()` listens on the
+   * same address once more.
+   */
+  stopServing(): Promise<void>;
+  serveAgain(): Promise<void>;
   messages(): FakeMessage[];
   /** See FakeWahaState.reset: messages, stats, faults and unknown numbers; sessions too with `{sessions: true}`. */
   reset(options?: { sessions?: boolean }): void;
@@ -489,13 +496,20 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 35_000;
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, options.host ?? "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  await listen(options.port ?? 0);
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
@@ -504,11 +518,10 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     port: address.port,
     close: async () => {
       state.clearTimers();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      if (server.listening) await stopListening();
     },
+    stopServing: stopListening,
+    serveAgain: () => listen(address.port),
     messages: () => state.messages(),
     reset: (resetOptions) => state.reset(resetOptions),
     setSessionStatus: (name, status, me) => void state.forceStatus(name, status, me),

@@ -231,6 +231,17 @@ export const campaigns = pgTable(
     scheduledAt: timestamp("scheduled_at", { withTimezone: true }).notNull(),
     status: campaignStatus("status").notNull().default("Scheduled"),
     pauseReason: text("pause_reason"),
+    /** When the current pause began (what "paused since" shows). */
+    pausedAt: timestamp("paused_at", { withTimezone: true }),
+    /**
+     * A pause the system made (WAHA unreachable, number not WORKING) resumes by itself: the next
+     * check of its cause is due at `autoResumeAt`, and the checks are `autoResumeEveryMs` apart
+     * (growing from 5 s to 60 s). `autoResumeStoppedAt`: it stopped trying (paused too long) and waits
+     * for a person. All null for a pause a person made.
+     */
+    autoResumeAt: timestamp("auto_resume_at", { withTimezone: true }),
+    autoResumeEveryMs: integer("auto_resume_every_ms"),
+    autoResumeStoppedAt: timestamp("auto_resume_stopped_at", { withTimezone: true }),
     lastError: text("last_error"),
     delayMinMs: integer("delay_min_ms").notNull(),
     delayMaxMs: integer("delay_max_ms").notNull(),
@@ -286,6 +297,24 @@ export const campaignRecipients = pgTable(
   ],
 );
 
+/** What happened to a campaign and why: pauses, resumes (by a person or by themselves), give-ups. */
+export const campaignEvents = pgTable(
+  "campaign_events",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    /** `paused`, `resumed`, `auto_resume_stopped`. */
+    kind: text("kind").notNull(),
+    /** The pause reason (`waha_unavailable`, `paused_by_user`, ...) or who resumed (`user`, `auto`). */
+    reason: text("reason"),
+    detail: text("detail"),
+  },
+  (t) => [index("campaign_events_campaign_idx").on(t.campaignId, t.id)],
+);
+
 /** Webhook deliveries already handled: WAHA may deliver an event twice. */
 export const webhookEvents = pgTable("webhook_events", {
   eventId: text("event_id").primaryKey(),
@@ -293,6 +322,7 @@ export const webhookEvents = pgTable("webhook_events", {
 });
 
 export type Campaign = typeof campaigns.$inferSelect;
+export type CampaignEvent = typeof campaignEvents.$inferSelect;
 export type NewCampaign = typeof campaigns.$inferInsert;
 export type CampaignRecipient = typeof campaignRecipients.$inferSelect;
 export type Contact = typeof contacts.$inferSelect;

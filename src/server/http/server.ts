@@ -90,6 +90,7 @@ async function receiveWebhook(services: AppServices, req: IncomingMessage, res: 
       rawBody: Buffer.concat(chunks).toString("utf8"),
       signature: Array.isArray(signature) ? signature[0] : signature,
       hmacKey: services.config.AUTH_SECRET ?? null,
+      onSessionStatus: (session, status) => services.autoResume.sessionReported(session, status),
     });
     res.statusCode = 200;
     res.end(JSON.stringify({ ok: true, outcome }));

@@ -8,7 +8,10 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns, contactListMembers, contacts } from "~/server/db/schema";
+import { recordCampaignEvent } from "./campaignEvents";
 import { AppError } from "./errors";
+import { NOT_PAUSED } from "./runner/claim";
+import { PAUSE_REASONS } from "./runner/pauses";
 
 export class CampaignStateError extends Error {
   readonly code = "WRONG_STATE" as const;
@@ -39,10 +42,21 @@ const IN_FLIGHT_POLL_MS = 25;
 export async function pauseCampaign(db: Db, campaignId: string, reason?: string): Promise<Campaign> {
   const [row] = await db
     .update(campaigns)
-    .set({ status: "Paused", pauseReason: reason ?? "paused_by_user", leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .set({
+      ...NOT_PAUSED,
+      status: "Paused",
+      pauseReason: reason ?? PAUSE_REASONS.pausedByUser,
+      pausedAt: sql`now()`,
+      leaseHolder: null,
+      leaseExpiresAt: null,
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, PAUSABLE)))
     .returning();
-  if (row) return row;
+  if (row) {
+    await recordCampaignEvent(db, { campaignId, kind: "paused", reason: row.pauseReason });
+    return row;
+  }
   throw await wrongState(db, campaignId, "paused", "only a scheduled or running campaign can be paused");
 }
 

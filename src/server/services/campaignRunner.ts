@@ -41,6 +41,7 @@ import {
   settleRecipient,
   slotHolderFor,
   takeSlotAndNext,
+  uncountAttempt,
 } from "./runner/sendSlot";
 
 export type { CampaignStatus } from "~/server/db/schema";
@@ -80,8 +81,6 @@ const MAX_WAIT_MS = 1_000;
 const BUSY_POLL_MS = 10;
 /** A runner sharing its number with another running campaign waits this long after its send (> BUSY_POLL_MS). */
 const TURN_YIELD_MS = 15;
-/** After this many recipients in a row exhaust their retries, WAHA is considered down: pause. */
-const EXHAUSTED_IN_A_ROW_TO_PAUSE = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -163,7 +162,6 @@ type Step = { done: true; status: CampaignStatus | null } | { done: false };
 class CampaignRun {
   private leaseLost = false;
   private leaseTimer: NodeJS.Timeout | null = null;
-  private exhaustedInARow = 0;
   private key!: SlotKey;
   private session!: string;
   private media: { data: string; mimetype: string; filename: string } | null = null;
@@ -274,25 +272,14 @@ class CampaignRun {
         throw error;
       }
 
-      let pause = delivery.pause;
-      let outcome = delivery.outcome;
-      if (delivery.exhausted) {
-        this.exhaustedInARow++;
-        if (this.exhaustedInARow >= EXHAUSTED_IN_A_ROW_TO_PAUSE && outcome?.status === "failed") {
-          // Not this message's fault: WAHA is down. Keep the recipient for the resume.
-          pause = { reason: PAUSE_REASONS.wahaUnavailable, error: outcome.error };
-          outcome = { status: "pending", error: outcome.error };
-        }
-      } else {
-        this.exhaustedInARow = 0;
-      }
+      const { pause, outcome } = delivery;
       if (outcome && outcome.status !== "sent") {
         this.log.debug({ recipientId: recipient.id, phone: maskPhone(recipient.phone), status: outcome.status }, "recipient not sent");
       }
       const nextDelayMs = delivery.mayHaveSent ? this.randomDelayMs() : null;
       const settledRow = { id: recipient.id, attempts: delivery.attempts };
 
-      if (outcome && !pause && !take.sharedNumber && (nextDelayMs ?? 0) === 0 && !this.leaseLost && ids.ready()) {
+      if (outcome && !pause && !delivery.uncounted && !take.sharedNumber && (nextDelayMs ?? 0) === 0 && !this.leaseLost && ids.ready()) {
         // Fast path: this outcome and the next recipient in one statement.
         const nextId = ids.take();
         chained = await settleAndTakeNext(this.db, this.key, settledRow, outcome, nextDelayMs, nextId);
@@ -300,7 +287,8 @@ class CampaignRun {
         continue;
       }
       if (outcome) {
-        await settleRecipient(this.db, this.key, settledRow, outcome, { release: true, nextDelayMs });
+        const settled = await settleRecipient(this.db, this.key, settledRow, outcome, { release: true, nextDelayMs });
+        if (settled.recipientUpdated && delivery.uncounted) await uncountAttempt(this.db, settledRow);
       } else {
         await releaseSlot(this.db, this.key, nextDelayMs);
       }

@@ -22,7 +22,9 @@ import {
   templates,
   whatsappSessions,
 } from "../db/schema";
+import { listCampaignEvents, recordCampaignEvent } from "./campaignEvents";
 import { type CampaignProgress, cancelCampaign, estimateEtaSeconds, pauseCampaign } from "./campaignLifecycle";
+import { NOT_PAUSED } from "./runner/claim";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
 import { SchedulerError } from "./scheduler";
@@ -212,13 +214,14 @@ export class CampaignService {
       // Paused before it ever started: it goes back to waiting for its time.
       const [row] = await this.db
         .update(campaigns)
-        .set({ status: "Scheduled", pauseReason: null })
+        .set({ status: "Scheduled", ...NOT_PAUSED })
         .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Paused")))
         .returning();
       if (row) await this.scheduling.scheduleCampaignJob(row);
     } else {
       await this.scheduling.startCampaignNow(campaignId, { resume: true });
     }
+    await recordCampaignEvent(this.db, { campaignId, kind: "resumed", reason: "user", detail: `was paused: ${campaign.pauseReason ?? "unknown reason"}` });
     return this.get(workspaceId, campaignId);
   }
 
@@ -301,6 +304,12 @@ export class CampaignService {
     const items = rows.slice(0, input.limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > input.limit && last ? String(last.position) : null };
+  }
+
+  /** Pauses and resumes, newest first, for the detail page. */
+  async events(workspaceId: string, campaignId: string) {
+    await this.row(workspaceId, campaignId);
+    return listCampaignEvents(this.db, campaignId);
   }
 
   /** Sends over time, per minute, for the detail page's chart. */

@@ -92,6 +92,11 @@ type Exchange =
       network: boolean;
       /** A reused keep-alive connection was reset before any answer: WAHA probably closed it as we sent. */
       staleSocket: boolean;
+      /**
+       * The connection was established (TLS included) and the whole request handed to it. Before
+       * that, WAHA cannot have acted on it: it never acts on a request it did not receive in full.
+       */
+      written: boolean;
     };
 
 const log = childLogger("waha-client");
@@ -392,7 +397,7 @@ export class WahaApiClient {
       log.debug({ operation, session: options.session }, "waha connection closed under a reused socket; retrying the GET once");
       outcome = await this.exchange(options.method, path, headers, payload, deadline);
     }
-    if (!outcome.ok) throw this.networkError(operation, outcome.error, options.session, outcome.network);
+    if (!outcome.ok) throw this.networkError(operation, outcome.error, options.session, outcome.network, outcome.written);
     if (log.isLevelEnabled("debug")) {
       log.debug({ operation, session: options.session, status: outcome.answer.status, ms: Math.round(performance.now() - started) }, "waha call");
     }
@@ -404,6 +409,8 @@ export class WahaApiClient {
     return new Promise<Exchange>((resolve) => {
       let settled = false;
       let answered = false;
+      let finished = false;
+      let connected = false;
       let request: http.ClientRequest | undefined;
       const settle = (outcome: Exchange): void => {
         if (settled) return;
@@ -413,13 +420,13 @@ export class WahaApiClient {
       };
       const fail = (error: unknown): void => {
         const staleSocket = !answered && request?.reusedSocket === true && isResetError(error);
-        settle({ ok: false, error, network: true, staleSocket });
+        settle({ ok: false, error, network: true, staleSocket, written: finished && connected });
       };
       // The timeout covers everything: a free connection, connecting, sending, the answer's last byte.
       const timer = setTimeout(
         () => {
           const error = new DOMException(`The operation timed out after ${this.timeoutMs} ms`, "TimeoutError");
-          settle({ ok: false, error, network: true, staleSocket: false });
+          settle({ ok: false, error, network: true, staleSocket: false, written: finished && connected });
           request?.destroy(error);
         },
         Math.max(0, deadline - performance.now()),
@@ -444,16 +451,32 @@ export class WahaApiClient {
         );
       } catch (error) {
         // Refused before anything was sent (e.g. a header value Node will not send).
-        settle({ ok: false, error, network: false, staleSocket: false });
+        settle({ ok: false, error, network: false, staleSocket: false, written: false });
         return;
       }
+      // 'finish' only means the request is buffered: on a new connection it leaves once TCP (and TLS) is up.
+      request.on("finish", () => {
+        finished = true;
+      });
+      request.on("socket", (socket) => {
+        // A kept-alive socket is connected already; a new one is still connecting when it is handed over.
+        if (request?.reusedSocket || !socket.connecting) connected = true;
+        else {
+          socket.once(this.transport === https ? "secureConnect" : "connect", () => {
+            connected = true;
+          });
+        }
+      });
       request.on("error", fail);
       request.end(payload);
     });
   }
 
-  private networkError(operation: string, error: unknown, session: string | undefined, network: boolean): WahaError {
-    const { transient, code, outcomeUnknown } = classifyNetworkError(error, { network });
+  private networkError(operation: string, error: unknown, session: string | undefined, network: boolean, written: boolean): WahaError {
+    const classified = classifyNetworkError(error, { network });
+    const { transient, code } = classified;
+    // A request that never fully left (refused, DNS, a TLS failure, a timeout while connecting) was not acted on.
+    const outcomeUnknown = written && classified.outcomeUnknown;
     let reason: string;
     if (code === "TIMEOUT") reason = `WAHA did not answer within ${this.timeoutMs} ms`;
     else if (code === "ECONNREFUSED") reason = `cannot connect to ${this.displayOrigin} (connection refused)`;
@@ -508,14 +531,18 @@ export class WahaApiClient {
       default:
         reason = `unexpected answer (HTTP ${status})${detail ? `: ${detail}` : ""}`;
     }
+    // A 502/503 that is not WAHA's JSON comes from a proxy in front of it that could not forward the
+    // request: WAHA never saw it. A 504, or WAHA's own 5xx, may come after WAHA acted on it.
+    const proxyNeverForwarded = (status === 502 || status === 503) && answer.json === undefined;
+    if (proxyNeverForwarded) reason = `a proxy in front of WAHA answered HTTP ${status}: WAHA did not receive the request`;
     if (kind === "transient") log.warn({ operation, session, status }, "waha call failed");
     return this.makeError({
       kind,
       operation,
       httpStatus: status,
       message: `WAHA ${operation} failed: ${reason}`,
-      // A 5xx may come after WAHA handed the message to WhatsApp; 429/408 were refused up front.
-      outcomeUnknown: status >= 500,
+      // 429/408 were refused up front.
+      outcomeUnknown: status >= 500 && !proxyNeverForwarded,
     });
   }
 

@@ -33,7 +33,13 @@ export function verifyWebhookSignature(rawBody: string, signature: string | unde
 
 export async function handleWahaWebhook(
   db: Db,
-  input: { rawBody: string; signature: string | undefined; hmacKey: string | null },
+  input: {
+    rawBody: string;
+    signature: string | undefined;
+    hmacKey: string | null;
+    /** After a `session.status` was stored: a number back to WORKING resumes its outage-paused campaigns. */
+    onSessionStatus?: (wahaSessionName: string, status: string) => Promise<void>;
+  },
 ): Promise<WebhookOutcome> {
   if (input.hmacKey && !verifyWebhookSignature(input.rawBody, input.signature, input.hmacKey)) {
     throw new AppError("UNAUTHORIZED", "The webhook signature (X-Webhook-Hmac) is missing or wrong");
@@ -61,6 +67,7 @@ export async function handleWahaWebhook(
           or(isNull(whatsappSessions.statusCheckedAt), lte(whatsappSessions.statusCheckedAt, raisedAt)),
         ),
       );
+    await input.onSessionStatus?.(parsed.session, payload.data.status);
     return "handled";
   }
   if (parsed.event === "message.ack") {

@@ -46,6 +46,7 @@ export const campaignRouter = router({
       }),
     )
     .mutation(({ ctx, input }) => ctx.services.campaigns.sendTest(ctx.workspaceId, input.id, input.phone, input.defaultCountry)),
+  events: protectedProcedure.input(byId).query(({ ctx, input }) => ctx.services.campaigns.events(ctx.workspaceId, input.id)),
   timeline: protectedProcedure
     .input(byId)
     .query(({ ctx, input }) => ctx.services.campaigns.sendTimeline(ctx.workspaceId, input.id)),

@@ -6,6 +6,11 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns } from "~/server/db/schema";
+import { recordCampaignEvent } from "../campaignEvents";
+import { AUTO_RESUME_FIRST_CHECK_MS, resumesByItself } from "./pauses";
+
+/** The pause columns of a campaign that is not paused. */
+export const NOT_PAUSED = { pauseReason: null, pausedAt: null, autoResumeAt: null, autoResumeEveryMs: null, autoResumeStoppedAt: null } as const;
 
 export async function readCampaignStatus(db: Db, campaignId: string): Promise<CampaignStatus | null> {
   const [row] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId));
@@ -32,7 +37,7 @@ export async function claimCampaign(
       leaseHolder: input.holder,
       leaseExpiresAt: sql`now() + ${input.leaseMs}::int * interval '1 millisecond'`,
       startedAt: sql`coalesce(${campaigns.startedAt}, now())`,
-      pauseReason: null,
+      ...NOT_PAUSED,
       updatedAt: sql`now()`,
     })
     .where(and(eq(campaigns.id, input.campaignId), claimable))
@@ -68,13 +73,31 @@ export async function completeCampaign(db: Db, campaignId: string, holder: strin
   return rows.length > 0;
 }
 
+/**
+ * The run pauses the campaign (WAHA or the number cannot take messages). A cause the app can watch
+ * clear gets its first check AUTO_RESUME_FIRST_CHECK_MS later (runner/autoResume.ts).
+ */
 export async function pauseRun(db: Db, campaignId: string, holder: string, reason: string, lastError: string | null): Promise<boolean> {
+  const auto = resumesByItself(reason);
   const rows = await db
     .update(campaigns)
-    .set({ status: "Paused", pauseReason: reason, lastError, leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .set({
+      status: "Paused",
+      pauseReason: reason,
+      pausedAt: sql`now()`,
+      autoResumeAt: auto ? sql`now() + ${AUTO_RESUME_FIRST_CHECK_MS}::int * interval '1 millisecond'` : null,
+      autoResumeEveryMs: auto ? AUTO_RESUME_FIRST_CHECK_MS : null,
+      autoResumeStoppedAt: null,
+      lastError,
+      leaseHolder: null,
+      leaseExpiresAt: null,
+      updatedAt: sql`now()`,
+    })
     .where(heldBy(campaignId, holder))
     .returning({ id: campaigns.id });
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  await recordCampaignEvent(db, { campaignId, kind: "paused", reason, detail: lastError });
+  return true;
 }
 
 export async function failRun(db: Db, campaignId: string, holder: string, lastError: string): Promise<boolean> {

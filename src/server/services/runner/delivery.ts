@@ -1,21 +1,21 @@
 /**
  * Sends one recipient's message (the recipient is already `sending` under our slot, with its message
- * id fixed) and decides what the row becomes. Retries transient failures with bounded backoff, but a
- * failure that may have reached WAHA (timeout, 5xx, reset) is settled by looking the message up
- * first: the same message id is only sent again once WAHA says it does not have it.
+ * id fixed) and decides what the row becomes, from `classifySendFailure` (waha/errors.ts). Retries
+ * transient failures with bounded backoff, but a failure that may have reached WAHA (timeout, 5xx,
+ * reset) is settled by looking the message up first: the same message id is only sent again once
+ * WAHA says it does not have it. Only WAHA's own 4xx about the chat or the content fails a recipient;
+ * when WAHA cannot take messages now, the recipient stays pending and the campaign pauses
+ * (`waha_unavailable`, which resumes by itself: runner/autoResume.ts).
  */
 import type { Db } from "~/server/db/client";
+import { classifySendFailure } from "../waha/errors";
 import { type WahaApiClient, WahaError } from "../wahaClient";
 import { lookupMessage } from "./lookup";
 import { type RecipientOutcome, type SendingRecipient, type SlotKey, refreshSending } from "./sendSlot";
 
-export const PAUSE_REASONS = {
-  sessionNotWorking: "session_not_working",
-  sessionNotFound: "session_not_found",
-  unauthorized: "waha_unauthorized",
-  wahaUnavailable: "waha_unavailable",
-} as const;
-export type PauseReason = (typeof PAUSE_REASONS)[keyof typeof PAUSE_REASONS];
+import { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
+
+export { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
 
 export interface RetryPolicy {
   attempts: number;
@@ -42,9 +42,15 @@ export interface Delivery {
   mayHaveSent: boolean;
   /** The campaign must pause (the recipient is not lost: it stays pending or sending). */
   pause?: { reason: PauseReason; error: string };
-  /** Every attempt failed transiently and WAHA confirmed it has no such message. */
-  exhausted?: boolean;
+  /** The recipient goes back to pending and no attempt reached WAHA: take back the attempt its take counted. */
+  uncounted?: boolean;
 }
+
+/**
+ * A message WAHA kept failing with its own errors (5xx) while confirming it does not have it, over
+ * this many counted attempts (a few resumes), fails: it is this message, not an outage.
+ */
+export const FAIL_AFTER_COUNTED_ATTEMPTS = 9;
 
 export function backoffMs(policy: RetryPolicy, retry: number): number {
   const base = policy.baseDelayMs * 2 ** Math.max(0, retry - 1);
@@ -59,20 +65,6 @@ export function maxBackoffMs(policy: RetryPolicy): number {
   return total;
 }
 
-/** A WAHA refusal that concerns the session or the configuration, not this message. */
-export function pauseReasonFor(error: WahaError): PauseReason | null {
-  switch (error.kind) {
-    case "session_not_working":
-      return PAUSE_REASONS.sessionNotWorking;
-    case "session_not_found":
-      return PAUSE_REASONS.sessionNotFound;
-    case "unauthorized":
-      return PAUSE_REASONS.unauthorized;
-    default:
-      return null;
-  }
-}
-
 export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient, startedAtMs: number): Promise<Delivery> {
   const { db, client, key, retry } = ctx;
   const maxAttempts = Math.max(1, retry.attempts);
@@ -82,6 +74,9 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
   let lastError: WahaError | null = null;
   /** The last attempt may have reached WAHA: look before sending again. */
   let maybeAccepted = false;
+  /** Whether the last attempt, and any attempt, may have reached WAHA (one that provably did not is not counted). */
+  let lastReachedWaha = false;
+  let anyReachedWaha = false;
 
   const send = async (): Promise<string> => {
     const common = { session: ctx.session, chatId: recipient.chatId, ...(trustedId ? { messageId: trustedId } : {}) };
@@ -93,7 +88,7 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
 
   /** The campaign is no longer ours mid-retry: settle the row as well as we can and stop. */
   const abandon = async (): Promise<Delivery> => {
-    if (!maybeAccepted) return { outcome: { status: "pending", error: lastError?.message ?? null }, attempts, mayHaveSent: false };
+    if (!maybeAccepted) return { outcome: { status: "pending", error: lastError?.message ?? null }, attempts, mayHaveSent: false, uncounted: !anyReachedWaha };
     const found = await lookupMessage(client, ctx.session, target);
     if (found.kind === "sent") return { outcome: { status: "sent", wahaMessageId: found.wahaMessageId, ack: found.ack }, attempts, mayHaveSent: true };
     if (found.kind === "absent") return { outcome: { status: "pending", error: lastError?.message ?? null }, attempts, mayHaveSent: false };
@@ -118,7 +113,8 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
         }
         maybeAccepted = false; // WAHA does not have it: sending the same id again is safe
       }
-      const refreshed = await refreshSending(db, key, { id: recipient.id, attempts }, true);
+      // An attempt that provably never reached WAHA is not counted (the token stays as it is).
+      const refreshed = await refreshSending(db, key, { id: recipient.id, attempts }, lastReachedWaha);
       if (!refreshed) return abandon();
       attempts = refreshed.attempts;
     }
@@ -128,16 +124,19 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
       return { outcome: { status: "sent", wahaMessageId: messageId }, attempts, mayHaveSent: true };
     } catch (error) {
       if (!(error instanceof WahaError)) throw error;
-      const pauseReason = pauseReasonFor(error);
-      if (pauseReason) {
+      const failureClass = classifySendFailure(error);
+      if (failureClass === "session") {
         // WAHA refused before sending (422 / 404 / 401): the recipient waits for the resume.
-        return { outcome: { status: "pending", error: error.message }, attempts, mayHaveSent: false, pause: { reason: pauseReason, error: error.message } };
+        const reason = pauseReasonFor(error) ?? PAUSE_REASONS.sessionNotWorking;
+        return { outcome: { status: "pending", error: error.message }, attempts, mayHaveSent: false, pause: { reason, error: error.message } };
       }
-      if (error.kind === "invalid_request") {
+      if (failureClass === "rejected") {
         return { outcome: { status: "failed", error: error.message }, attempts, mayHaveSent: false };
       }
       lastError = error;
-      maybeAccepted = error.outcomeUnknown;
+      maybeAccepted = failureClass === "outcome_unknown";
+      lastReachedWaha = maybeAccepted;
+      anyReachedWaha ||= maybeAccepted;
       if (maybeAccepted && !trustedId) {
         // Without a message id WAHA honours, a resend could be a duplicate: settle now or call it unknown.
         await ctx.sleep(backoffMs(retry, 1));
@@ -154,15 +153,25 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
     await ctx.sleep(backoffMs(retry, maxAttempts));
     const found = await lookupMessage(client, ctx.session, target);
     if (found.kind === "sent") return { outcome: { status: "sent", wahaMessageId: found.wahaMessageId, ack: found.ack }, attempts, mayHaveSent: true };
+    if (found.kind === "unknown" && found.retryable) {
+      // WAHA went away before it could say: the row stays `sending` and recovery asks again on resume.
+      return { outcome: null, attempts, mayHaveSent: true, pause: { reason: PAUSE_REASONS.wahaUnavailable, error: `${failure}; ${found.reason}` } };
+    }
     if (found.kind === "unknown") return { outcome: { status: "unknown", error: `${failure}; ${found.reason}` }, attempts, mayHaveSent: true };
     if (found.kind === "session_unavailable") {
       return { outcome: null, attempts, mayHaveSent: true, pause: { reason: pauseReasonFor(found.error) ?? PAUSE_REASONS.sessionNotWorking, error: found.error.message } };
     }
   }
+  if (anyReachedWaha && attempts >= FAIL_AFTER_COUNTED_ATTEMPTS) {
+    return { outcome: { status: "failed", error: `${failure} (after ${attempts} attempts)` }, attempts, mayHaveSent: false };
+  }
+  // WAHA cannot take messages now (unreachable, or failing with its own errors): not this
+  // recipient's fault. It waits, pending, and the campaign pauses until WAHA answers again.
   return {
-    outcome: { status: "failed", error: `${failure} (after ${maxAttempts} attempts)` },
+    outcome: { status: "pending", error: failure },
     attempts,
     mayHaveSent: false,
-    exhausted: true,
+    uncounted: !anyReachedWaha,
+    pause: { reason: PAUSE_REASONS.wahaUnavailable, error: failure },
   };
 }

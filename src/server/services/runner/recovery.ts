@@ -2,7 +2,8 @@
  * Recovery: recipients found `sending` when a run (re)starts or finishes were interrupted (a crash,
  * or a runner that lost the campaign mid-send). Each is settled by asking WAHA (runner/lookup.ts):
  * found -> `sent`; not found under a message id WAHA fixed -> `pending` (sent again later);
- * cannot tell -> `unknown`. Never resent blindly.
+ * WAHA unreachable -> left `sending`, the campaign pauses and asks again on resume; WAHA cannot
+ * know -> `unknown`. Never resent blindly.
  *
  * The number's send slot is taken first: every sender holds it for as long as its call can last, so
  * once we hold it, no send for these rows can still be in flight or arrive at WAHA late.
@@ -57,6 +58,10 @@ export async function settleInterruptedSends(ctx: RecoveryContext): Promise<Reco
       }
       if (found.kind === "session_unavailable") {
         return { kind: "pause", reason: pauseReasonFor(found.error) ?? PAUSE_REASONS.sessionNotWorking, error: found.error.message };
+      }
+      if (found.kind === "unknown" && found.retryable) {
+        // WAHA is unreachable: it may yet tell. The row stays `sending`; the resume asks again.
+        return { kind: "pause", reason: PAUSE_REASONS.wahaUnavailable, error: found.reason };
       }
       const outcome: RecipientOutcome =
         found.kind === "sent"

@@ -349,6 +349,19 @@ export async function refreshSending(
   return { attempts: Number(row.attempts) };
 }
 
+/**
+ * A send that provably never reached WAHA does not count against its recipient: takes back the
+ * attempt its take counted, once the row is `pending` again under the same token. Rare (an outage),
+ * so it is a statement of its own, off the hot path.
+ */
+export async function uncountAttempt(db: Db, recipient: { id: string; attempts: number }): Promise<void> {
+  await queryRows(db, sql`
+    update campaign_recipients set attempts = greatest(0, attempts - 1)
+     where id = ${recipient.id}::int8 and status = 'pending' and attempts = ${recipient.attempts}
+    returning id
+  `);
+}
+
 /** Frees our slot without touching a recipient (e.g. nothing left to send). */
 export async function releaseSlot(db: Db, key: SlotKey, nextDelayMs: number | null): Promise<boolean> {
   const rows = await queryRows<{ id: string }>(db, sql`

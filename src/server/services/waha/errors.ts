@@ -127,3 +127,32 @@ export function kindForHttpStatus(status: number): WahaErrorKind {
   if (status >= 400) return "invalid_request";
   return "unexpected";
 }
+
+/**
+ * What a failed send means for its recipient. The one place that decides it (the runner and the
+ * recovery act on this, never on HTTP codes):
+ * - `not_sent`        provably not sent: WAHA was never reached (refused, DNS, TLS, a timeout before
+ *                     the request was written, a proxy's 502/503), or refused up front for a reason
+ *                     that is not the message's (429, 408, a redirect). The recipient stays pending and
+ *                     the attempt does not count against it; the campaign pauses until WAHA answers.
+ * - `session`         WAHA refused because of the number or the configuration (not WORKING, no such
+ *                     session, a wrong API key): pause; the recipient stays pending.
+ * - `rejected`        WAHA's own 4xx about this chat or this content (an invalid chatId, a refused
+ *                     image): the only answer that fails a recipient.
+ * - `outcome_unknown` the request may have reached WAHA (a timeout or reset after it was written,
+ *                     WAHA's own 5xx): look the message up before anything else, never resend blindly.
+ */
+export type SendFailureClass = "not_sent" | "session" | "rejected" | "outcome_unknown";
+
+export function classifySendFailure(error: WahaError): SendFailureClass {
+  switch (error.kind) {
+    case "session_not_working":
+    case "session_not_found":
+    case "unauthorized":
+      return "session";
+    case "invalid_request":
+      return "rejected";
+    default:
+      return error.outcomeUnknown ? "outcome_unknown" : "not_sent";
+  }
+}

@@ -8,6 +8,7 @@ import { CampaignForm } from "~/components/CampaignForm";
 import { CampaignProgress } from "~/components/CampaignProgress";
 import { browserTimeZone, formatDateTime, formatRelative } from "~/components/format";
 import { MediaThumb } from "~/components/MediaThumb";
+import { describeEvent, describePause } from "~/components/pauseText";
 import { SendsChart } from "~/components/SendsChart";
 import { CampaignStatusBadge, RecipientStatusBadge } from "~/components/StatusBadge";
 import { type Campaign, LIVE_STATUSES, RECIPIENT_STATUSES, type RecipientStatus } from "~/components/types";
@@ -20,10 +21,6 @@ import { Field, Input, Select } from "~/components/ui/field";
 import { Pager, useCursorPager } from "~/components/ui/pager";
 import { useToast } from "~/components/ui/toast";
 import { useTRPC } from "~/trpc/react";
-
-const PAUSE_REASONS: Record<string, string> = {
-  paused_by_user: "You paused it.",
-};
 
 export default function CampaignPage() {
   const { id } = useParams<{ id: string }>();
@@ -74,9 +71,9 @@ export default function CampaignPage() {
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Progress" className="lg:col-span-2" testId="campaign-progress-card">
           <CampaignProgress campaign={data} testId="campaign-progress" />
-          {data.status === "Paused" && data.pauseReason ? (
+          {data.status === "Paused" ? (
             <p className="mt-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="pause-reason">
-              Paused: {PAUSE_REASONS[data.pauseReason] ?? data.pauseReason}
+              {describePause(data)}
             </p>
           ) : null}
           {data.lastError ? (
@@ -91,6 +88,7 @@ export default function CampaignPage() {
         </Card>
         <div className="space-y-4">
           <CampaignDetails campaign={data} />
+          <History campaign={data} />
           <SendTest campaign={data} />
         </div>
       </div>
@@ -268,6 +266,26 @@ function SendTest({ campaign }: { campaign: Campaign }) {
           </div>
         ) : null}
       </div>
+    </Card>
+  );
+}
+
+/** Pauses and resumes, newest first: why it stopped and who or what started it again. */
+function History({ campaign }: { campaign: Campaign }) {
+  const trpc = useTRPC();
+  const live = LIVE_STATUSES.includes(campaign.status);
+  const events = useQuery({ ...trpc.campaign.events.queryOptions({ id: campaign.id }), refetchInterval: live ? 3000 : false });
+  if (events.isError) return <ErrorMessage error={events.error} />;
+  if (!events.data || events.data.length === 0) return null;
+  return (
+    <Card title="History" testId="campaign-history">
+      <ul className="space-y-1 text-sm">
+        {events.data.map((event) => (
+          <li key={event.id} data-testid="campaign-event">
+            <span className="text-slate-500">{formatDateTime(event.at, true)}</span> · {describeEvent(event)}
+          </li>
+        ))}
+      </ul>
     </Card>
   );
 }
