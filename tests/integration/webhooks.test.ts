@@ -31,6 +31,39 @@ for (const backend of backends) {
       });
     });
 
+    it("a number back to WORKING by webhook resumes its campaign paused by the drop at once", async () => {
+      const user = await createTestUser(app);
+      const session = await user.trpc.whatsappSession.create({ name: "Drops" });
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+      const list = await user.trpc.contactList.create({ name: "Dropped" });
+      await user.trpc.contactList.addContacts({ id: list.id, contacts: [1, 2, 3, 4, 5, 6].map((n) => ({ phone: `+49151234568${n}0` })) });
+      const campaign = await user.trpc.campaign.create({
+        name: "Drop",
+        listId: list.id,
+        text: "Hello",
+        sessionId: session.id,
+        scheduledAt: new Date(Date.now() + 2500).toISOString(),
+        delayMinMs: 200,
+        delayMaxMs: 300,
+      });
+      const sent = () => app.fakeWaha.messages().filter((message) => message.session === session.wahaSessionName).length;
+      await waitFor("two sends", () => sent() >= 2, 15_000);
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "STARTING");
+      await waitFor("paused because the number dropped", async () => (await user.trpc.campaign.get({ id: campaign.id })).pauseReason === "session_not_working");
+      const workingAt = Date.now();
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+      // No periodic check runs in this app: only the webhook can resume it, and it does at once.
+      await waitFor("resumed by the webhook", async () => (await user.trpc.campaign.get({ id: campaign.id })).status !== "Paused", 3_000);
+      expect(Date.now() - workingAt).toBeLessThan(3_000);
+      await waitFor("completed", async () => (await user.trpc.campaign.get({ id: campaign.id })).status === "Completed", 15_000);
+      const chats = app.fakeWaha.messages().filter((message) => message.session === session.wahaSessionName).map((message) => message.chatId);
+      expect(chats).toHaveLength(6);
+      expect(new Set(chats).size).toBe(6);
+      const history = await user.trpc.campaign.events({ id: campaign.id });
+      expect(history.map((event) => `${event.kind}:${event.reason}`)).toEqual(["resumed:auto", "paused:session_not_working"]);
+      expect(history[0]!.detail).toMatch(/webhook/);
+    });
+
     it("delivery acks of campaign messages are recorded on their recipients", async () => {
       const user = await createTestUser(app);
       const session = await user.trpc.whatsappSession.create({ name: "Sales" });

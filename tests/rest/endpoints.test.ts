@@ -325,6 +325,14 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
       expect(resumed.body).toMatchObject({ status: "Scheduled" });
       expectError(await alice("POST", `/api/v1/campaigns/${ids.campaign}/resume`), 409, "conflict");
       expectError(await alice("POST", "/api/v1/campaigns/abc/pause"), 400, "bad_request", "id");
+      // The history says who paused and who resumed, newest first.
+      const events = await alice("GET", `/api/v1/campaigns/${ids.campaign}/events`);
+      expect(events.status).toBe(200);
+      expect((events.body as Array<{ kind: string; reason: string }>).map((event) => [event.kind, event.reason])).toEqual([
+        ["resumed", "user"],
+        ["paused", "paused_by_user"],
+      ]);
+      expectError(await bob("GET", `/api/v1/campaigns/${ids.campaign}/events`), 404, "not_found");
     });
 
     it("POST /campaigns/{id}/cancel cancels; a cancelled campaign can no longer be edited or resumed (409)", async () => {

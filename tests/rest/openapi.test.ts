@@ -32,6 +32,7 @@ const ADDED = [
   "GET /api/v1/lists/{id}/contacts",
   "GET /api/v1/templates/{id}",
   "GET /api/v1/campaigns",
+  "GET /api/v1/campaigns/{id}/events",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -103,7 +103,15 @@ export const responseSchemas: Record<string, JsonSchema> = {
       sessionId: uuid,
       delayMinMs: { type: "integer" },
       delayMaxMs: { type: "integer" },
-      pauseReason: nullable({ type: "string" }),
+      pauseReason: {
+        ...nullable({ type: "string" }),
+        description:
+          "paused_by_user; waha_unavailable and session_not_working resume by themselves once the cause clears; session_not_found and waha_unauthorized need a person",
+      },
+      pausedAt: nullable(dateTime),
+      autoResumeAt: { ...nullable(dateTime), description: "When the paused campaign's cause is checked next; null when it does not resume by itself" },
+      autoResumeEveryMs: { ...nullable({ type: "integer" }), description: "How far apart the checks are now (5 s growing to 60 s)" },
+      autoResumeStoppedAt: { ...nullable(dateTime), description: "Paused by the system for longer than AUTO_RESUME_GIVE_UP_HOURS: no longer resumes by itself" },
       lastError: nullable({ type: "string" }),
       counts: object(
         Object.fromEntries(
@@ -118,6 +126,15 @@ export const responseSchemas: Record<string, JsonSchema> = {
     ["id", "name", "status", "scheduledAt", "startedAt", "completedAt", "sessionId", "counts"],
   ),
   CampaignPage: page("Campaign"),
+  CampaignEvent: object({
+    id: { type: "integer" },
+    campaignId: uuid,
+    at: dateTime,
+    kind: { type: "string", enum: ["paused", "resumed", "auto_resume_stopped"] },
+    reason: { ...nullable({ type: "string" }), description: "The pause reason; for resumed: user or auto" },
+    detail: nullable({ type: "string" }),
+  }),
+  CampaignEventList: { type: "array", items: ref("CampaignEvent") },
   Recipient: object({
     id: { type: "integer" },
     position: { type: "integer" },

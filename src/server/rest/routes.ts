@@ -373,6 +373,18 @@ export const restRoutes: RestRoute[] = [
     status: 200,
     response: "RecipientPage",
   },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/campaigns/{id}/events",
+    procedure: "campaign.events",
+    input: "none",
+    operationId: "listCampaignEvents",
+    summary: "Pauses and resumes, newest first: why it paused, and whether a person or the app resumed it",
+    tag: "Campaigns",
+    status: 200,
+    response: "CampaignEventList",
+  },
 ];
 
 /** `{id}` names of a path template, in order. */
