@@ -345,8 +345,14 @@ describe("the dashboard journey in a browser", () => {
       // Pause and resume (it goes back to waiting for its time).
       await page.getByTestId("campaign-pause").click();
       await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Paused");
+      await expect.poll(() => page.getByTestId("pause-reason").textContent()).toContain("you paused it");
       await page.getByTestId("campaign-resume").click();
       await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Scheduled");
+      // The history tells who paused it and who resumed it, newest first.
+      await expect.poll(() => page.getByTestId("campaign-event").allTextContents()).toEqual([
+        expect.stringContaining("Resumed by you"),
+        expect.stringContaining("Paused by you"),
+      ]);
       await shot("campaign-later-scheduled");
 
       // The list it uses cannot be deleted meanwhile; the server says why.
