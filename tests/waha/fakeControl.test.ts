@@ -57,6 +57,21 @@ describe("WAHA behaviour", () => {
     expect(route).toMatchObject({ status: 404, body: { message: "Cannot GET /api/nothing/here", statusCode: 404 } });
   });
 
+  it("routes: an unknown session under /api/sessions/{name} is WAHA's 404 whatever the method; other paths there are Nest's 404", async () => {
+    expect(await http("PATCH", "/api/sessions/nobody")).toMatchObject({ status: 404, body: { message: expect.stringContaining("'nobody'") } });
+    expect(await http("POST", "/api/sessions/nobody/dance")).toMatchObject({ status: 404, body: { message: expect.stringContaining("'nobody'") } });
+    expect(await http("PATCH", "/api/sessions/default")).toMatchObject({ status: 404, body: { message: "Cannot PATCH /api/sessions/default" } });
+    expect(await http("POST", "/api/sessions/default/dance")).toMatchObject({ status: 404, body: { message: "Cannot POST /api/sessions/default/dance" } });
+    // "sessions" is never taken for a session name by the /api/{session}/... routes.
+    expect(await http("GET", "/api/sessions/new-message-id")).toMatchObject({ status: 404, body: { message: expect.stringContaining("'new-message-id'") } });
+    expect(await http("GET", "/api/sessions/auth/qr")).toMatchObject({ status: 404, body: { message: "Cannot GET /api/sessions/auth/qr" } });
+    expect(await http("GET", "/api/default/chats/x/messages/y/z")).toMatchObject({ status: 404, body: { message: "Cannot GET /api/default/chats/x/messages/y/z" } });
+    // Path parameters arrive decoded.
+    const sent = (await sendText("default", "x")).body as { id: { _serialized: string } };
+    const found = await http("GET", `/api/default/chats/${encodeURIComponent(CHAT)}/messages/${encodeURIComponent(sent.id._serialized)}`);
+    expect(found).toMatchObject({ status: 200, body: { id: sent.id._serialized, body: "x" } });
+  });
+
   it("walks WAHA's session lifecycle", async () => {
     const created = await http("POST", "/api/sessions", { name: "a", start: true });
     expect(created).toMatchObject({ status: 201, body: { name: "a", status: "STARTING" } });

@@ -73,6 +73,34 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 type Json = Record<string, unknown>;
 
+interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  /** The raw path, without the query. */
+  path: string;
+  /** The pattern's `:name` segments, decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+type RouteHandler = (context: RouteContext) => unknown;
+
+interface RouteEntry {
+  /** An HTTP method, or "*" for any. */
+  method: string;
+  /** Segments: a literal, `:name` (any one segment, even empty), or a final `**` (any rest, even none). */
+  pattern: string;
+  handler: RouteHandler;
+}
+
+interface Route {
+  method: string;
+  segments: string[];
+  rest: boolean;
+  handler: RouteHandler;
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -272,179 +300,156 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
 
   // ---------------------------------------------------------- WAHA routes
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<void> {
-    const parts = path.split("/").map(decodeSegment); // ["", "api", ...]
-    const p1 = parts[2];
-    const p2 = parts[3];
-    const p3 = parts[4];
+  function listSessions({ res, query }: RouteContext): void {
+    const all = query.get("all") === "true";
+    const list = [...state.sessions.values()].filter((session) => all || session.status !== "STOPPED");
+    sendJson(res, 200, list.map((session) => state.sessionInfo(session)));
+  }
 
-    if (p1 === "sessions") {
-      if (parts.length === 3) {
-        if (method === "GET") {
-          const all = query.get("all") === "true";
-          const list = [...state.sessions.values()].filter((session) => all || session.status !== "STOPPED");
-          return sendJson(res, 200, list.map((session) => state.sessionInfo(session)));
-        }
-        if (method === "POST") {
-          const body = await readJson(req);
-          const name = body.name === undefined ? "default" : requireString(body, "name");
-          if (state.sessions.has(name)) {
-            throw new HttpError(422, { statusCode: 422, message: `Session '${name}' already exists. Use PUT to update it.`, error: "Unprocessable Entity" });
-          }
-          const config = body.config && typeof body.config === "object" ? (body.config as Json) : undefined;
-          const session = state.createSession(name, config, body.start !== false);
-          return sendJson(res, 201, state.sessionDto(session));
-        }
-      } else if (p2 !== undefined && parts.length === 4) {
-        const session = sessionOr404(p2);
-        if (method === "GET") return sendJson(res, 200, state.sessionInfo(session));
-        if (method === "PUT") {
-          const body = await readJson(req);
-          if (body.config && typeof body.config === "object") session.config = body.config as Json;
-          return sendJson(res, 200, state.sessionDto(session));
-        }
-        if (method === "DELETE") {
-          state.delete(session);
-          return sendEmpty(res, 200);
-        }
-      } else if (p2 !== undefined && parts.length === 5 && method === "POST") {
-        const session = sessionOr404(p2);
-        if (p3 === "start") state.start(session);
-        else if (p3 === "stop") state.stop(session);
-        else if (p3 === "logout") state.logout(session);
-        else if (p3 === "restart") state.restart(session);
-        else return routeNotFound(res, method, path);
-        return sendJson(res, 201, state.sessionDto(session));
-      }
-      return routeNotFound(res, method, path);
+  async function createSession({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const name = body.name === undefined ? "default" : requireString(body, "name");
+    if (state.sessions.has(name)) {
+      throw new HttpError(422, { statusCode: 422, message: `Session '${name}' already exists. Use PUT to update it.`, error: "Unprocessable Entity" });
     }
+    const config = body.config && typeof body.config === "object" ? (body.config as Json) : undefined;
+    const session = state.createSession(name, config, body.start !== false);
+    sendJson(res, 201, state.sessionDto(session));
+  }
 
-    if (p1 === "startTyping" || p1 === "stopTyping") {
-      if (method !== "POST" || parts.length !== 3) return routeNotFound(res, method, path);
-      const body = await readJson(req);
-      const session = sessionOr404(requireString(body, "session"));
-      requireChatId(body);
-      await workingOr422(session);
-      return sendEmpty(res, 201);
+  async function updateSession({ req, res, params }: RouteContext): Promise<void> {
+    const session = sessionOr404(params.session!);
+    const body = await readJson(req);
+    if (body.config && typeof body.config === "object") session.config = body.config as Json;
+    sendJson(res, 200, state.sessionDto(session));
+  }
+
+  function sessionAction(action: "start" | "stop" | "logout" | "restart"): RouteHandler {
+    return ({ res, params }) => {
+      const session = sessionOr404(params.session!);
+      state[action](session);
+      sendJson(res, 201, state.sessionDto(session));
+    };
+  }
+
+  async function typing({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const session = sessionOr404(requireString(body, "session"));
+    requireChatId(body);
+    await workingOr422(session);
+    sendEmpty(res, 201);
+  }
+
+  async function checkExists({ res, query }: RouteContext): Promise<void> {
+    const phone = query.get("phone");
+    const sessionName = query.get("session");
+    if (!phone || !sessionName) throw badRequest("phone must be a string", "session must be a string");
+    const session = sessionOr404(sessionName);
+    await workingOr422(session);
+    const digits = phone.replace(/\D/g, "");
+    const exists = digits.length >= 7 && state.numberExists(digits);
+    sendJson(res, 200, exists ? { numberExists: true, chatId: `${digits}@c.us` } : { numberExists: false });
+  }
+
+  function qrCode({ req, res, params, query }: RouteContext): void {
+    const session = sessionOr404(params.session!);
+    if (session.status !== "SCAN_QR_CODE") throw notInStatus(session, ["SCAN_QR_CODE"]);
+    if (query.get("format") === "raw") return sendJson(res, 200, { value: session.qrValue });
+    const png = qrLikePng(session.qrValue);
+    if ((req.headers.accept ?? "").includes("application/json")) {
+      return sendJson(res, 200, { mimetype: "image/png", data: png.toString("base64") });
     }
+    res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
+    res.end(png);
+  }
 
-    if (p1 === "contacts" && p2 === "check-exists" && method === "GET") {
-      const phone = query.get("phone");
-      const sessionName = query.get("session");
-      if (!phone || !sessionName) throw badRequest("phone must be a string", "session must be a string");
-      const session = sessionOr404(sessionName);
-      await workingOr422(session);
-      const digits = phone.replace(/\D/g, "");
-      const exists = digits.length >= 7 && state.numberExists(digits);
-      return sendJson(res, 200, exists ? { numberExists: true, chatId: `${digits}@c.us` } : { numberExists: false });
+  async function requestCode({ req, res, params }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const session = sessionOr404(params.session!);
+    const phoneNumber = requireString(body, "phoneNumber");
+    if (!/^\d{7,15}$/.test(phoneNumber)) throw badRequest("phoneNumber must be digits in international format");
+    if (session.status !== "SCAN_QR_CODE") throw notInStatus(session, ["SCAN_QR_CODE"]);
+    sendJson(res, 201, { code: pairingCode() });
+  }
+
+  async function newMessageId({ res, params }: RouteContext): Promise<void> {
+    const session = sessionOr404(params.session!);
+    await workingOr422(session);
+    sendJson(res, 200, { id: newRawMessageId() });
+  }
+
+  async function getMessage({ res, params }: RouteContext): Promise<void> {
+    const session = sessionOr404(params.session!);
+    await workingOr422(session);
+    const stored = state.findMessage(session.name, params.messageId!);
+    if (!stored || stored.message.chatId !== params.chatId) {
+      throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
     }
+    sendJson(res, 200, wamessage(stored, Date.now()));
+  }
 
-    if (p1 === "server" && p2 === "version" && method === "GET") return sendJson(res, 200, environment);
+  async function listMessages({ res, params, query }: RouteContext): Promise<void> {
+    const session = sessionOr404(params.session!);
+    await workingOr422(session);
+    const now = Date.now();
+    const limit = clampInt(query.get("limit"), 10, 1, 1000);
+    const offset = clampInt(query.get("offset"), 0, 0, Number.MAX_SAFE_INTEGER);
+    const chat = state.chatMessages(session.name, params.chatId!);
+    const ordered = query.get("sortOrder") === "asc" ? chat : [...chat].reverse();
+    sendJson(res, 200, ordered.slice(offset, offset + limit).map((stored) => wamessage(stored, now)));
+  }
 
-    // /api/{session}/...
-    if (p1 !== undefined && p2 === "auth" && p3 === "qr" && method === "GET" && parts.length === 5) {
-      const session = sessionOr404(p1);
-      if (session.status !== "SCAN_QR_CODE") throw notInStatus(session, ["SCAN_QR_CODE"]);
-      if (query.get("format") === "raw") return sendJson(res, 200, { value: session.qrValue });
-      const png = qrLikePng(session.qrValue);
-      if ((req.headers.accept ?? "").includes("application/json")) {
-        return sendJson(res, 200, { mimetype: "image/png", data: png.toString("base64") });
-      }
-      res.writeHead(200, { "content-type": "image/png", "content-length": png.length });
-      res.end(png);
-      return;
-    }
-
-    if (p1 !== undefined && p2 === "auth" && p3 === "request-code" && method === "POST" && parts.length === 5) {
-      const body = await readJson(req);
-      const session = sessionOr404(p1);
-      const phoneNumber = requireString(body, "phoneNumber");
-      if (!/^\d{7,15}$/.test(phoneNumber)) throw badRequest("phoneNumber must be digits in international format");
-      if (session.status !== "SCAN_QR_CODE") throw notInStatus(session, ["SCAN_QR_CODE"]);
-      return sendJson(res, 201, { code: pairingCode() });
-    }
-
-    if (p1 !== undefined && p2 === "new-message-id" && method === "GET" && parts.length === 4 && supportsNewMessageId) {
-      const session = sessionOr404(p1);
-      await workingOr422(session);
-      return sendJson(res, 200, { id: newRawMessageId() });
-    }
-
-    if (p1 !== undefined && p2 === "chats" && p3 !== undefined && parts[5] === "messages" && method === "GET") {
-      const session = sessionOr404(p1);
-      await workingOr422(session);
-      const now = Date.now();
-      if (parts.length === 7 && parts[6] !== undefined) {
-        const stored = state.findMessage(session.name, parts[6]);
-        if (!stored || stored.message.chatId !== p3) {
-          throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
-        }
-        return sendJson(res, 200, wamessage(stored, now));
-      }
-      if (parts.length === 6) {
-        const limit = clampInt(query.get("limit"), 10, 1, 1000);
-        const offset = clampInt(query.get("offset"), 0, 0, Number.MAX_SAFE_INTEGER);
-        const chat = state.chatMessages(session.name, p3);
-        const ordered = query.get("sortOrder") === "asc" ? chat : [...chat].reverse();
-        return sendJson(res, 200, ordered.slice(offset, offset + limit).map((stored) => wamessage(stored, now)));
-      }
-    }
-
-    return routeNotFound(res, method, path);
+  /** Any other method or action on /api/sessions/{session}: WAHA's 404 for an unknown session comes first. */
+  function unknownSessionRoute({ res, method, path, params }: RouteContext): void {
+    sessionOr404(params.session!);
+    routeNotFound(res, method, path);
   }
 
   // ---------------------------------------------------------- control API
 
-  async function handleControl(req: IncomingMessage, res: ServerResponse, method: string, path: string, query: URLSearchParams): Promise<void> {
-    const parts = path.split("/").map(decodeSegment); // ["", "__fake", ...]
-    const what = parts[2];
+  function listFakeMessages({ res, query }: RouteContext): void {
+    const session = query.get("session");
+    const chatId = query.get("chatId");
+    sendJson(res, 200, state.messages().filter((message) => (!session || message.session === session) && (!chatId || message.chatId === chatId)));
+  }
 
-    if (what === "messages" && parts.length === 3 && method === "GET") {
-      const session = query.get("session");
-      const chatId = query.get("chatId");
-      const list = state.messages().filter((message) => (!session || message.session === session) && (!chatId || message.chatId === chatId));
-      return sendJson(res, 200, list);
+  async function setAck({ req, res, params }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const ack = body.ack;
+    if (typeof ack !== "number" || !Number.isInteger(ack) || ack < -1 || ack > 4) throw badRequest("ack must be an integer -1..4");
+    if (!state.setAck(params.id!, ack)) throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
+    sendJson(res, 200, { id: params.id, ack, ackName: ACK_NAMES[ack] });
+  }
+
+  async function reset({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req, true);
+    state.reset({ sessions: body.sessions === true });
+    sendJson(res, 200, { ok: true });
+  }
+
+  async function forceStatus({ req, res, params }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const status = body.status;
+    if (typeof status !== "string" || !(SESSION_STATUSES as readonly string[]).includes(status)) {
+      throw badRequest(`status must be one of ${SESSION_STATUSES.join(", ")}`);
     }
-    if (what === "messages" && parts.length === 5 && parts[4] === "ack" && method === "POST") {
-      const body = await readJson(req);
-      const ack = body.ack;
-      if (typeof ack !== "number" || !Number.isInteger(ack) || ack < -1 || ack > 4) throw badRequest("ack must be an integer -1..4");
-      if (!state.setAck(parts[3] ?? "", ack)) throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
-      return sendJson(res, 200, { id: parts[3], ack, ackName: ACK_NAMES[ack] });
-    }
-    if (what === "reset" && method === "POST") {
-      const body = await readJson(req, true);
-      state.reset({ sessions: body.sessions === true });
-      return sendJson(res, 200, { ok: true });
-    }
-    if (what === "sessions" && parts.length === 5 && parts[4] === "status" && method === "POST") {
-      const body = await readJson(req);
-      const status = body.status;
-      if (typeof status !== "string" || !(SESSION_STATUSES as readonly string[]).includes(status)) {
-        throw badRequest(`status must be one of ${SESSION_STATUSES.join(", ")}`);
-      }
-      const me = body.me as { id?: unknown; pushName?: unknown } | undefined;
-      const meInput =
-        me && typeof me.id === "string" ? { id: me.id, ...(typeof me.pushName === "string" ? { pushName: me.pushName } : {}) } : undefined;
-      const session = state.forceStatus(parts[3] ?? "default", status as WahaSessionStatus, meInput);
-      return sendJson(res, 200, state.sessionInfo(session));
-    }
-    if (what === "faults" && parts.length === 3) {
-      if (method === "GET") return sendJson(res, 200, state.faults);
-      if (method === "POST") {
-        const body = await readJson(req, true);
-        return sendJson(res, 200, state.setFaults(parseFaults(body)));
-      }
-    }
-    if (what === "stats" && method === "GET") return sendJson(res, 200, state.stats());
-    if (what === "numbers" && method === "POST") {
-      const body = await readJson(req);
-      const phone = requireString(body, "phone");
-      if (typeof body.exists !== "boolean") throw badRequest("exists must be a boolean");
-      state.setNumberExists(phone, body.exists);
-      return sendJson(res, 200, { phone, exists: body.exists });
-    }
-    return routeNotFound(res, method, path);
+    const me = body.me as { id?: unknown; pushName?: unknown } | undefined;
+    const meInput = me && typeof me.id === "string" ? { id: me.id, ...(typeof me.pushName === "string" ? { pushName: me.pushName } : {}) } : undefined;
+    const session = state.forceStatus(params.name!, status as WahaSessionStatus, meInput);
+    sendJson(res, 200, state.sessionInfo(session));
+  }
+
+  async function setFaults({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req, true);
+    sendJson(res, 200, state.setFaults(parseFaults(body)));
+  }
+
+  async function setNumber({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const phone = requireString(body, "phone");
+    if (typeof body.exists !== "boolean") throw badRequest("exists must be a boolean");
+    state.setNumberExists(phone, body.exists);
+    sendJson(res, 200, { phone, exists: body.exists });
   }
 
   function parseFaults(body: Json): Partial<FakeFaults> {
@@ -464,6 +469,55 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     return patch;
   }
 
+  // ---------------------------------------------------------- route table
+
+  /**
+   * Matched in order: the first entry whose method and pattern fit handles the request; none ->
+   * Nest's 404 for an unknown route. `/api/*` entries need the API key (checked before matching).
+   * The sends come first: they are the hot path.
+   */
+  const routes = compileRoutes([
+    { method: "POST", pattern: "/api/sendText", handler: ({ req, res }) => handleSend(req, res, "text") },
+    { method: "POST", pattern: "/api/sendImage", handler: ({ req, res }) => handleSend(req, res, "image") },
+
+    { method: "GET", pattern: "/api/sessions", handler: listSessions },
+    { method: "POST", pattern: "/api/sessions", handler: createSession },
+    { method: "GET", pattern: "/api/sessions/:session", handler: ({ res, params }) => sendJson(res, 200, state.sessionInfo(sessionOr404(params.session!))) },
+    { method: "PUT", pattern: "/api/sessions/:session", handler: updateSession },
+    { method: "DELETE", pattern: "/api/sessions/:session", handler: ({ res, params }) => (state.delete(sessionOr404(params.session!)), sendEmpty(res, 200)) },
+    { method: "POST", pattern: "/api/sessions/:session/start", handler: sessionAction("start") },
+    { method: "POST", pattern: "/api/sessions/:session/stop", handler: sessionAction("stop") },
+    { method: "POST", pattern: "/api/sessions/:session/logout", handler: sessionAction("logout") },
+    { method: "POST", pattern: "/api/sessions/:session/restart", handler: sessionAction("restart") },
+    { method: "*", pattern: "/api/sessions/:session", handler: unknownSessionRoute },
+    { method: "POST", pattern: "/api/sessions/:session/:action", handler: unknownSessionRoute },
+    // Nothing else under /api/sessions is a route, not even one of the /api/{session}/... below.
+    { method: "*", pattern: "/api/sessions/**", handler: ({ res, method, path }) => routeNotFound(res, method, path) },
+
+    { method: "POST", pattern: "/api/startTyping", handler: typing },
+    { method: "POST", pattern: "/api/stopTyping", handler: typing },
+    { method: "GET", pattern: "/api/contacts/check-exists", handler: checkExists },
+    { method: "GET", pattern: "/api/server/version", handler: ({ res }) => sendJson(res, 200, environment) },
+
+    { method: "GET", pattern: "/api/:session/auth/qr", handler: qrCode },
+    { method: "POST", pattern: "/api/:session/auth/request-code", handler: requestCode },
+    // Absent on a WAHA older than 2026.4.3: Nest's route 404, as there.
+    ...(supportsNewMessageId ? [{ method: "GET", pattern: "/api/:session/new-message-id", handler: newMessageId }] : []),
+    { method: "GET", pattern: "/api/:session/chats/:chatId/messages/:messageId", handler: getMessage },
+    { method: "GET", pattern: "/api/:session/chats/:chatId/messages", handler: listMessages },
+
+    { method: "GET", pattern: "/ping", handler: ({ res }) => sendJson(res, 200, { message: "pong" }) },
+
+    { method: "GET", pattern: "/__fake/messages", handler: listFakeMessages },
+    { method: "POST", pattern: "/__fake/messages/:id/ack", handler: setAck },
+    { method: "POST", pattern: "/__fake/reset", handler: reset },
+    { method: "POST", pattern: "/__fake/sessions/:name/status", handler: forceStatus },
+    { method: "GET", pattern: "/__fake/faults", handler: ({ res }) => sendJson(res, 200, state.faults) },
+    { method: "POST", pattern: "/__fake/faults", handler: setFaults },
+    { method: "GET", pattern: "/__fake/stats", handler: ({ res }) => sendJson(res, 200, state.stats()) },
+    { method: "POST", pattern: "/__fake/numbers", handler: setNumber },
+  ]);
+
   // ---------------------------------------------------------- dispatch
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -472,17 +526,18 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const method = req.method ?? "GET";
 
-    if (path.startsWith("/api/")) {
-      if (apiKey !== undefined && req.headers["x-api-key"] !== apiKey) {
-        req.resume();
-        return sendJson(res, 401, { message: "Unauthorized", statusCode: 401 });
-      }
-      if (method === "POST" && path === "/api/sendText") return handleSend(req, res, "text");
-      if (method === "POST" && path === "/api/sendImage") return handleSend(req, res, "image");
-      return handleApi(req, res, method, path, new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1)));
+    if (path.startsWith("/api/") && apiKey !== undefined && req.headers["x-api-key"] !== apiKey) {
+      req.resume();
+      return sendJson(res, 401, { message: "Unauthorized", statusCode: 401 });
     }
-    if (path.startsWith("/__fake/")) return handleControl(req, res, method, path, new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1)));
-    if (path === "/ping" && method === "GET") return sendJson(res, 200, { message: "pong" });
+    const segments = path.split("/").map(decodeSegment); // ["", "api", ...]
+    for (const route of routes) {
+      const params = matchRoute(route, method, segments);
+      if (params) {
+        await route.handler({ req, res, method, path, params, query: new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1)) });
+        return;
+      }
+    }
     return routeNotFound(res, method, path);
   }
 
@@ -532,6 +587,30 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     sessionStatus: (name) => state.sessions.get(name)?.status,
     drainWebhooks: () => webhooks.drain(),
   };
+}
+
+// ------------------------------------------------------------ routing
+
+function compileRoutes(entries: RouteEntry[]): Route[] {
+  return entries.map(({ method, pattern, handler }) => {
+    const segments = pattern.split("/");
+    const rest = segments[segments.length - 1] === "**";
+    if (rest) segments.pop();
+    return { method, segments, rest, handler };
+  });
+}
+
+/** The route's params when it takes this request (path split on "/" and decoded), else null. */
+function matchRoute(route: Route, method: string, path: string[]): Record<string, string> | null {
+  if (route.method !== "*" && route.method !== method) return null;
+  if (route.rest ? path.length < route.segments.length : path.length !== route.segments.length) return null;
+  let params: Record<string, string> | null = null;
+  for (let i = 0; i < route.segments.length; i++) {
+    const expected = route.segments[i]!;
+    if (expected.startsWith(":")) (params ??= {})[expected.slice(1)] = path[i]!;
+    else if (expected !== path[i]) return null;
+  }
+  return params ?? {};
 }
 
 // ------------------------------------------------------------ HTTP helpers
@@ -584,6 +663,7 @@ function readJson(req: IncomingMessage, allowEmpty = false): Promise<Json> {
 }
 
 function decodeSegment(segment: string): string {
+  if (!segment.includes("%")) return segment;
   try {
     return decodeURIComponent(segment);
   } catch {
