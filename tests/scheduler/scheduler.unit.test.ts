@@ -290,7 +290,7 @@ describe("runMissedCampaign()", () => {
 
     expect(CampaignRunnerService).toHaveBeenCalledWith(db, waha, runnerOptions);
     expect(runner.runCampaign).toHaveBeenCalledWith("m1");
-    expect(log.find({ campaignId: "m1", msg: "running missed campaign" })).toHaveLength(1);
+    expect(log.find({ campaignId: "m1", msg: "starting missed campaign" })).toHaveLength(1);
   });
 
   it("logs a runner error instead of throwing", async () => {

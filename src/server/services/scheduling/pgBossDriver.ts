@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import type { PGlite } from "@electric-sql/pglite";
+import type { ScheduledTask } from "node-cron";
 import PgBoss from "pg-boss";
 import type { Logger } from "pino";
 import { pgliteExecutor } from "./pgBossPglite";
+import { SchedulerError } from "./schedulerError";
+import type { DriverRuns, RunReason, StartDriver } from "./startDriver";
+import type { ScheduledCampaign } from "./sweep";
 
 /**
  * The pg-boss side of the scheduler: one queue of "start this campaign" jobs, delayed with
@@ -14,7 +18,7 @@ export const CAMPAIGN_QUEUE = "campaign-start";
 /** pg-boss's default schema; the sweep reads its job table to see what is queued. */
 export const PGBOSS_SCHEMA = "pgboss";
 
-export type CampaignJobReason = "scheduled" | "missed" | "recover" | "now" | "resume";
+export type CampaignJobReason = RunReason;
 
 export interface CampaignJobData {
   campaignId: string;
@@ -195,5 +199,126 @@ export class PgBossQueue {
     this.started = false;
     // Handlers return as soon as a run is handed over, so there is no long work to wait for.
     await this.boss.stop({ graceful: true, wait: true, timeout: 5_000 });
+  }
+}
+
+export interface PgBossStartDriverOptions extends Omit<PgBossQueueOptions, "logger"> {
+  /** "web" only queues, "worker" only runs, "all" both. */
+  role: "all" | "web" | "worker";
+  logger: Logger;
+}
+
+/**
+ * The pg-boss driver: a delayed job per (campaign, scheduledAt) in PostgreSQL, whose id makes arming
+ * twice harmless; processes that run campaigns poll for due jobs and hand each to a run, which the
+ * campaign's lease then protects (the job completes at once).
+ */
+export class PgBossStartDriver implements StartDriver {
+  readonly name = "pg-boss" as const;
+  /** pg-boss keeps its jobs in the database: no timer in this process. */
+  readonly armedTasks = new Map<string, ScheduledTask>();
+  readonly missedGraceMs = 5_000;
+  private readonly queue: PgBossQueue;
+  private readonly logger: Logger;
+  private readonly runsHere: boolean;
+  private starting: Promise<void> | null = null;
+  private started = false;
+  private stopped = false;
+  private queuedFutureJobs = 0;
+
+  constructor(
+    private readonly runs: DriverRuns,
+    options: PgBossStartDriverOptions,
+  ) {
+    this.logger = options.logger;
+    this.runsHere = options.role !== "web";
+    this.queue = new PgBossQueue({ ...options, logger: options.logger.child({ component: "pg-boss" }) });
+  }
+
+  start(): Promise<void> {
+    this.starting = (async () => {
+      await this.queue.start();
+      if (this.runsHere) await this.queue.work((jobs) => this.handleJobs(jobs));
+      this.started = true;
+    })();
+    return this.starting;
+  }
+
+  async arm(campaign: ScheduledCampaign): Promise<void> {
+    await this.requireStarted("scheduleCampaignJob");
+    const queued = await this.queue.enqueueAt(campaign.id, campaign.scheduledAt);
+    this.logger.info({ campaignId: campaign.id, scheduledAt: campaign.scheduledAt.toISOString(), alreadyQueued: !queued }, "campaign job queued");
+  }
+
+  async armMany(campaigns: ScheduledCampaign[]): Promise<void> {
+    // A job whose time has passed is simply due at once.
+    await this.queue.enqueueMany(campaigns);
+  }
+
+  async cancel(campaignId: string): Promise<boolean> {
+    await this.requireStarted("cancelCampaignJob");
+    return (await this.queue.removePending(campaignId)) > 0;
+  }
+
+  async armedCheck(scheduled: ScheduledCampaign[]): Promise<(campaign: ScheduledCampaign) => boolean> {
+    const jobs = await this.queue.jobsFor(scheduled.map((campaign) => campaign.id));
+    const now = Date.now();
+    this.queuedFutureJobs = scheduled.filter((campaign) => campaign.scheduledAt.getTime() > now).length;
+    const ids = new Set(jobs.map((job) => job.id));
+    const pending = new Set(jobs.filter((job) => ["created", "retry", "active"].includes(job.state)).map((job) => job.campaignId));
+    return (campaign) => ids.has(campaignJobId(campaign.id, campaign.scheduledAt)) || pending.has(campaign.id);
+  }
+
+  /** Jobs are the database's: another process's change is seen by the job's own claim. */
+  disarmStale(): number {
+    return 0;
+  }
+
+  async startNow(campaignId: string, reason: RunReason, options: { resume?: boolean } = {}): Promise<void> {
+    if (this.runsHere) {
+      void this.runs.run(campaignId, reason, options);
+      return;
+    }
+    await this.requireStarted("startCampaignNow");
+    if (reason === "missed" || reason === "recover") {
+      // The sweep of every web process finds the same campaign: at most one job a minute for it.
+      const minute = Math.floor(Date.now() / 60_000);
+      await this.queue.enqueueNow({ campaignId, scheduledAt: null, reason }, campaignJobId(campaignId, null, `${reason}:${minute}`));
+    } else {
+      await this.queue.enqueueNow({ campaignId, scheduledAt: null, reason, ...(options.resume ? { resume: true } : {}) });
+    }
+    this.logger.info({ campaignId, reason }, "campaign run queued for a worker");
+  }
+
+  armedCount(): number {
+    return this.queuedFutureJobs;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.starting?.catch(() => undefined);
+    await this.queue.stop();
+  }
+
+  /** Hands each job's campaign to a run; the job completes at once (the run's lease protects it from there). */
+  private async handleJobs(jobs: PgBoss.Job<CampaignJobData>[]): Promise<void> {
+    // Failing the batch puts the jobs back for another worker (pg-boss retries them).
+    if (this.stopped) throw new SchedulerError("Scheduler stopping: job left for another worker", "STOPPED");
+    for (const job of jobs) {
+      const { campaignId, reason, resume, scheduledAt } = job.data;
+      this.logger.info({ campaignId, jobId: job.id, reason }, "campaign job picked up");
+      if (reason === "scheduled" && scheduledAt) void this.runs.runDue(campaignId, new Date(scheduledAt));
+      else void this.runs.run(campaignId, reason, resume ? { resume: true } : {});
+    }
+  }
+
+  /** The queue exists once initialize() has started it (a call during initialize() waits for it). */
+  private async requireStarted(operation: string): Promise<void> {
+    if (this.started) return;
+    if (this.starting) {
+      await this.starting;
+      return;
+    }
+    throw new SchedulerError(`scheduler.${operation}() needs initialize() first (the pg-boss queue is not started)`, "NOT_INITIALIZED");
   }
 }
