@@ -9,6 +9,7 @@ import {
   type FakeFaults,
   type FakeMessage,
   type FakeStats,
+  type NowebStoreMode,
   type SessionState,
   type StoredMessage,
   type WahaEngine,
@@ -16,7 +17,7 @@ import {
 } from "./state";
 import { WebhookSender } from "./webhooks";
 
-export type { FakeFaults, FakeMessage, FakeStats, WahaEngine, WahaSessionStatus } from "./state";
+export type { FakeFaults, FakeMessage, FakeStats, NowebStoreMode, WahaEngine, WahaSessionStatus } from "./state";
 
 /**
  * A fake WAHA (https://waha.devlike.pro) for tests, the sandbox and benchmarks: WAHA's paths, bodies,
@@ -38,6 +39,11 @@ export interface FakeWahaOptions {
   notWorkingWaitMs?: number;
   /** false = behave like WAHA before 2026.4.3: no GET /api/{session}/new-message-id, `id` on send ignored. Default true. */
   newMessageId?: boolean;
+  /**
+   * NOWEB only. `"always"` (default): every session keeps its messages. `"config"`: as WAHA, only a
+   * session created with `config.noweb.store.enabled: true` does; the others answer 400 to message reads.
+   */
+  nowebStore?: NowebStoreMode;
 }
 
 export interface FakeWaha {
@@ -119,6 +125,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
   const webhooks = new WebhookSender(environment);
   const state = new FakeWahaState({
     engine,
+    nowebStore: options.nowebStore ?? "always",
     transitionDelayMs: options.transitionDelayMs ?? 20,
     ackDelayMs: options.ackDelayMs ?? 20,
     webhooks,
@@ -156,6 +163,21 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
       if (working()) return;
     }
     throw notInStatus(session, ["WORKING"]);
+  }
+
+  /**
+   * NOWEB without its store: WAHA's in-memory store refuses message reads with this 400
+   * (NowebInMemoryStore.getMessageById / getMessagesByJid throw a BadRequestException).
+   */
+  function storeOr400(session: SessionState): void {
+    if (state.storesMessages(session)) return;
+    throw new HttpError(400, {
+      statusCode: 400,
+      message:
+        'Enable NOWEB store "config.noweb.store.enabled=True" and "config.noweb.store.full_sync=True" when starting a new session. ' +
+        "Read more: https://waha.devlike.pro/docs/engines/noweb#store",
+      error: "Bad Request",
+    });
   }
 
   function badRequest(...messages: string[]): HttpError {
@@ -381,6 +403,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
   async function getMessage({ res, params }: RouteContext): Promise<void> {
     const session = sessionOr404(params.session!);
     await workingOr422(session);
+    storeOr400(session);
     const stored = state.findMessage(session.name, params.messageId!);
     if (!stored || stored.message.chatId !== params.chatId) {
       throw new HttpError(404, { statusCode: 404, message: "Message not found", error: "Not Found" });
@@ -391,6 +414,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
   async function listMessages({ res, params, query }: RouteContext): Promise<void> {
     const session = sessionOr404(params.session!);
     await workingOr422(session);
+    storeOr400(session);
     const now = Date.now();
     const limit = clampInt(query.get("limit"), 10, 1, 1000);
     const offset = clampInt(query.get("offset"), 0, 0, Number.MAX_SAFE_INTEGER);

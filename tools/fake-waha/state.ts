@@ -57,12 +57,22 @@ export interface StoredMessage {
   /** Set by /__fake/messages/{id}/ack; otherwise the ack follows time (PENDING -> SERVER -> DEVICE). */
   ack: number | undefined;
   mimetype: string | undefined;
+  /** Kept where WAHA's message endpoints can find it (false: NOWEB without its store when it was sent). */
+  inStore: boolean;
 }
 
 export const ACK_NAMES: Record<number, string> = { [-1]: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAYED" };
 
+/**
+ * Which sessions keep their messages on a NOWEB fake. `always`: every one (the fake's default, for
+ * tests about other things). `config`: as WAHA does, only a session created with
+ * `config.noweb.store.enabled: true`; the others answer 400 to message reads.
+ */
+export type NowebStoreMode = "always" | "config";
+
 export interface StateOptions {
   engine: WahaEngine;
+  nowebStore: NowebStoreMode;
   transitionDelayMs: number;
   ackDelayMs: number;
   webhooks: WebhookSender;
@@ -187,6 +197,16 @@ export class FakeWahaState {
 
   // ------------------------------------------------------------ messages
 
+  /**
+   * Whether WAHA keeps this session's messages now. WEBJS and GOWS do; NOWEB only with its store
+   * (`config.noweb.store.enabled`, off by default), unless the fake runs with `nowebStore: "always"`.
+   */
+  storesMessages(session: SessionState): boolean {
+    if (this.engine !== "NOWEB" || this.options.nowebStore === "always") return true;
+    const noweb = session.config?.noweb as { store?: { enabled?: unknown } } | undefined;
+    return noweb?.store?.enabled === true;
+  }
+
   /** Records an accepted send; returns its serialized id. Duplicate ids are recorded again (a resend is visible). */
   record(input: { session: SessionState; chatId: string; rawId: string; text: string | null; caption?: string; hasFile: boolean; mimetype?: string }): StoredMessage {
     const now = Date.now();
@@ -207,6 +227,7 @@ export class FakeWahaState {
       acceptedAt: now,
       ack: undefined,
       mimetype: input.mimetype,
+      inStore: this.storesMessages(input.session),
     };
     this.records.push(stored);
     this.byId.set(`${message.session}\n${id}`, stored);
@@ -220,12 +241,14 @@ export class FakeWahaState {
     return stored;
   }
 
+  /** A message as WAHA's endpoints find it: only one kept in the session's store. */
   findMessage(session: string, serializedId: string): StoredMessage | undefined {
-    return this.byId.get(`${session}\n${serializedId}`);
+    const stored = this.byId.get(`${session}\n${serializedId}`);
+    return stored?.inStore ? stored : undefined;
   }
 
   chatMessages(session: string, chatId: string): StoredMessage[] {
-    return this.byChat.get(`${session}\n${chatId}`) ?? [];
+    return (this.byChat.get(`${session}\n${chatId}`) ?? []).filter((stored) => stored.inStore);
   }
 
   messages(): FakeMessage[] {
