@@ -138,6 +138,50 @@ describe("WahaApiClient sessions and auth", () => {
     expect(raw.config.webhooks).toEqual([{ url: "http://127.0.0.1:9/hook", events: ["session.status", "message.ack"], hmac: { key: "hook-key" } }]);
   });
 
+  it("createSession asks for NOWEB's message store in WAHA's shape, and getSession reports it", async () => {
+    const noweb = await startFakeWaha({ apiKey: API_KEY, engine: "NOWEB", nowebStore: "config" });
+    try {
+      const nowebClient = new WahaApiClient({ baseUrl: noweb.url, apiKey: API_KEY });
+      const created = await nowebClient.createSession("kept", { start: false, nowebStore: { enabled: true, fullSync: false } });
+      expect(created).toMatchObject({ name: "kept", status: "STOPPED", nowebStoreEnabled: true });
+      const raw = (await (await fetch(`${noweb.url}/api/sessions/kept`, { headers: { "x-api-key": API_KEY } })).json()) as { config: unknown };
+      expect(raw.config).toEqual({ noweb: { store: { enabled: true, fullSync: false }, markOnline: true } });
+      expect(await nowebClient.getSession("kept")).toMatchObject({ engine: "NOWEB", nowebStoreEnabled: true, gowsMessageStorage: true });
+
+      // And the store is what lets WAHA find the session's messages.
+      noweb.setSessionStatus("kept", "WORKING");
+      const { messageId } = await nowebClient.sendText({ session: "kept", chatId: CHAT, text: "x" });
+      expect(await nowebClient.getMessage("kept", CHAT, messageId)).toMatchObject({ id: messageId });
+
+      // A session created without config: WAHA's answer has none, so nothing is claimed.
+      await nowebClient.createSession("bare", { start: false });
+      const bare = await nowebClient.getSession("bare");
+      expect(bare).not.toHaveProperty("nowebStoreEnabled");
+      expect(bare).not.toHaveProperty("gowsMessageStorage");
+    } finally {
+      await noweb.close();
+    }
+  });
+
+  it("getSession reads the store settings from WAHA's config, with WAHA's defaults where it is silent", async () => {
+    const answers: Record<string, unknown> = {
+      nulled: { name: "nulled", status: "WORKING", config: null, engine: { engine: "NOWEB" } },
+      empty: { name: "empty", status: "WORKING", config: { webhooks: [] }, engine: { engine: "NOWEB" } },
+      off: { name: "off", status: "WORKING", config: { noweb: { store: { enabled: false, fullSync: false } } }, engine: { engine: "NOWEB" } },
+      gows: { name: "gows", status: "WORKING", config: { gows: { storage: { messages: false } } }, engine: { engine: "GOWS" } },
+    };
+    const scripted = await startTestServer((request, res) => json(res, 200, answers[request.url.split("/").pop()!]));
+    try {
+      const scriptedClient = new WahaApiClient({ baseUrl: scripted.url });
+      expect(await scriptedClient.getSession("nulled")).toMatchObject({ nowebStoreEnabled: false, gowsMessageStorage: true });
+      expect(await scriptedClient.getSession("empty")).toMatchObject({ nowebStoreEnabled: false, gowsMessageStorage: true });
+      expect(await scriptedClient.getSession("off")).toMatchObject({ nowebStoreEnabled: false, gowsMessageStorage: true });
+      expect(await scriptedClient.getSession("gows")).toMatchObject({ engine: "GOWS", nowebStoreEnabled: false, gowsMessageStorage: false });
+    } finally {
+      await scripted.close();
+    }
+  });
+
   it("typing and check-exists", async () => {
     fake.setSessionStatus("default", "WORKING");
     await expect(client.startTyping({ session: "default", chatId: CHAT })).resolves.toBeUndefined();

@@ -22,6 +22,21 @@ export interface WahaSessionInfo {
   engine?: string;
   /** WAHA's own status when it is not one of ours (e.g. PASSKEY_REQUIRED, shown as SCAN_QR_CODE). */
   rawStatus?: string;
+  /**
+   * Whether NOWEB keeps this session's messages, so that a message can be found by id: the session's
+   * `config.noweb.store.enabled`, which WAHA echoes as the session was created (false when the config
+   * leaves it out: WAHA's default is off). Absent when WAHA's answer has no `config` at all.
+   */
+  nowebStoreEnabled?: boolean;
+  /** GOWS keeps messages unless the session's `config.gows.storage.messages` is false (WAHA's default is on). Absent without a `config`. */
+  gowsMessageStorage?: boolean;
+}
+
+/** NOWEB's message store, `config.noweb.store` in WAHA (read only by the NOWEB engine; fixed once the QR code is scanned). */
+export interface WahaNowebStoreConfig {
+  enabled: boolean;
+  /** Also download the phone's whole history at the QR scan (slow, heavy); off keeps about 90 days. */
+  fullSync: boolean;
 }
 
 export interface WahaWebhookConfig {
@@ -169,22 +184,27 @@ export class WahaApiClient {
     return this.toSessionInfo("getSession", answer.json);
   }
 
-  async createSession(session: string, options: { start: boolean; webhooks?: WahaWebhookConfig[] }): Promise<WahaSessionInfo> {
-    const config =
-      options.webhooks && options.webhooks.length > 0
-        ? {
-            webhooks: options.webhooks.map((hook) => ({
-              url: hook.url,
-              events: hook.events,
-              ...(hook.hmacKey ? { hmac: { key: hook.hmacKey } } : {}),
-            })),
-          }
-        : undefined;
+  async createSession(
+    session: string,
+    options: { start: boolean; webhooks?: WahaWebhookConfig[]; nowebStore?: WahaNowebStoreConfig },
+  ): Promise<WahaSessionInfo> {
+    const config: Record<string, unknown> = {};
+    if (options.webhooks && options.webhooks.length > 0) {
+      config.webhooks = options.webhooks.map((hook) => ({
+        url: hook.url,
+        events: hook.events,
+        ...(hook.hmacKey ? { hmac: { key: hook.hmacKey } } : {}),
+      }));
+    }
+    if (options.nowebStore) {
+      // markOnline is WAHA's default (true), sent because WAHA's NowebConfig declares it required.
+      config.noweb = { store: { enabled: options.nowebStore.enabled, fullSync: options.nowebStore.fullSync }, markOnline: true };
+    }
     const answer = await this.call("createSession", {
       method: "POST",
       path: "/api/sessions",
       session,
-      body: { name: session, start: options.start, ...(config ? { config } : {}) },
+      body: { name: session, start: options.start, ...(Object.keys(config).length > 0 ? { config } : {}) },
     });
     return this.toSessionInfo("createSession", answer.json);
   }
@@ -573,6 +593,13 @@ export class WahaApiClient {
     // WAHA answers `engine: {engine: "NOWEB", ...}`; accept a plain string too.
     const engine = typeof body.engine === "string" ? body.engine : asRecord(body.engine)?.engine;
     if (typeof engine === "string") info.engine = engine;
+    if ("config" in body) {
+      // `config: null` is a session created without one: WAHA's defaults apply.
+      const config = asRecord(body.config);
+      const nowebStore = asRecord(asRecord(config?.noweb)?.store);
+      info.nowebStoreEnabled = nowebStore?.enabled === true;
+      info.gowsMessageStorage = asRecord(asRecord(config?.gows)?.storage)?.messages !== false;
+    }
     return info;
   }
 

@@ -19,6 +19,20 @@ export const sessionNameSchema = z
 
 const log = childLogger("whatsapp-sessions");
 
+/**
+ * Every session we create asks for NOWEB's message store. Without it a NOWEB WAHA cannot say whether
+ * it has a message, so recovery after a crash could only call the recipient `unknown`
+ * (runner/lookup.ts); with it, WAHA answers "found" or "not found" as the other engines do. It must be
+ * set at creation: WAHA reads it when the session starts and it must not change after the QR scan.
+ * `fullSync: false`: we only need our own messages, not the phone's whole history.
+ *
+ * Sent whatever the engine, without asking WAHA for it first (`GET /api/server/version`): only the
+ * NOWEB engine reads `config.noweb`, WEBJS and GOWS keep it as part of the session's config and ignore
+ * it, so it is harmless there and costs no extra call or failure mode; and a session stays right if
+ * the server is later switched to NOWEB.
+ */
+const NOWEB_STORE = { enabled: true, fullSync: false } as const;
+
 export interface SessionView {
   id: string;
   name: string;
@@ -90,7 +104,7 @@ export class WhatsappSessionService {
             },
           ]
         : undefined;
-      const info = await this.waha.createSession(wahaSessionName, { start: true, webhooks });
+      const info = await this.waha.createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE });
       return view(await this.saveStatus(row.id, info.status, info.me ?? null));
     } catch (error) {
       // Nothing half-made: without the WAHA session, the row would be a number that can never connect.
