@@ -15,7 +15,6 @@ export type ImportResult = RouterOutputs["contactList"]["importCsv"];
 export type Template = RouterOutputs["template"]["list"]["items"][number];
 export type MediaItem = RouterOutputs["media"]["list"]["items"][number];
 
-export const CAMPAIGN_STATUSES: CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused", "Completed", "Failed", "Cancelled"];
 export const RECIPIENT_STATUSES: RecipientStatus[] = ["pending", "sending", "sent", "failed", "skipped", "unknown"];
-/** A campaign in these states may still change: pages poll it. */
-export const LIVE_STATUSES: CampaignStatus[] = ["Scheduled", "Running", "Paused"];
+/** Campaign statuses have one home (it imports types only, so no server code ships with the pages). */
+export { CAMPAIGN_STATUSES, LIVE_STATUSES } from "~/server/services/campaignStatuses";

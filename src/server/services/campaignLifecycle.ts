@@ -9,6 +9,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns, contactListMembers, contacts } from "~/server/db/schema";
 import { recordCampaignEvent } from "./campaignEvents";
+import { USER_ACTIONS } from "./campaignStatuses";
 import { AppError } from "./errors";
 import { NOT_PAUSED } from "./runner/claim";
 import { PAUSE_REASONS } from "./runner/pauses";
@@ -32,8 +33,6 @@ export class CampaignNotFoundError extends AppError {
   }
 }
 
-const PAUSABLE: CampaignStatus[] = ["Scheduled", "Running"];
-const CANCELLABLE: CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused"];
 /** Upper bound on waiting for an in-flight send (the send slot expires well before this). */
 const IN_FLIGHT_WAIT_CAP_MS = 60_000;
 const IN_FLIGHT_POLL_MS = 25;
@@ -51,7 +50,7 @@ export async function pauseCampaign(db: Db, campaignId: string, reason?: string)
       leaseExpiresAt: null,
       updatedAt: sql`now()`,
     })
-    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, PAUSABLE)))
+    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, USER_ACTIONS.pause.from)))
     .returning();
   if (row) {
     await recordCampaignEvent(db, { campaignId, kind: "paused", reason: row.pauseReason });
@@ -68,7 +67,7 @@ export async function cancelCampaign(db: Db, campaignId: string): Promise<Campai
   const [row] = await db
     .update(campaigns)
     .set({ status: "Cancelled", leaseHolder: null, leaseExpiresAt: null, completedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, CANCELLABLE)))
+    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, USER_ACTIONS.cancel.from)))
     .returning();
   if (!row) throw await wrongState(db, campaignId, "cancelled", "a campaign that has ended cannot be cancelled");
   await waitForInFlightSend(db, row.sessionId, campaignId);

@@ -10,7 +10,6 @@ import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import {
   type Campaign,
-  type CampaignStatus,
   campaignRecipients,
   campaignStatus,
   campaigns,
@@ -24,6 +23,7 @@ import {
 } from "../db/schema";
 import { listCampaignEvents, recordCampaignEvent } from "./campaignEvents";
 import { type CampaignProgress, cancelCampaign, estimateEtaSeconds, pauseCampaign } from "./campaignLifecycle";
+import { isActive, USER_ACTIONS, userMay } from "./campaignStatuses";
 import { NOT_PAUSED } from "./runner/claim";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
@@ -82,8 +82,6 @@ export type CampaignView = Omit<Campaign, "leaseHolder" | "leaseExpiresAt"> & {
   etaSeconds: number | null;
 };
 
-const NOT_STARTED: CampaignStatus[] = ["Draft", "Scheduled"];
-const ACTIVE: CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused"];
 /** A campaign must be set a little ahead: the scheduler refuses an instant already past. */
 const MIN_LEAD_MS = 1000;
 
@@ -163,7 +161,7 @@ export class CampaignService {
   /** Edit or reschedule; only before the campaign starts (afterwards its texts are fixed). */
   async update(workspaceId: string, campaignId: string, input: UpdateCampaignInput): Promise<CampaignView> {
     const current = await this.row(workspaceId, campaignId);
-    if (!NOT_STARTED.includes(current.status)) {
+    if (!userMay("edit", current.status)) {
       throw new AppError(
         "CONFLICT",
         `The campaign is ${current.status}: only a campaign that has not started can be edited`,
@@ -188,7 +186,7 @@ export class CampaignService {
     const [updated] = await this.db
       .update(campaigns)
       .set(values)
-      .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, NOT_STARTED)))
+      .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, USER_ACTIONS.edit.from)))
       .returning();
     if (!updated) throw conflict("The campaign started while you were editing it: it can no longer be edited");
     if (updated.scheduledAt.getTime() !== current.scheduledAt.getTime()) {
@@ -207,7 +205,7 @@ export class CampaignService {
 
   async resume(workspaceId: string, campaignId: string): Promise<CampaignView> {
     const campaign = await this.row(workspaceId, campaignId);
-    if (campaign.status !== "Paused") {
+    if (!userMay("resume", campaign.status)) {
       throw conflict(`The campaign is ${campaign.status}: only a paused campaign can be resumed`);
     }
     if (!campaign.startedAt && campaign.scheduledAt.getTime() > Date.now()) {
@@ -237,7 +235,7 @@ export class CampaignService {
   async delete(workspaceId: string, campaignId: string): Promise<void> {
     const campaign = await this.row(workspaceId, campaignId);
     if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
-    if (ACTIVE.includes(campaign.status)) await cancelCampaign(this.db, campaignId);
+    if (isActive(campaign.status)) await cancelCampaign(this.db, campaignId);
     await this.db.delete(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
   }
 

@@ -3,6 +3,7 @@ import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaigns, contactListMembers, contactLists, contacts } from "../db/schema";
+import { ACTIVE_STATUSES } from "./campaignStatuses";
 import { conflict, isUniqueViolation, notFound } from "./errors";
 import {
   type ColumnMapping,
@@ -16,9 +17,6 @@ import {
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
 
 export const listNameSchema = z.string().trim().min(1, "Give the list a name").max(100, "Keep the name under 100 characters");
-
-/** Campaigns in these states still need their list. */
-const LIST_IN_USE = ["Draft", "Scheduled", "Running", "Paused"] as const;
 
 export async function createList(db: Db, workspaceId: string, name: string) {
   try {
@@ -77,7 +75,7 @@ export async function deleteList(db: Db, workspaceId: string, listId: string): P
   const [inUse] = await db
     .select({ name: campaigns.name, status: campaigns.status })
     .from(campaigns)
-    .where(and(eq(campaigns.listId, listId), inArray(campaigns.status, [...LIST_IN_USE])))
+    .where(and(eq(campaigns.listId, listId), inArray(campaigns.status, ACTIVE_STATUSES)))
     .limit(1);
   if (inUse) {
     throw conflict(

@@ -5,6 +5,7 @@ import path from "node:path";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { campaigns, mediaItems } from "../db/schema";
+import { ACTIVE_STATUSES } from "./campaignStatuses";
 import { conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
 
@@ -89,7 +90,7 @@ export class MediaService {
     const [inUse] = await this.db
       .select({ name: campaigns.name })
       .from(campaigns)
-      .where(and(eq(campaigns.mediaId, mediaId), inArray(campaigns.status, ["Draft", "Scheduled", "Running", "Paused"])))
+      .where(and(eq(campaigns.mediaId, mediaId), inArray(campaigns.status, ACTIVE_STATUSES)))
       .limit(1);
     if (inUse) throw conflict(`Campaign "${inUse.name}" still sends this image: change or cancel it first`);
     await this.db.update(campaigns).set({ mediaId: null }).where(eq(campaigns.mediaId, mediaId));

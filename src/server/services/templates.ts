@@ -3,6 +3,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import { campaigns, contacts, templates } from "../db/schema";
+import { TEMPLATE_STILL_NEEDED_STATUSES } from "./campaignStatuses";
 import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
 import { findUnknownPlaceholders, renderTemplate } from "./personalization";
@@ -89,7 +90,7 @@ export async function deleteTemplate(db: Db, workspaceId: string, templateId: st
   const [inUse] = await db
     .select({ name: campaigns.name })
     .from(campaigns)
-    .where(and(eq(campaigns.templateId, templateId), inArray(campaigns.status, ["Draft", "Scheduled", "Paused"])))
+    .where(and(eq(campaigns.templateId, templateId), inArray(campaigns.status, TEMPLATE_STILL_NEEDED_STATUSES)))
     .limit(1);
   if (inUse) throw conflict(`Campaign "${inUse.name}" will still send this template: change or cancel it first`);
   await db.delete(templates).where(and(eq(templates.id, templateId), eq(templates.workspaceId, workspaceId)));
