@@ -4,43 +4,19 @@
  * PostgreSQL for both (several processes share it); the crash test also on a file-backed PGlite data
  * directory, one process at a time (PGlite is a single connection).
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, migrateDatabase, openDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
-import { perChat, recipientCounts, type Seeded, seedCampaign, sessionMessages, waitFor } from "./helpers";
+import { perChat, recipientCounts, type Seeded, seedCampaign } from "./helpers";
+import { killRepeatedly, startRunner } from "./processHelpers";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const fixture = path.join(repoRoot, "tests/runner/fixtures/runCampaign.ts");
 const hasPostgres = Boolean(process.env.TEST_DATABASE_URL);
-
-interface Child {
-  process: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-function startRunner(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ["--import", "tsx", fixture], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: "silent", CLIENT_TIMEOUT_MS: "400", SEND_TIMEOUT_MS: "500", LEASE_MS: "1000", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { process: child, exited };
-}
 
 function expectEachOnce(fake: FakeWaha, seeded: Seeded): void {
   const counts = perChat(fake.messages(), seeded.wahaSessionName);
@@ -48,33 +24,6 @@ function expectEachOnce(fake: FakeWaha, seeded: Seeded): void {
   expect(duplicates).toEqual([]);
   expect(seeded.contacts.filter((contact) => !counts.has(contact.chatId)).map((contact) => contact.phone)).toEqual([]);
   expect(counts.size).toBe(seeded.contacts.length);
-}
-
-/**
- * Starts a runner, waits until it is sending (the fake's log grows), lets it run a random moment,
- * SIGKILLs it; `kills` times. Then a last runner finishes the campaign.
- */
-async function killRepeatedly(fake: FakeWaha, seeded: Seeded, env: Record<string, string>, kills: number): Promise<{ killedAt: number[]; final: string }> {
-  const killedAt: number[] = [];
-  for (let round = 0; round < kills; round++) {
-    const before = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
-    const child = startRunner(env);
-    const finishedEarly = await Promise.race([
-      waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length > before, { timeoutMs: 20_000, intervalMs: 5, what: "the runner to send" }).then(() => false),
-      child.exited.then(() => true),
-    ]);
-    if (!finishedEarly) {
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
-      child.process.kill("SIGKILL");
-    }
-    const exit = await child.exited;
-    killedAt.push(sessionMessages(fake.messages(), seeded.wahaSessionName).length);
-    if (exit.signal !== "SIGKILL") throw new Error(`runner ended before it was killed: ${exit.code} ${exit.stderr.slice(-500)}`);
-  }
-  const last = startRunner(env);
-  const exit = await last.exited;
-  if (exit.code !== 0) throw new Error(`the last runner failed (${exit.code}): ${exit.stderr.slice(-1000)}`);
-  return { killedAt, final: exit.stdout.trim() };
 }
 
 describe.skipIf(!hasPostgres)("[postgres] runners in separate processes", () => {
