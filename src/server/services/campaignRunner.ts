@@ -5,9 +5,11 @@
  * - claim: one conditional UPDATE takes the campaign under a lease (runner/claim.ts), renewed while
  *   the run lasts; whoever loses the claim, or later the lease, sends nothing more;
  * - recipients: rows created once, in one transaction (runner/recipients.ts);
- * - each send: one statement takes the WhatsApp number's send slot and moves the next recipient to
- *   `sending` with a message id fixed before the call; one statement records the outcome and frees
- *   the slot with the next delay (runner/sendSlot.ts); retries and their look-ups (runner/delivery.ts);
+ * - the send loop, one code path whatever the pace: take the next recipient (the number's send slot
+ *   and the next pending row, moved to `sending` with a message id fixed before the call), deliver it
+ *   (runner/delivery.ts: retries and look-ups), settle it; settling and the next take are one
+ *   statement (runner/sendSlot.ts). Waiting for a busy number or for its delay sleeps until the time
+ *   the database gives, and wakes early when the slot is freed (db/notifications.ts);
  * - recovery: rows found `sending` are settled by asking WAHA for the message (runner/lookup.ts),
  *   only once we hold the number's slot, i.e. once no send can still be in flight for them.
  */
@@ -33,16 +35,8 @@ import { type Delivery, PAUSE_REASONS, type PauseReason, type RetryPolicy, backo
 import { MessageIdPool } from "./runner/messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./runner/recipients";
 import { settleInterruptedSends } from "./runner/recovery";
-import {
-  type SlotKey,
-  type TakeResult,
-  releaseSlot,
-  settleAndTakeNext,
-  settleRecipient,
-  slotHolderFor,
-  takeSlotAndNext,
-  uncountAttempt,
-} from "./runner/sendSlot";
+import { type RecipientOutcome, type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor, uncountAttempt } from "./runner/sendSlot";
+import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
 
 export type { CampaignStatus } from "~/server/db/schema";
 export { PAUSE_REASONS, type PauseReason } from "./runner/delivery";
@@ -63,6 +57,8 @@ export interface CampaignRunnerOptions {
    * Default: the client's timeout + 5 s.
    */
   sendTimeoutMs?: number;
+  /** Wakes a run waiting for a busy number when its slot is freed; without it, such waits poll every 50 ms. */
+  slotWakeups?: SlotWakeups;
 }
 
 export interface RunOutcome {
@@ -75,11 +71,11 @@ const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
 /** On top of the send call while the slot is held: the statements around it (at least 250 ms, at most 2 s). */
 const slotMarginMs = (sendTimeoutMs: number) => Math.min(2_000, Math.max(250, sendTimeoutMs));
-/** How long to sleep at most before re-checking the campaign (pause / cancel are seen this fast while waiting). */
-const MAX_WAIT_MS = 1_000;
-/** Polling while another send holds the number's slot. */
-const BUSY_POLL_MS = 10;
-/** A runner sharing its number with another running campaign waits this long after its send (> BUSY_POLL_MS). */
+/** The longest sleep before looking at the campaign again (a missed wake-up costs at most this). */
+const MAX_WAIT_MS = 5_000;
+/** Without slot wake-ups, a busy number is looked at this often. */
+const POLL_BUSY_MS = 50;
+/** Having left the slot to another campaign on the same number, this long before taking a turn again. */
 const TURN_YIELD_MS = 15;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -91,6 +87,7 @@ export class CampaignRunnerService {
   private readonly logger: Logger;
   private readonly retry: RetryPolicy;
   private readonly sendTimeoutMs: number;
+  private readonly slotWakeups: SlotWakeups;
   /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
   private readonly active = new Set<string>();
 
@@ -110,6 +107,7 @@ export class CampaignRunnerService {
     // The slot always outlives a call (a stand-in client may not say its timeout).
     const clientTimeout: unknown = wahaApiClient.timeoutMs;
     this.sendTimeoutMs = options.sendTimeoutMs ?? (typeof clientTimeout === "number" ? clientTimeout : DEFAULT_CLIENT_TIMEOUT_MS) + 5_000;
+    this.slotWakeups = options.slotWakeups ?? pollingWakeups;
   }
 
   /**
@@ -140,6 +138,7 @@ export class CampaignRunnerService {
         mediaDir: this.mediaDir,
         retry: this.retry,
         slotTtlMs: this.sendTimeoutMs + maxBackoffMs(this.retry) + slotMarginMs(this.sendTimeoutMs),
+        slotWakeups: this.slotWakeups,
       });
       return { claimed: true, status: await run.execute() };
     } finally {
@@ -154,9 +153,20 @@ interface RunSettings {
   mediaDir: string;
   retry: RetryPolicy;
   slotTtlMs: number;
+  slotWakeups: SlotWakeups;
 }
 
 type Step = { done: true; status: CampaignStatus | null } | { done: false };
+
+/** A delivered recipient waiting to be recorded (with the next take, or alone). */
+interface Settlement {
+  recipient: SendingRecipient;
+  delivery: Delivery;
+  nextDelayMs: number | null;
+}
+
+/** The row to record: retries moved its attempt token on. */
+const settledRow = (settlement: Settlement) => ({ id: settlement.recipient.id, attempts: settlement.delivery.attempts });
 
 /** One claimed run of one campaign. */
 class CampaignRun {
@@ -220,82 +230,98 @@ class CampaignRun {
     const recovered = await this.recoverSending();
     if (recovered.done) return recovered.status;
 
-    const fast = this.campaign.delayMaxMs <= 20;
-    const ids = new MessageIdPool(this.client, this.session, fast ? 16 : 1);
-    /** The next recipient already taken by the statement that settled the previous one (fast path). */
-    let chained: TakeResult | null = null;
+    // Fast campaigns fetch message ids ahead, a batch at a time; slow ones one per message.
+    const ids = new MessageIdPool(this.client, this.session, this.campaign.delayMaxMs <= 20 ? 16 : 1);
+    /** The last delivered recipient, recorded by the next take. */
+    let previous: Settlement | null = null;
     for (;;) {
-      if (this.leaseLost && !chained) return this.stopped();
-      let take: TakeResult;
-      let messageId: string | null = null;
-      if (chained) {
-        take = chained;
-        chained = null;
-      } else {
-        const peeked = await this.nextMessageId(ids);
-        if (!peeked.ok) return peeked.status;
-        messageId = peeked.id;
-        take = await takeSlotAndNext(this.db, this.key, { pick: true, messageId });
-        if (take.recipient) ids.consume(messageId);
+      // 1. Take the next recipient (recording the previous one in the same statement).
+      const peeked = await this.nextMessageId(ids);
+      if (!peeked.ok) {
+        if (previous) await this.settleAlone(previous);
+        return peeked.status;
       }
+      const take = await this.takeNext(previous, peeked.id);
+      previous = null;
       if (!take.leaseOk) return this.stopped();
-      if (!take.slotTaken) {
-        if (!take.hasPending) {
-          const finished = await this.finish();
-          if (finished.done) return finished.status;
-          continue;
-        }
-        await sleep(take.slotBusy ? Math.min(take.waitMs, BUSY_POLL_MS) : Math.min(take.waitMs, MAX_WAIT_MS));
-        continue;
-      }
       const recipient = take.recipient;
       if (!recipient) {
-        await releaseSlot(this.db, this.key, null);
-        const finished = await this.finish();
-        if (finished.done) return finished.status;
+        if (!take.hasPending && !take.slotTaken) {
+          const finished = await this.finish();
+          if (finished.done) return finished.status;
+        } else {
+          await this.waitForTurn(take);
+        }
         continue;
       }
+      ids.consume(peeked.id);
 
-      let delivery: Delivery;
-      try {
-        delivery = await deliver(
-          { db: this.db, client: this.client, session: this.session, key: this.key, retry: this.settings.retry, media: this.media, sleep },
-          recipient,
-          Date.now(),
-        );
-      } catch (error) {
-        // Not a WAHA answer (a database error, a bug): whether WAHA got the message is unknown.
-        const reason = `interrupted by an unexpected error: ${error instanceof Error ? error.message : String(error)}`;
-        await settleRecipient(this.db, this.key, recipient, { status: "unknown", error: reason }, { release: true, nextDelayMs: this.randomDelayMs() }).catch(
-          () => releaseSlot(this.db, this.key, this.randomDelayMs()).catch(() => undefined),
-        );
-        throw error;
+      // 2. Deliver it.
+      const delivery = await this.deliverTo(recipient);
+      if (delivery.outcome && delivery.outcome.status !== "sent") {
+        this.log.debug({ recipientId: recipient.id, phone: maskPhone(recipient.phone), status: delivery.outcome.status }, "recipient not sent");
       }
 
-      const { pause, outcome } = delivery;
-      if (outcome && outcome.status !== "sent") {
-        this.log.debug({ recipientId: recipient.id, phone: maskPhone(recipient.phone), status: outcome.status }, "recipient not sent");
+      // 3. Settle it: with the next take, unless the run stops here.
+      previous = { recipient, delivery, nextDelayMs: delivery.mayHaveSent ? this.randomDelayMs() : null };
+      if (delivery.pause || delivery.uncounted || this.leaseLost) {
+        await this.settleAlone(previous);
+        previous = null;
+        if (delivery.pause) return this.pause(delivery.pause.reason, delivery.pause.error);
+        if (this.leaseLost) return this.stopped();
       }
-      const nextDelayMs = delivery.mayHaveSent ? this.randomDelayMs() : null;
-      const settledRow = { id: recipient.id, attempts: delivery.attempts };
+    }
+  }
 
-      if (outcome && !pause && !delivery.uncounted && !take.sharedNumber && (nextDelayMs ?? 0) === 0 && !this.leaseLost && ids.ready()) {
-        // Fast path: this outcome and the next recipient in one statement.
-        const nextId = ids.take();
-        chained = await settleAndTakeNext(this.db, this.key, settledRow, outcome, nextDelayMs, nextId);
-        if (!chained.recipient) ids.putBack(nextId);
-        continue;
-      }
-      if (outcome) {
-        const settled = await settleRecipient(this.db, this.key, settledRow, outcome, { release: true, nextDelayMs });
-        if (settled.recipientUpdated && delivery.uncounted) await uncountAttempt(this.db, settledRow);
-      } else {
-        await releaseSlot(this.db, this.key, nextDelayMs);
-      }
-      if (pause) return this.pause(pause.reason, pause.error);
-      // Taking turns: another campaign on this number polls for the slot; without a pause here, this
-      // loop would take it again at once whenever the delay is (near) zero.
-      if (take.sharedNumber && (nextDelayMs ?? 0) < TURN_YIELD_MS) await sleep(TURN_YIELD_MS);
+  /** One statement: record the previous recipient (if any), free the slot with its delay, take the slot and the next recipient. */
+  private takeNext(previous: Settlement | null, messageId: string | null): Promise<StepResult> {
+    return sendStep(this.db, this.key, {
+      settle: previous?.delivery.outcome ? { recipient: settledRow(previous), outcome: previous.delivery.outcome } : null,
+      release: previous ? { nextDelayMs: previous.nextDelayMs } : null,
+      take: "recipient",
+      messageId,
+    });
+  }
+
+  /** Records a delivered recipient and frees the slot, without taking the next one (the run pauses or stops). */
+  private async settleAlone(previous: Settlement): Promise<void> {
+    const { delivery, nextDelayMs } = previous;
+    const outcome: RecipientOutcome | null = delivery.outcome;
+    const row = settledRow(previous);
+    const step = await sendStep(this.db, this.key, { settle: outcome ? { recipient: row, outcome } : null, release: { nextDelayMs }, take: "none" });
+    if (step.settled && delivery.uncounted) await uncountAttempt(this.db, row);
+  }
+
+  /** Sends through WAHA; anything but WAHA's answer (a database error, a bug) leaves the outcome unknown. */
+  private async deliverTo(recipient: SendingRecipient): Promise<Delivery> {
+    try {
+      return await deliver(
+        { db: this.db, client: this.client, session: this.session, key: this.key, retry: this.settings.retry, media: this.media, sleep },
+        recipient,
+        Date.now(),
+      );
+    } catch (error) {
+      const reason = `interrupted by an unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+      await sendStep(this.db, this.key, {
+        settle: { recipient, outcome: { status: "unknown", error: reason } },
+        release: { nextDelayMs: this.randomDelayMs() },
+        take: "none",
+      }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Nothing taken: sleep until the time the database gave (the number's delay, or a busy slot's
+   * expiry), waking early when the slot is freed; having just left the slot to another campaign on
+   * this number, give it a moment to take it.
+   */
+  private async waitForTurn(take: StepResult): Promise<void> {
+    const wakeups = this.settings.slotWakeups;
+    if (take.slotBusy) {
+      await wakeups.waitForRelease(this.key.sessionId, Math.min(take.waitMs, wakeups.listening ? MAX_WAIT_MS : POLL_BUSY_MS));
+    } else {
+      await sleep(Math.min(Math.max(take.waitMs, TURN_YIELD_MS), MAX_WAIT_MS));
     }
   }
 
@@ -323,8 +349,8 @@ class CampaignRun {
     if (!row || row.status !== "Running" || row.leaseHolder !== this.settings.holder) return { done: true, status: await this.stopped() };
     const recovered = await this.recoverSending();
     if (recovered.done) return recovered;
-    // A runner that lost the campaign may still be finishing a send: give it a moment.
-    await sleep(BUSY_POLL_MS);
+    // A runner that lost the campaign may still be finishing a send: wait for it to free the number.
+    await this.settings.slotWakeups.waitForRelease(this.key.sessionId, this.settings.slotWakeups.listening ? MAX_WAIT_MS : POLL_BUSY_MS);
     return { done: false };
   }
 
@@ -340,6 +366,7 @@ class CampaignRun {
       leaseLost: () => this.leaseLost,
       sleep,
       maxWaitMs: MAX_WAIT_MS,
+      slotWakeups: this.settings.slotWakeups,
     });
     if (result.kind === "lost") return { done: true, status: await this.stopped() };
     if (result.kind === "pause") return { done: true, status: await this.pause(result.reason, result.error) };

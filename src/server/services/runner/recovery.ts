@@ -14,7 +14,8 @@ import { maskPhone } from "~/server/logger";
 import type { WahaApiClient } from "../wahaClient";
 import { PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, pauseReasonFor } from "./delivery";
 import { lookupMessage } from "./lookup";
-import { type RecipientOutcome, type SlotKey, extendSlot, listSendingRecipients, releaseSlot, settleRecipient, takeSlotAndNext } from "./sendSlot";
+import type { SlotWakeups } from "~/server/db/notifications";
+import { type RecipientOutcome, type SlotKey, extendSlot, listSendingRecipients, sendStep } from "./sendSlot";
 
 export type RecoveryResult =
   | { kind: "settled" }
@@ -34,6 +35,8 @@ export interface RecoveryContext {
   sleep: (ms: number) => Promise<void>;
   /** Longest single wait before re-checking the campaign. */
   maxWaitMs: number;
+  /** Wakes the wait for a busy number when its slot is freed. */
+  slotWakeups: SlotWakeups;
 }
 
 export async function settleInterruptedSends(ctx: RecoveryContext): Promise<RecoveryResult> {
@@ -41,11 +44,13 @@ export async function settleInterruptedSends(ctx: RecoveryContext): Promise<Reco
   if ((await listSendingRecipients(db, key.campaignId)).length === 0) return { kind: "settled" };
   for (;;) {
     if (ctx.leaseLost()) return { kind: "lost" };
-    const take = await takeSlotAndNext(db, key, { pick: false, messageId: null });
+    const take = await sendStep(db, key, { take: "slot" });
     if (!take.leaseOk) return { kind: "lost" };
     if (take.slotTaken) break;
     // A send in flight, a dead runner's slot not yet expired, or the number's delay: wait.
-    await ctx.sleep(Math.min(Math.max(take.waitMs, 1), take.slotBusy ? 100 : ctx.maxWaitMs));
+    const waitMs = Math.min(Math.max(take.waitMs, 1), ctx.maxWaitMs);
+    if (take.slotBusy) await ctx.slotWakeups.waitForRelease(key.sessionId, ctx.slotWakeups.listening ? waitMs : Math.min(waitMs, 100));
+    else await ctx.sleep(waitMs);
   }
   try {
     // Read again under the slot: a live sender may have settled its row meanwhile.
@@ -69,11 +74,11 @@ export async function settleInterruptedSends(ctx: RecoveryContext): Promise<Reco
           : found.kind === "absent"
             ? { status: "pending", error: "interrupted before WAHA accepted it; sent again" }
             : { status: "unknown", error: found.reason };
-      await settleRecipient(db, key, row, outcome, { release: false, nextDelayMs: null });
+      await sendStep(db, key, { settle: { recipient: row, outcome }, take: "none" });
       ctx.log.warn({ recipientId: row.id, phone: maskPhone(row.phone), decision: outcome.status }, "settled a send that was interrupted");
     }
     return { kind: "settled" };
   } finally {
-    await releaseSlot(db, key, null);
+    await sendStep(db, key, { release: { nextDelayMs: null }, take: "none" });
   }
 }
