@@ -1,13 +1,14 @@
 /**
- * The composition root: builds every service once per process from the validated environment.
- * Nothing here runs at import time; `createAppServices` is called by a process entry
- * (src/worker/web.ts, the CLI, tests), never by a page or a route module.
+ * The composition root: builds every service once per process from the validated environment, for
+ * every process entry (src/worker/web.ts, worker.ts, the CLI, tests), never a page or a route module.
+ * Services get their settings here, through their constructors. Nothing runs at import time.
  */
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import type { Env } from "../env";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
 import { type Database, type Db, migrateDatabase, openDatabase } from "./db/client";
+import { listenForSlotReleases } from "./db/notifications";
 import { whatsappSessions } from "./db/schema";
 import { childLogger } from "./logger";
 import { bootstrapAdmin } from "./services/auth";
@@ -56,12 +57,15 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
   await migrateDatabase(database);
   const { db } = database;
 
-  const bootstrap = await bootstrapAdmin(db, {
-    email: config.BOOTSTRAP_ADMIN_EMAIL,
-    password: config.BOOTSTRAP_ADMIN_PASSWORD,
-    apiKey: config.BOOTSTRAP_API_KEY,
-  });
-  if (bootstrap.created) log.info({ email: bootstrap.email }, "created the first user from BOOTSTRAP_ADMIN_EMAIL");
+  // The first user is the web process's to make (a worker starting beside it would race it).
+  if (options.role !== "worker") {
+    const bootstrap = await bootstrapAdmin(db, {
+      email: config.BOOTSTRAP_ADMIN_EMAIL,
+      password: config.BOOTSTRAP_ADMIN_PASSWORD,
+      apiKey: config.BOOTSTRAP_API_KEY,
+    });
+    if (bootstrap.created) log.info({ email: bootstrap.email }, "created the first user from BOOTSTRAP_ADMIN_EMAIL");
+  }
 
   let fakeWaha: FakeWaha | null = null;
   if (!config.WAHA_URL) {
@@ -77,12 +81,14 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     timeoutMs: config.WAHA_TIMEOUT_MS,
   });
   const mediaDir = path.resolve(config.DATA_DIR, "media");
+  // A run waiting for a busy number, or a cancel waiting out a send, wakes when the slot is freed.
+  const slotWakeups = await listenForSlotReleases(database, log);
   const scheduler = new SchedulerService(db, waha, {
     driver: config.SCHEDULER_DRIVER,
     role: options.role ?? (config.SCHEDULER_DRIVER === "pg-boss" ? "web" : "all"),
     databaseUrl: database.url,
     pglite: database.pglite,
-    runnerOptions: { mediaDir },
+    runnerOptions: { mediaDir, slotWakeups },
     ...(options.sweepCron ? { sweepCron: options.sweepCron } : {}),
   });
   const services: AppServices = {
@@ -101,7 +107,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
       db,
       scheduler,
       { delayMinMs: config.SEND_DELAY_MIN_MS, delayMaxMs: config.SEND_DELAY_MAX_MS },
-      { waha, mediaDir },
+      { waha, mediaDir, slotWakeups },
     ),
     media: new MediaService(db, mediaDir),
     scheduler,
@@ -114,6 +120,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     close: async () => {
       await services.autoResume.stop();
       await scheduler.stop();
+      await slotWakeups.close();
       waha.close();
       await fakeWaha?.close();
       if (!options.database) await database.close();

@@ -7,12 +7,9 @@
  * built-in sandbox WAHA lives inside the web process), WAHA_API_KEY, WAHA_TIMEOUT_MS, DATA_DIR (its
  * `media` folder must be the web process's, for image campaigns), LOG_LEVEL.
  */
-import path from "node:path";
 import { EnvError, parseEnv } from "../env";
-import { migrateDatabase, openDatabase } from "../server/db/client";
+import { createAppServices } from "../server/app";
 import { logger } from "../server/logger";
-import { SchedulerService } from "../server/services/scheduler";
-import { WahaApiClient } from "../server/services/wahaClient";
 
 async function main() {
   const config = parseEnv();
@@ -24,18 +21,10 @@ async function main() {
     log.warn("SCHEDULER_DRIVER is not pg-boss: web processes will not queue jobs for this worker");
   }
 
-  const database = await openDatabase({ databaseUrl: config.DATABASE_URL });
-  // Safe beside a web process doing the same (one migrator at a time).
-  await migrateDatabase(database);
-  const waha = new WahaApiClient({ baseUrl: config.WAHA_URL, apiKey: config.WAHA_API_KEY, timeoutMs: config.WAHA_TIMEOUT_MS });
-  const scheduler = new SchedulerService(database.db, waha, {
-    driver: "pg-boss",
-    role: "worker",
-    databaseUrl: config.DATABASE_URL,
-    runnerOptions: { mediaDir: path.resolve(config.DATA_DIR, "media") },
-    logger: logger.child({ component: "scheduler", pid: process.pid }),
-  });
-  await scheduler.initialize();
+  // The one composition root, as a worker: it runs the campaigns pg-boss hands it, nothing else.
+  // Migrating is safe beside a web process doing the same (one migrator at a time).
+  const services = await createAppServices({ ...config, SCHEDULER_DRIVER: "pg-boss" }, { role: "worker" });
+  await services.scheduler.initialize();
   log.info("worker ready: running queued campaigns");
 
   let stopping = false;
@@ -45,9 +34,7 @@ async function main() {
     log.info({ signal }, "worker stopping");
     let code = 0;
     try {
-      await scheduler.stop();
-      waha.close();
-      await database.close();
+      await services.close();
     } catch (error) {
       log.error({ err: error }, "error while stopping");
       code = 1;

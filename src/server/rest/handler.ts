@@ -162,23 +162,24 @@ function queryValues(
   return values;
 }
 
+/**
+ * Unauthenticated, so it costs no WAHA call: WAHA's state is what the app already saw (the last call
+ * that ended, e.g. the periodic status read of the numbers), the database's a `select 1`.
+ */
 export async function health(services: AppServices) {
   const db = await services.db
     .execute(sql`select 1`)
     .then(() => "ok" as const)
     .catch(() => "error" as const);
-  const waha = services.sandbox
-    ? ("sandbox" as const)
-    : await services.waha
-        .listSessions()
-        .then(() => "ok" as const)
-        .catch(() => "unreachable" as const);
+  const seen = services.waha.reachability();
+  const waha = services.sandbox ? ("sandbox" as const) : seen.state === "unreachable" ? ("unreachable" as const) : seen.state === "answering" ? ("ok" as const) : ("unknown" as const);
   const scheduler = services.scheduler.status();
   return {
     status: db === "ok" && scheduler.initialized && waha !== "unreachable" ? "ok" : "degraded",
     db,
     scheduler: { driver: scheduler.driver, initialized: scheduler.initialized, armedJobs: scheduler.armedJobs },
     waha,
+    wahaLastAnsweredAt: seen.lastAnsweredAt?.toISOString() ?? null,
   };
 }
 

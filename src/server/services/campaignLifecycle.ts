@@ -7,6 +7,7 @@
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
+import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
 import { type Campaign, type CampaignStatus, campaigns, contactListMembers, contacts } from "~/server/db/schema";
 import { recordCampaignEvent } from "./campaignEvents";
 import { USER_ACTIONS } from "./campaignStatuses";
@@ -63,14 +64,14 @@ export async function pauseCampaign(db: Db, campaignId: string, reason?: string)
  * Draft | Scheduled | Running | Paused -> Cancelled. Returns only when no send for it can still
  * happen: a send already in flight is waited for (bounded by the send slot's expiry).
  */
-export async function cancelCampaign(db: Db, campaignId: string): Promise<Campaign> {
+export async function cancelCampaign(db: Db, campaignId: string, slotWakeups: SlotWakeups = pollingWakeups): Promise<Campaign> {
   const [row] = await db
     .update(campaigns)
     .set({ status: "Cancelled", leaseHolder: null, leaseExpiresAt: null, completedAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, USER_ACTIONS.cancel.from)))
     .returning();
   if (!row) throw await wrongState(db, campaignId, "cancelled", "a campaign that has ended cannot be cancelled");
-  await waitForInFlightSend(db, row.sessionId, campaignId);
+  await waitForInFlightSend(db, row.sessionId, campaignId, slotWakeups);
   return row;
 }
 
@@ -79,7 +80,7 @@ export async function cancelCampaign(db: Db, campaignId: string): Promise<Campai
  * (`send_slot_holder` ending in `|<campaignId>`) from the moment a recipient becomes `sending` until
  * its outcome is written, and never longer than the slot's expiry: wait until it is freed or expired.
  */
-export async function waitForInFlightSend(db: Db, sessionId: string, campaignId: string): Promise<void> {
+export async function waitForInFlightSend(db: Db, sessionId: string, campaignId: string, slotWakeups: SlotWakeups = pollingWakeups): Promise<void> {
   const deadline = Date.now() + IN_FLIGHT_WAIT_CAP_MS;
   const suffix = `%|${campaignId}`;
   for (;;) {
@@ -89,8 +90,11 @@ export async function waitForInFlightSend(db: Db, sessionId: string, campaignId:
             from whatsapp_sessions
            where id = ${sessionId} and send_slot_holder like ${suffix} and send_slot_expires_at > now()`,
     );
-    if (rows.length === 0 || Date.now() >= deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, IN_FLIGHT_POLL_MS));
+    const left = deadline - Date.now();
+    if (rows.length === 0 || left <= 0) return;
+    // Woken when the runner frees the slot; the slot's expiry bounds the wait anyway.
+    const untilExpiry = Math.min(Number(rows[0]!.remaining_ms), left);
+    await slotWakeups.waitForRelease(sessionId, slotWakeups.listening ? untilExpiry : Math.min(untilExpiry, IN_FLIGHT_POLL_MS));
   }
 }
 

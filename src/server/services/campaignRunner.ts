@@ -46,7 +46,7 @@ export interface CampaignRunnerOptions {
   holderId?: string;
   /** Default 30_000, renewed every third of it while running. */
   leaseMs?: number;
-  /** Folder holding media files (media_items.storage_path is relative to it). Default `$DATA_DIR/media`. */
+  /** Folder holding media files (media_items.storage_path is relative to it). Default `./data/media` (the composition root passes DATA_DIR's). */
   mediaDir?: string;
   logger?: Logger;
   /** Transient WAHA errors: attempts per message (first try included) and the first backoff. Default 3 / 500 ms. */
@@ -98,7 +98,7 @@ export class CampaignRunnerService {
   ) {
     this.holderId = options.holderId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
     this.leaseMs = Math.max(100, options.leaseMs ?? DEFAULT_LEASE_MS);
-    this.mediaDir = path.resolve(options.mediaDir ?? path.join(process.env.DATA_DIR || "data", "media"));
+    this.mediaDir = path.resolve(options.mediaDir ?? path.join("data", "media"));
     this.logger = options.logger ?? childLogger("campaign-runner");
     this.retry = {
       attempts: Math.max(1, Math.floor(options.sendRetry?.attempts ?? 3)),

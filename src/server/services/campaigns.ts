@@ -29,6 +29,7 @@ import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
 import { SchedulerError } from "./scheduler";
 import { toChatId, type WahaApiClient } from "./wahaClient";
+import type { SlotWakeups } from "../db/notifications";
 import { AppError, conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";
 import { assertPlaceholdersKnown, MAX_MESSAGE_LENGTH } from "./templates";
@@ -90,7 +91,8 @@ export class CampaignService {
     private readonly db: Db,
     private readonly scheduling: CampaignScheduling,
     private readonly defaults: { delayMinMs: number; delayMaxMs: number },
-    private readonly sender: { waha: WahaApiClient; mediaDir: string } | null = null,
+    /** Sends tests through WAHA; `slotWakeups` lets a cancel wake as soon as a send in flight ends. */
+    private readonly sender: { waha: WahaApiClient; mediaDir: string; slotWakeups?: SlotWakeups } | null = null,
   ) {}
 
   /**
@@ -227,7 +229,7 @@ export class CampaignService {
   async cancel(workspaceId: string, campaignId: string): Promise<CampaignView> {
     const campaign = await this.row(workspaceId, campaignId);
     if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
-    await cancelCampaign(this.db, campaignId);
+    await cancelCampaign(this.db, campaignId, this.sender?.slotWakeups);
     return this.get(workspaceId, campaignId);
   }
 
@@ -235,7 +237,7 @@ export class CampaignService {
   async delete(workspaceId: string, campaignId: string): Promise<void> {
     const campaign = await this.row(workspaceId, campaignId);
     if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
-    if (isActive(campaign.status)) await cancelCampaign(this.db, campaignId);
+    if (isActive(campaign.status)) await cancelCampaign(this.db, campaignId, this.sender?.slotWakeups);
     await this.db.delete(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
   }
 

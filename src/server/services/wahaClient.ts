@@ -129,6 +129,9 @@ export class WahaApiClient {
   private readonly port: number | undefined;
   /** The base URL's path ("" or "/prefix"), put before every API path. */
   private readonly basePath: string;
+  /** When WAHA last answered (any HTTP answer), and when a call last could not reach it: the health check reads these. */
+  private lastAnsweredAt: Date | null = null;
+  private lastUnreachableAt: Date | null = null;
 
   constructor(options: WahaApiClientOptions) {
     let parsed: URL;
@@ -163,6 +166,14 @@ export class WahaApiClient {
     this.hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1"); // IPv6 literals without brackets
     this.port = parsed.port === "" ? undefined : Number(parsed.port);
     this.basePath = parsed.pathname.replace(/\/+$/, "");
+  }
+
+  /** Whether WAHA answered the last call that ended (no WAHA call of its own). */
+  reachability(): { state: "answering" | "unreachable" | "not_asked_yet"; lastAnsweredAt: Date | null } {
+    const answered = this.lastAnsweredAt?.getTime() ?? -1;
+    const unreachable = this.lastUnreachableAt?.getTime() ?? -1;
+    const state = answered < 0 && unreachable < 0 ? "not_asked_yet" : answered >= unreachable ? "answering" : "unreachable";
+    return { state, lastAnsweredAt: this.lastAnsweredAt };
   }
 
   /** Closes the connections to WAHA (calls still in flight fail as network errors). Idle connections never keep the process alive. */
@@ -417,7 +428,11 @@ export class WahaApiClient {
       log.debug({ operation, session: options.session }, "waha connection closed under a reused socket; retrying the GET once");
       outcome = await this.exchange(options.method, path, headers, payload, deadline);
     }
-    if (!outcome.ok) throw this.networkError(operation, outcome.error, options.session, outcome.network, outcome.written);
+    if (!outcome.ok) {
+      if (outcome.network) this.lastUnreachableAt = new Date();
+      throw this.networkError(operation, outcome.error, options.session, outcome.network, outcome.written);
+    }
+    this.lastAnsweredAt = new Date();
     if (log.isLevelEnabled("debug")) {
       log.debug({ operation, session: options.session, status: outcome.answer.status, ms: Math.round(performance.now() - started) }, "waha call");
     }
