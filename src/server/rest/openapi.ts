@@ -15,6 +15,8 @@ interface ErrorResponseSpec {
   name: string;
   description: string;
   applies: (route: RestRoute) => boolean;
+  /** The body's schema when it says more than the common Error. */
+  schema?: Record<string, unknown>;
 }
 
 const hasInput = (route: RestRoute) => route.kind === "procedure" && procedureInputSchema(route.procedure) !== null;
@@ -44,6 +46,18 @@ const ERROR_RESPONSES: ErrorResponseSpec[] = [
     applies: changesState,
   },
   { status: 500, name: "Internal", description: "An error on our side; nothing internal is revealed", applies: () => true },
+  {
+    status: 503,
+    name: "Unavailable",
+    description: "WAHA is unreachable or timed out, or the scheduler is starting or stopping: send the same request again later (`retryable: true`)",
+    applies: (r) => r.kind === "procedure" && (r.dependsOn?.length ?? 0) > 0,
+    schema: {
+      allOf: [
+        { $ref: "#/components/schemas/Error" },
+        { type: "object", properties: { error: { type: "object", properties: { retryable: { const: true } }, required: ["retryable"] } } },
+      ],
+    },
+  },
 ];
 
 let cached: Record<string, unknown> | null = null;
@@ -68,7 +82,7 @@ function buildDocument(): Record<string, unknown> {
       description:
         "Scheduled WhatsApp campaigns through WAHA. Authenticate with `Authorization: Bearer <api key>` " +
         "(create a key in the dashboard or with `npm run cli -- create-user --api-key`). Every error is " +
-        "`{error: {code, message, field?}}`. Dates are ISO-8601 strings. See docs/rest-api.md.",
+        "`{error: {code, message, field?, retryable?}}`; a 503 has `retryable: true`. Dates are ISO-8601 strings. See docs/rest-api.md.",
     },
     servers: [{ url: "/", description: "This server" }],
     security: [{ bearerAuth: [] }],
@@ -88,7 +102,7 @@ function buildDocument(): Record<string, unknown> {
       responses: Object.fromEntries(
         ERROR_RESPONSES.map((spec) => [
           spec.name,
-          { description: spec.description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+          { description: spec.description, content: { "application/json": { schema: spec.schema ?? { $ref: "#/components/schemas/Error" } } } },
         ]),
       ),
     },

@@ -48,6 +48,8 @@ export interface ProcedureRoute extends RouteBase {
   arrayBodyField?: string;
   /** Turns the procedure's answer into this route's (e.g. an array into a page). */
   present?: (result: unknown) => unknown;
+  /** What the route calls that may be down or stopping: the OpenAPI document lists a 503 for it. */
+  dependsOn?: Array<"waha" | "scheduler">;
 }
 
 /** Routes answered without a procedure and without an API key. */
@@ -97,6 +99,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Sessions",
     status: 201,
     response: "Session",
+    dependsOn: ["waha"],
   },
   {
     kind: "procedure",
@@ -277,6 +280,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 201,
     response: "Campaign",
+    dependsOn: ["scheduler"],
   },
   {
     kind: "procedure",
@@ -313,6 +317,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "Campaign",
+    dependsOn: ["scheduler"],
   },
   {
     kind: "procedure",
@@ -324,6 +329,7 @@ export const restRoutes: RestRoute[] = [
     summary: "Delete a campaign; an active one is cancelled first, so nothing more is sent",
     tag: "Campaigns",
     status: 204,
+    dependsOn: ["scheduler"],
   },
   {
     kind: "procedure",
@@ -336,6 +342,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "Campaign",
+    dependsOn: ["scheduler"],
   },
   {
     kind: "procedure",
@@ -348,6 +355,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "Campaign",
+    dependsOn: ["scheduler"],
   },
   {
     kind: "procedure",
@@ -360,6 +368,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "Campaign",
+    dependsOn: ["scheduler"],
   },
   {
     kind: "procedure",

@@ -1,17 +1,43 @@
 /**
- * One error type for everything a caller may be told. Codes map once to tRPC codes and HTTP
- * statuses (src/server/api/errors.ts); messages are safe to show and say what to fix.
+ * One error type for everything a caller may be told. Other errors (the scheduler's, WAHA's, a
+ * campaign in the wrong state, a bug) become one at the API boundary, in one place, which also maps
+ * each code to its tRPC code and HTTP status (`toAppError` and `ERROR_MAPPING`, src/server/api/trpc.ts).
+ * Messages are safe to show and say what to fix; an INTERNAL one is never shown.
  */
-export type AppErrorCode = "BAD_REQUEST" | "UNAUTHORIZED" | "NOT_FOUND" | "CONFLICT" | "UNPROCESSABLE";
+export const APP_ERROR_CODES = [
+  /** Malformed or invalid input (400); `field` names it. */
+  "BAD_REQUEST",
+  /** No caller, or an unknown or revoked key (401). */
+  "UNAUTHORIZED",
+  /** No such row in the caller's workspace (404): another workspace's row is not found either, never forbidden. */
+  "NOT_FOUND",
+  /** The row's state does not allow this (409), e.g. pausing a completed campaign, or a name already taken. */
+  "CONFLICT",
+  /** Well-formed but refused by the domain (422), e.g. a time in the past, or WAHA refusing; `field` when an input is at fault. */
+  "UNPROCESSABLE",
+  /** Something we depend on is down or busy, e.g. WAHA unreachable (503): the same request may succeed later. */
+  "UNAVAILABLE",
+  /** A bug (500). */
+  "INTERNAL",
+] as const;
+export type AppErrorCode = (typeof APP_ERROR_CODES)[number];
+
+export const INTERNAL_MESSAGE = "Something went wrong on our side";
 
 export class AppError extends Error {
   constructor(
     public readonly code: AppErrorCode,
     message: string,
     public readonly field?: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = "AppError";
+  }
+
+  /** Worth sending the same request again later: only when what failed was unavailable. */
+  get retryable(): boolean {
+    return this.code === "UNAVAILABLE";
   }
 }
 

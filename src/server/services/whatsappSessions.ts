@@ -110,7 +110,8 @@ export class WhatsappSessionService {
       // Nothing half-made: without the WAHA session, the row would be a number that can never connect.
       await this.db.delete(whatsappSessions).where(eq(whatsappSessions.id, row.id));
       log.warn({ err: error instanceof WahaError ? error.message : String(error) }, "WAHA refused to create a session");
-      throw unprocessable(`WAHA could not create the session: ${(error as Error).message}`);
+      // WAHA unreachable is a 503 worth retrying, WAHA refusing a 422: the API boundary tells which.
+      throw error;
     }
   }
 
