@@ -27,7 +27,6 @@ import { isActive, USER_ACTIONS, userMay } from "./campaignStatuses";
 import { NOT_PAUSED } from "./runner/claim";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
-import { SchedulerError } from "./scheduler";
 import { toChatId, type WahaApiClient } from "./wahaClient";
 import type { SlotWakeups } from "../db/notifications";
 import { AppError, conflict, notFound, unprocessable } from "./errors";
@@ -150,11 +149,9 @@ export class CampaignService {
     try {
       await this.scheduling.scheduleCampaignJob(campaign!);
     } catch (error) {
-      // No half-created campaign: one that cannot be scheduled is not kept.
+      // No half-created campaign: one that cannot be scheduled is not kept. What the caller is told
+      // (a time in the past: 422 scheduledAt; the scheduler stopping: 503) is the API boundary's.
       await this.db.delete(campaigns).where(eq(campaigns.id, campaign!.id));
-      if (error instanceof SchedulerError && (error.code === "NOT_IN_FUTURE" || error.code === "INVALID_DATE")) {
-        throw unprocessable(error.message, "scheduledAt");
-      }
       throw error;
     }
     return this.get(workspaceId, campaign!.id);
