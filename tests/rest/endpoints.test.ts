@@ -41,10 +41,23 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
   });
 
   describe("without a valid API key", () => {
-    it("health and the OpenAPI document need no key", async () => {
+    it("health and the OpenAPI document need no key; health tells what the app last saw of WAHA, without calling it", async () => {
+      const before = await anonymous("GET", "/api/v1/health");
+      expect(before.status).toBe(200);
+      expect(before.body).toMatchObject({ status: "ok", db: "ok", waha: "unknown", wahaLastAnsweredAt: null, scheduler: { initialized: true } });
+      await app.services.waha.listSessions();
       const health = await anonymous("GET", "/api/v1/health");
-      expect(health.status).toBe(200);
       expect(health.body).toMatchObject({ status: "ok", db: "ok", waha: "ok", scheduler: { initialized: true } });
+      expect(health.body.wahaLastAnsweredAt).toMatch(ISO);
+      // With WAHA gone, a probe still answers what was last seen: it makes no WAHA call of its own.
+      await app.fakeWaha.stopServing();
+      try {
+        expect((await anonymous("GET", "/api/v1/health")).body).toMatchObject({ status: "ok", waha: "ok" });
+        await app.services.waha.listSessions().catch(() => undefined);
+        expect((await anonymous("GET", "/api/v1/health")).body).toMatchObject({ status: "degraded", waha: "unreachable" });
+      } finally {
+        await app.fakeWaha.serveAgain();
+      }
       const doc = await anonymous("GET", "/api/v1/openapi.json");
       expect(doc.status).toBe(200);
       expect(doc.body.openapi).toBe("3.1.0");

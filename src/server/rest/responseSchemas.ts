@@ -45,7 +45,12 @@ export const responseSchemas: Record<string, JsonSchema> = {
       initialized: { type: "boolean" },
       armedJobs: { type: "integer" },
     }),
-    waha: { type: "string", enum: ["ok", "sandbox", "unreachable"] },
+    waha: {
+      type: "string",
+      enum: ["ok", "sandbox", "unreachable", "unknown"],
+      description: "What the app last saw of WAHA (the probe itself never calls WAHA); unknown before any WAHA call",
+    },
+    wahaLastAnsweredAt: { ...nullable(dateTime), description: "When WAHA last answered a call of this process" },
   }),
   OpenApiDocument: { type: "object", description: "An OpenAPI 3.1 document", additionalProperties: true },
   Session: object({
