@@ -15,6 +15,7 @@ import { bootstrapAdmin } from "./services/auth";
 import { CampaignService } from "./services/campaigns";
 import { MediaService } from "./services/media";
 import { AutoResumeService } from "./services/runner/autoResume";
+import { announcePresence } from "./services/runner/presence";
 import { SchedulerService } from "./services/scheduler";
 import { WahaApiClient } from "./services/wahaClient";
 import { WhatsappSessionService } from "./services/whatsappSessions";
@@ -83,12 +84,14 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
   const mediaDir = path.resolve(config.DATA_DIR, "media");
   // A run waiting for a busy number, or a cancel waiting out a send, wakes when the slot is freed.
   const slotWakeups = await listenForSlotReleases(database, log);
+  // Its runs hold leases as this process: if it dies, another process takes them over at once.
+  const presence = await announcePresence(database, log);
   const scheduler = new SchedulerService(db, waha, {
     driver: config.SCHEDULER_DRIVER,
     role: options.role ?? (config.SCHEDULER_DRIVER === "pg-boss" ? "web" : "all"),
     databaseUrl: database.url,
     pglite: database.pglite,
-    runnerOptions: { mediaDir, slotWakeups },
+    runnerOptions: { mediaDir, slotWakeups, holderId: presence.holderId },
     ...(options.sweepCron ? { sweepCron: options.sweepCron } : {}),
   });
   const services: AppServices = {
@@ -121,6 +124,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
       await services.autoResume.stop();
       await scheduler.stop();
       await slotWakeups.close();
+      await presence.close();
       waha.close();
       await fakeWaha?.close();
       if (!options.database) await database.close();

@@ -42,7 +42,10 @@ export type { CampaignStatus } from "~/server/db/schema";
 export { PAUSE_REASONS, type PauseReason } from "./runner/delivery";
 
 export interface CampaignRunnerOptions {
-  /** Lease holder id; default `${hostname}:${pid}:${random}`. Each run stores `${holderId}/${runToken}`. */
+  /**
+   * Lease holder id; default `${hostname}:${pid}:${random}`. Each run stores `${holderId}/${runToken}`.
+   * A process's presence id (`p:...`, runner/presence.ts) lets others take its campaigns over at once when it dies.
+   */
   holderId?: string;
   /** Default 30_000, renewed every third of it while running. */
   leaseMs?: number;

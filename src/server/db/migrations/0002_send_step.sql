@@ -4,13 +4,16 @@
 --
 -- One call, in this order, each part optional:
 -- 1. settle: the previous recipient's outcome, only if it is still ours (same attempt token);
--- 2. release: free our slot on the number, the next send waiting p_next_delay_ms (null: keep
+-- 2. the campaign, still Running under our lease? (locked FOR SHARE: a concurrent cancel waits for
+--    this call or is seen by it);
+-- 3. release: free our slot on the number, the next send waiting p_next_delay_ms (null: keep
 --    next_send_at), and NOTIFY wc_slot_released so that a runner or a cancel waiting for it wakes;
--- 3. take ('slot' or 'recipient'): if the campaign is still Running under our lease (locked FOR SHARE:
---    a concurrent cancel waits for this call or is seen by it), take the number's slot if it is free
---    and its delay has passed, and move the next pending recipient to `sending` with the message id
---    fixed before the call. Right after freeing the slot, it is left to another campaign running on
---    the same number (taking turns). No pending recipient: the slot goes back at once.
+--    with no delay, the campaign still ours and no other campaign on the number, the slot is kept
+--    for the next recipient instead (nothing to announce);
+-- 4. take ('slot' or 'recipient'): take the number's slot if it is free and its delay has passed,
+--    and move the next pending recipient to `sending` with the message id fixed before the call.
+--    Right after freeing the slot, it is left to another campaign running on the same number
+--    (taking turns). No pending recipient: the slot goes back at once.
 -- Then what the caller needs to wait well: whether any recipient is pending, and how long until the
 -- slot frees or the delay passes.
 CREATE OR REPLACE FUNCTION wc_send_step(
@@ -62,23 +65,34 @@ BEGIN
     settled := FOUND;
   END IF;
 
-  IF p_release THEN
-    UPDATE whatsapp_sessions w
-       SET send_slot_holder = NULL, send_slot_expires_at = NULL,
-           next_send_at = CASE WHEN p_next_delay_ms IS NULL THEN w.next_send_at ELSE now() + p_next_delay_ms * interval '1 millisecond' END
-     WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder;
-    v_released := FOUND;
-    IF v_released THEN
-      PERFORM pg_notify('wc_slot_released', p_session::text);
-    END IF;
-  END IF;
-
   PERFORM 1 FROM campaigns c
    WHERE c.id = p_campaign AND c.status = 'Running' AND c.lease_holder = p_lease_holder
    FOR SHARE;
   lease_ok := FOUND;
 
-  IF lease_ok AND p_take <> 'none'
+  IF p_release THEN
+    IF lease_ok AND p_take = 'recipient' AND coalesce(p_next_delay_ms, 0) = 0
+       AND NOT EXISTS (SELECT 1 FROM campaigns o WHERE o.session_id = p_session AND o.status = 'Running' AND o.id <> p_campaign) THEN
+      -- No delay and nobody else on this number: keep the slot for the next recipient (no release to announce).
+      UPDATE whatsapp_sessions w
+         SET send_slot_expires_at = now() + p_slot_ttl_ms * interval '1 millisecond',
+             next_send_at = CASE WHEN p_next_delay_ms IS NULL THEN w.next_send_at ELSE now() END
+       WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder;
+      slot_taken := FOUND;
+    END IF;
+    IF NOT slot_taken THEN
+      UPDATE whatsapp_sessions w
+         SET send_slot_holder = NULL, send_slot_expires_at = NULL,
+             next_send_at = CASE WHEN p_next_delay_ms IS NULL THEN w.next_send_at ELSE now() + p_next_delay_ms * interval '1 millisecond' END
+       WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder;
+      v_released := FOUND;
+      IF v_released THEN
+        PERFORM pg_notify('wc_slot_released', p_session::text);
+      END IF;
+    END IF;
+  END IF;
+
+  IF lease_ok AND p_take <> 'none' AND NOT slot_taken
      AND NOT (v_released AND EXISTS (SELECT 1 FROM campaigns o WHERE o.session_id = p_session AND o.status = 'Running' AND o.id <> p_campaign)) THEN
     UPDATE whatsapp_sessions s
        SET send_slot_holder = p_slot_holder, send_slot_expires_at = now() + p_slot_ttl_ms * interval '1 millisecond'
@@ -86,21 +100,21 @@ BEGIN
        AND (s.send_slot_holder IS NULL OR s.send_slot_expires_at IS NULL OR s.send_slot_expires_at <= now())
        AND (s.next_send_at IS NULL OR s.next_send_at <= now());
     slot_taken := FOUND;
-    IF slot_taken AND p_take = 'recipient' THEN
-      UPDATE campaign_recipients r
-         SET status = 'sending', waha_message_id = p_message_id, sending_started_at = now(),
-             attempts = r.attempts + 1, last_error = NULL
-       WHERE r.id = (SELECT p.id FROM campaign_recipients p
-                      WHERE p.campaign_id = p_campaign AND p.status = 'pending'
-                      ORDER BY p.position LIMIT 1 FOR UPDATE SKIP LOCKED)
-      RETURNING r.id::text, r.phone, r.chat_id, r.rendered_text, r.attempts, r.waha_message_id
-        INTO id, phone, chat_id, rendered_text, attempts, waha_message_id;
-      IF NOT FOUND THEN
-        UPDATE whatsapp_sessions w SET send_slot_holder = NULL, send_slot_expires_at = NULL
-         WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder;
-        PERFORM pg_notify('wc_slot_released', p_session::text);
-        slot_taken := false;
-      END IF;
+  END IF;
+  IF slot_taken AND p_take = 'recipient' THEN
+    UPDATE campaign_recipients r
+       SET status = 'sending', waha_message_id = p_message_id, sending_started_at = now(),
+           attempts = r.attempts + 1, last_error = NULL
+     WHERE r.id = (SELECT p.id FROM campaign_recipients p
+                    WHERE p.campaign_id = p_campaign AND p.status = 'pending'
+                    ORDER BY p.position LIMIT 1 FOR UPDATE SKIP LOCKED)
+    RETURNING r.id::text, r.phone, r.chat_id, r.rendered_text, r.attempts, r.waha_message_id
+      INTO id, phone, chat_id, rendered_text, attempts, waha_message_id;
+    IF NOT FOUND THEN
+      UPDATE whatsapp_sessions w SET send_slot_holder = NULL, send_slot_expires_at = NULL
+       WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder;
+      PERFORM pg_notify('wc_slot_released', p_session::text);
+      slot_taken := false;
     END IF;
   END IF;
 

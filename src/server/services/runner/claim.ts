@@ -8,6 +8,7 @@ import type { Db } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns } from "~/server/db/schema";
 import { recordCampaignEvent } from "../campaignEvents";
 import { AUTO_RESUME_FIRST_CHECK_MS, resumesByItself } from "./pauses";
+import { holderIsGone } from "./presence";
 
 /** The pause columns of a campaign that is not paused. */
 export const NOT_PAUSED = { pauseReason: null, pausedAt: null, autoResumeAt: null, autoResumeEveryMs: null, autoResumeStoppedAt: null } as const;
@@ -18,8 +19,9 @@ export async function readCampaignStatus(db: Db, campaignId: string): Promise<Ca
 }
 
 /**
- * One conditional UPDATE: `Scheduled` whose time has come, `Running` whose lease expired (its runner
- * died), or `Paused` when resuming, becomes `Running` under our lease. Null when not claimable.
+ * One conditional UPDATE: `Scheduled` whose time has come, `Running` whose lease expired or whose
+ * holder's process is gone (runner/presence.ts), or `Paused` when resuming, becomes `Running` under
+ * our lease. Null when not claimable.
  */
 export async function claimCampaign(
   db: Db,
@@ -27,7 +29,7 @@ export async function claimCampaign(
 ): Promise<Campaign | null> {
   const claimable = sql`(
     (${campaigns.status} = 'Scheduled' and ${campaigns.scheduledAt} <= now())
-    or (${campaigns.status} = 'Running' and (${campaigns.leaseExpiresAt} is null or ${campaigns.leaseExpiresAt} <= now()))
+    or (${campaigns.status} = 'Running' and (${campaigns.leaseExpiresAt} is null or ${campaigns.leaseExpiresAt} <= now() or ${holderIsGone(sql`${campaigns.leaseHolder}`)}))
     or (${input.resume ? sql`true` : sql`false`} and ${campaigns.status} = 'Paused')
   )`;
   const [row] = await db

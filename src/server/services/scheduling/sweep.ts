@@ -1,6 +1,7 @@
-import { and, asc, eq, isNull, lt, lte, or } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { campaigns } from "~/server/db/schema";
+import { holderIsGone } from "../runner/presence";
 
 /**
  * What the scheduler reads from the database, and the pure decision the periodic sweep (and
@@ -22,12 +23,12 @@ export async function findScheduledCampaigns(db: Db, dueBy: Date): Promise<Sched
     .orderBy(asc(campaigns.scheduledAt));
 }
 
-/** `Running` campaigns whose process stopped renewing its lease: the runner's claim takes them over. */
+/** `Running` campaigns whose lease expired, or whose process is gone (runner/presence.ts): the runner's claim takes them over. */
 export async function findStaleRunningCampaigns(db: Db, now: Date): Promise<string[]> {
   const rows = await db
     .select({ id: campaigns.id })
     .from(campaigns)
-    .where(and(eq(campaigns.status, "Running"), or(isNull(campaigns.leaseExpiresAt), lt(campaigns.leaseExpiresAt, now))));
+    .where(and(eq(campaigns.status, "Running"), or(isNull(campaigns.leaseExpiresAt), lt(campaigns.leaseExpiresAt, now), holderIsGone(sql`${campaigns.leaseHolder}`))));
   return rows.map((row) => row.id);
 }
 
