@@ -7,12 +7,19 @@ import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as s from "~/server/db/schema";
-import { CampaignStateError, cancelCampaign, getCampaignProgress, pauseCampaign } from "~/server/services/campaignLifecycle";
+import { CampaignStateError, cancelCampaign, pauseCampaign } from "~/server/services/campaignLifecycle";
+import { progressOf } from "~/server/services/campaignProgress";
 import { CampaignRunnerService, type CampaignRunnerOptions } from "~/server/services/campaignRunner";
 import { WahaApiClient } from "~/server/services/wahaClient";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { campaignRow, chatIdOf, expectedText, perChat, recipientCounts, seedCampaign, sessionMessages, waitFor } from "./helpers";
+
+/** Counts and ETA as the API and the pages see them (campaignProgress.ts). */
+async function getCampaignProgress(db: TestDatabase["db"], campaignId: string) {
+  const { counts, etaSeconds } = await progressOf(db, (await campaignRow(db, campaignId))!);
+  return { ...counts, etaSeconds };
+}
 
 const fast: CampaignRunnerOptions = { leaseMs: 2_000, sendRetry: { attempts: 3, baseDelayMs: 5 }, sendTimeoutMs: 1_000 };
 

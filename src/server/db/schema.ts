@@ -297,6 +297,23 @@ export const campaignRecipients = pgTable(
   ],
 );
 
+/**
+ * How many of a campaign's recipients are in each status, kept by statement-level triggers on
+ * `campaign_recipients` (migration 0003): reading a campaign's counts is one indexed lookup, whatever
+ * its size, and keeping them adds no statement to the send loop.
+ */
+export const campaignRecipientCounts = pgTable(
+  "campaign_recipient_counts",
+  {
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    status: recipientStatus("status").notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.status] })],
+);
+
 /** What happened to a campaign and why: pauses, resumes (by a person or by themselves), give-ups. */
 export const campaignEvents = pgTable(
   "campaign_events",

@@ -17,9 +17,9 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Logger } from "pino";
-import { type Db, queryRows } from "~/server/db/client";
+import type { Db } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns, mediaItems, whatsappSessions } from "~/server/db/schema";
 import { childLogger, maskPhone } from "~/server/logger";
 import { type WahaApiClient, WahaError } from "./wahaClient";
@@ -32,6 +32,7 @@ import {
   renewLease,
 } from "./runner/claim";
 import { type Delivery, PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, deliver, maxBackoffMs, pauseReasonFor } from "./runner/delivery";
+import { countsOf } from "./campaignProgress";
 import { MessageIdPool } from "./runner/messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./runner/recipients";
 import { settleInterruptedSends } from "./runner/recovery";
@@ -341,7 +342,7 @@ class CampaignRun {
   /** Nothing pending: complete, or settle what is still `sending`, or notice the campaign is not ours. */
   private async finish(): Promise<Step> {
     if (await completeCampaign(this.db, this.campaign.id, this.settings.holder)) {
-      const counts = await this.counts();
+      const counts = await countsOf(this.db, this.campaign.id);
       this.log.info({ status: "Completed", ...counts }, "campaign completed");
       return { done: true, status: "Completed" };
     }
@@ -440,14 +441,6 @@ class CampaignRun {
     const low = Math.max(0, Math.min(this.campaign.delayMinMs, this.campaign.delayMaxMs));
     const high = Math.max(low, this.campaign.delayMaxMs);
     return low + Math.floor(Math.random() * (high - low + 1));
-  }
-
-  private async counts(): Promise<Record<string, number>> {
-    const rows = await queryRows<{ status: string; n: number }>(
-      this.db,
-      sql`select status::text as status, count(*)::int as n from campaign_recipients where campaign_id = ${this.campaign.id} group by status`,
-    );
-    return Object.fromEntries(rows.map((row) => [row.status, Number(row.n)]));
   }
 
   private startLeaseRenewal(): void {

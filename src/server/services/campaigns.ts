@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import {
@@ -22,7 +22,8 @@ import {
   whatsappSessions,
 } from "../db/schema";
 import { listCampaignEvents, recordCampaignEvent } from "./campaignEvents";
-import { type CampaignProgress, cancelCampaign, estimateEtaSeconds, pauseCampaign } from "./campaignLifecycle";
+import { cancelCampaign, pauseCampaign } from "./campaignLifecycle";
+import { type CampaignCounts, campaignProgress } from "./campaignProgress";
 import { isActive, USER_ACTIONS, userMay } from "./campaignStatuses";
 import { NOT_PAUSED } from "./runner/claim";
 import { normalisePhone } from "./contactImport";
@@ -74,8 +75,7 @@ export const listRecipientsInput = pageInput.extend({
   cursor: z.string().regex(/^\d+$/, "The cursor is not one this API returned").optional(),
 });
 
-/** Recipients per status; the same shape the runner's progress reports. */
-export type CampaignCounts = Omit<CampaignProgress, "etaSeconds">;
+export type { CampaignCounts } from "./campaignProgress";
 
 export type CampaignView = Omit<Campaign, "leaseHolder" | "leaseExpiresAt"> & {
   counts: CampaignCounts;
@@ -329,39 +329,10 @@ export class CampaignService {
     return campaign;
   }
 
+  /** The campaigns with their progress (campaignProgress.ts: the same counts the runner reports). */
   private async withCounts(rows: Campaign[]): Promise<CampaignView[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((row) => row.id);
-    const grouped = await this.db
-      .select({ campaignId: campaignRecipients.campaignId, status: campaignRecipients.status, n: count() })
-      .from(campaignRecipients)
-      .where(inArray(campaignRecipients.campaignId, ids))
-      .groupBy(campaignRecipients.campaignId, campaignRecipients.status);
-    // Before recipients exist, the audience is the list's reachable members.
-    const unmaterialised = rows.filter((row) => !row.recipientsMaterializedAt && row.listId).map((row) => row.listId!);
-    const audience = new Map<string, number>();
-    if (unmaterialised.length > 0) {
-      const sizes = await this.db
-        .select({ listId: contactListMembers.listId, n: count() })
-        .from(contactListMembers)
-        .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
-        .where(and(inArray(contactListMembers.listId, unmaterialised), eq(contacts.optedOut, false)))
-        .groupBy(contactListMembers.listId);
-      for (const size of sizes) audience.set(size.listId, size.n);
-    }
-    return rows.map(({ leaseHolder: _holder, leaseExpiresAt: _expires, ...campaign }) => {
-      const counts: CampaignCounts = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
-      if (campaign.recipientsMaterializedAt) {
-        for (const group of grouped.filter((g) => g.campaignId === campaign.id)) {
-          counts[group.status] += group.n;
-          counts.total += group.n;
-        }
-      } else {
-        counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
-      }
-      // Lists skip the observed-pace query; the same estimate as the runner's progress otherwise.
-      return { ...campaign, counts, etaSeconds: estimateEtaSeconds(campaign, counts.pending + counts.sending) };
-    });
+    const progress = await campaignProgress(this.db, rows);
+    return rows.map(({ leaseHolder: _holder, leaseExpiresAt: _expires, ...campaign }) => ({ ...campaign, ...progress.get(campaign.id)! }));
   }
 
   /** Checks every reference belongs to the workspace, and fills defaults. */
