@@ -17,6 +17,8 @@ import { type Row, int, ms } from "./lib/table";
 
 const SECTION = "4. API latency (PostgreSQL)";
 const CAMPAIGNS = 10_000;
+/** One more campaign of this size: its detail must stay fast (issue 11: p95 < 20 ms). */
+const MILLION = 1_000_000;
 
 interface ServerArgs {
   databaseUrl: string;
@@ -110,7 +112,7 @@ export async function measureApiLatency(ctx: BenchContext): Promise<MeasurementR
       apiKey = (await createApiKey(database.db, { workspaceId: user.workspaceId, userId: user.id, name: "bench" })).key;
       ctx.progress(`api: seeding ${sizeNote}`);
       const seedStarted = performance.now();
-      seed = await seedApi(database.db, { workspaceId: user.workspaceId, campaigns: CAMPAIGNS, recipients });
+      seed = await seedApi(database.db, { workspaceId: user.workspaceId, campaigns: CAMPAIGNS, recipients, millionRecipients: MILLION });
       // Fresh statistics and visibility map, as autovacuum would have them on a live database.
       await database.db.execute(sql`vacuum analyze`);
       figures.seedMs = performance.now() - seedStarted;
@@ -128,7 +130,7 @@ export async function measureApiLatency(ctx: BenchContext): Promise<MeasurementR
       const { port } = await server.event<{ port: number }>("ready", 120_000);
       const base = `http://127.0.0.1:${port}`;
       const cookie = { cookie: `wc_session=${encodeURIComponent(token)}` };
-      const cases: Array<{ key: string; label: string; url: string; headers: Record<string, string>; path: string[] }> = [
+      const cases: Array<{ key: string; label: string; url: string; headers: Record<string, string>; path: string[]; targetMs?: number }> = [
         {
           key: "trpc_list",
           label: "campaign list, first page of 50, with counts · tRPC",
@@ -149,6 +151,14 @@ export async function measureApiLatency(ctx: BenchContext): Promise<MeasurementR
           url: trpcUrl(base, "campaign.get", { id: seed.largeCampaignId }),
           headers: cookie,
           path: ["result", "data", "json"],
+        },
+        {
+          key: "trpc_detail_million",
+          label: `campaign detail with counts (${int(MILLION)} recipients in one campaign) · tRPC`,
+          url: trpcUrl(base, "campaign.get", { id: seed.millionCampaignId }),
+          headers: cookie,
+          path: ["result", "data", "json"],
+          targetMs: 20,
         },
       ];
       // REST v1, when it has landed.
@@ -174,16 +184,17 @@ export async function measureApiLatency(ctx: BenchContext): Promise<MeasurementR
           const times = await timeRequests(test.url, test.headers, samples, (body) => expectCounts(body, test.path));
           const summary = summarize(times);
           figures[test.key] = summary;
+          const targetMs = test.targetMs ?? 50;
           rows.push({
             section: SECTION,
             label: `${test.label} (${sizeNote})`,
             ours: `p50 ${ms(summary.p50)} · p95 ${ms(summary.p95)}`,
             baseline: "—",
-            target: "p95 < 50 ms",
-            met: summary.p95 < 50,
+            target: `p95 < ${targetMs} ms`,
+            met: summary.p95 < targetMs,
           });
         } catch (error) {
-          rows.push({ section: SECTION, label: `${test.label} (${sizeNote})`, ours: errorCell(error), baseline: "—", target: "p95 < 50 ms", met: null });
+          rows.push({ section: SECTION, label: `${test.label} (${sizeNote})`, ours: errorCell(error), baseline: "—", target: `p95 < ${test.targetMs ?? 50} ms`, met: null });
         }
       }
       server.requestStop();
@@ -192,7 +203,7 @@ export async function measureApiLatency(ctx: BenchContext): Promise<MeasurementR
       await server.kill();
     }
 
-    // The counts query as CampaignService.withCounts sends it, for the notes.
+    // The counts lookup as campaignProgress() sends it, and what counting the rows would cost, for the notes.
     const client = await connectClient(bench.url);
     let firstPage: string[];
     try {
@@ -201,9 +212,21 @@ export async function measureApiLatency(ctx: BenchContext): Promise<MeasurementR
       await client.end();
     }
     const countsSql = (ids: string[]) =>
-      `select campaign_id, status, count(*) from campaign_recipients where campaign_id in (${ids.map((_, i) => `$${i + 1}`).join(", ")}) group by campaign_id, status`;
+      `select campaign_id, status, n from campaign_recipient_counts where campaign_id in (${ids.map((_, i) => `$${i + 1}`).join(", ")})`;
     figures.explainListCounts = await explain(bench.url, countsSql(firstPage), firstPage);
     figures.explainLargeCounts = await explain(bench.url, countsSql([seed.largeCampaignId]), [seed.largeCampaignId]);
+    if (seed.millionCampaignId) {
+      const rowCount = await explain(bench.url, "select status, count(*) from campaign_recipients where campaign_id = $1 group by status", [seed.millionCampaignId]);
+      figures.explainMillionRowCount = rowCount;
+      rows.push({
+        section: SECTION,
+        label: `the same counts by counting that campaign's ${int(MILLION)} rows (before campaign_recipient_counts), one query`,
+        ours: ms(rowCount.executionMs),
+        baseline: "—",
+        target: "—",
+        met: null,
+      });
+    }
   } catch (error) {
     rows.push({ section: SECTION, label: `campaign list and detail (${sizeNote})`, ours: errorCell(error), baseline: "—", target: "p95 < 50 ms", met: null });
   } finally {

@@ -15,6 +15,7 @@ const tasks: Record<string, () => Promise<Task>> = {
   "sending-raw": async () => (await import("./sendingOverhead")).rawHttpChild,
   "sending-run": async () => (await import("./sendingOverhead")).sendingChild,
   "api-server": async () => (await import("./apiLatency")).apiServerChild,
+  "restart-runner": async () => (await import("./restartTakeover")).restartRunnerChild,
 };
 
 async function main(): Promise<void> {

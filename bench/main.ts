@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle]`
+ * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart]`
  *
  * Measures the scheduler and the sender against their baselines and limits (issue 7) and prints one
  * table. It reports; it does not assert: a missed target is a "no" in the table, not a failure.
@@ -20,6 +20,7 @@ import { leftoverDatabases } from "./lib/pg";
 import { type Row, renderTable } from "./lib/table";
 import { measureScheduleScale } from "./scheduleScale";
 import { measureSendingOverhead } from "./sendingOverhead";
+import { measureRestartTakeover } from "./restartTakeover";
 import { measureStartPrecision } from "./startPrecision";
 
 const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementResult>> = {
@@ -28,6 +29,7 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
   sending: measureSendingOverhead,
   api: measureApiLatency,
   idle: measureIdleServer,
+  restart: measureRestartTakeover,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only ${Object.keys(MEASUREMENTS).join(",")}]

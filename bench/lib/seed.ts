@@ -125,13 +125,15 @@ export interface ApiSeed {
   typicalCampaignId: string;
   typicalRecipients: number;
   largeRecipients: number;
+  /** A campaign of its own with `millionRecipients` rows (half sent), when asked for. */
+  millionCampaignId: string | null;
 }
 
 /**
  * `campaigns` campaigns in `workspaceId` (the newest first in the list) and `recipients` rows in
  * all: a tenth in the newest campaign, the rest spread evenly. Finished campaigns are 95% sent, 5% failed.
  */
-export async function seedApi(db: Db, input: { workspaceId: string; campaigns: number; recipients: number }): Promise<ApiSeed> {
+export async function seedApi(db: Db, input: { workspaceId: string; campaigns: number; recipients: number; millionRecipients?: number }): Promise<ApiSeed> {
   const s = salt();
   const { workspaceId } = input;
   const [session] = await rows<{ id: string }>(db, sql`
@@ -166,7 +168,26 @@ export async function seedApi(db: Db, input: { workspaceId: string; campaigns: n
            case when p >= ${Math.floor(large / 2)}::int then 0 else 1 end,
            case when p >= ${Math.floor(large / 2)}::int or p % 20 = 7 then null else now() end
       from generate_series(0, ${large - 1}::int) p`);
-  const [ids] = await rows<{ large: string; typical: string }>(db, sql`
-    select ${uid(sql`${s} || 'k1'`)}::text as large, ${uid(sql`${s} || 'k' || ${Math.ceil(input.campaigns / 2)}::int`)}::text as typical`);
-  return { largeCampaignId: ids!.large, typicalCampaignId: ids!.typical, typicalRecipients, largeRecipients: large };
+  const [ids] = await rows<{ large: string; typical: string; million: string }>(db, sql`
+    select ${uid(sql`${s} || 'k1'`)}::text as large, ${uid(sql`${s} || 'k' || ${Math.ceil(input.campaigns / 2)}::int`)}::text as typical,
+           ${uid(sql`${s} || 'million'`)}::text as million`);
+  if (input.millionRecipients) {
+    await db.execute(sql`
+      insert into campaigns (id, workspace_id, name, list_id, message_text, session_id, scheduled_at, status, delay_min_ms, delay_max_ms,
+                             started_at, recipients_materialized_at, created_at, updated_at)
+      values (${ids!.million}::uuid, ${workspaceId}::uuid, 'A million', ${list!.id}::uuid, ${MESSAGE}, ${session!.id}::uuid, now() - interval '1 day',
+              'Paused', 6000, 12000, now() - interval '1 day', now() - interval '1 day', now() - interval '1 day', now())`);
+    await db.execute(sql`
+      insert into campaign_recipients (campaign_id, position, phone, chat_id, rendered_text, status, attempts, sent_at)
+      select ${ids!.million}::uuid, p, '+1' || (3000000000 + p)::text, (13000000000 + p)::text || '@c.us', 'Hello there, this is a message.',
+             (case when p % 2 = 0 then 'pending' else 'sent' end)::recipient_status, p % 2, case when p % 2 = 0 then null else now() end
+        from generate_series(0, ${input.millionRecipients - 1}::int) p`);
+  }
+  return {
+    largeCampaignId: ids!.large,
+    typicalCampaignId: ids!.typical,
+    typicalRecipients,
+    largeRecipients: large,
+    millionCampaignId: input.millionRecipients ? ids!.million : null,
+  };
 }
