@@ -11,7 +11,8 @@ import { asc, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "~/server/db/schema";
 import { backends } from "../helpers/db";
-import { startTestApp, type TestApp, waitFor } from "../helpers/app";
+import { startTestApp, type TestApp } from "../helpers/app";
+import { waitFor } from "../helpers/waitFor";
 import { campaignRow, perChat, recipientCounts, seedCampaign, sessionMessages } from "../runner/helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,31 +50,36 @@ for (const backend of backends) {
       await app.fakeWaha.stopServing();
       const downAt = Date.now();
 
-      const paused = (await waitFor("the campaign to pause", async () => {
-        const row = await campaignRow(app.services.db, seeded.campaignId);
-        return row?.status === "Paused" ? row : null;
-      }))!;
-      expect(paused).toMatchObject({ pauseReason: "waha_unavailable", autoResumeStoppedAt: null });
-      expect(paused.pausedAt).toBeInstanceOf(Date);
-      expect(paused.lastError).toMatch(/connection refused/);
-      const during = await recipientCounts(app.services.db, seeded.campaignId);
-      expect(during.failed ?? 0).toBe(0);
-      expect(during.unknown ?? 0).toBe(0);
+      let paused: NonNullable<Awaited<ReturnType<typeof campaignRow>>>;
+      try {
+        paused = await waitFor("the campaign to pause", async () => {
+          const row = await campaignRow(app.services.db, seeded.campaignId);
+          return row?.status === "Paused" ? row : null;
+        });
+        expect(paused).toMatchObject({ pauseReason: "waha_unavailable", autoResumeStoppedAt: null });
+        expect(paused.pausedAt).toBeInstanceOf(Date);
+        expect(paused.lastError).toMatch(/connection refused/);
+        const during = await recipientCounts(app.services.db, seeded.campaignId);
+        expect(during.failed ?? 0).toBe(0);
+        expect(during.unknown ?? 0).toBe(0);
 
-      await sleep(Math.max(0, downAt + 10_000 - Date.now()));
-      expect((await campaignRow(app.services.db, seeded.campaignId))?.status).toBe("Paused");
-      await app.fakeWaha.serveAgain();
+        await sleep(Math.max(0, downAt + 10_000 - Date.now()));
+        expect((await campaignRow(app.services.db, seeded.campaignId))?.status).toBe("Paused");
+      } finally {
+        // Back whatever happened above: the next test needs WAHA.
+        await app.fakeWaha.serveAgain();
+      }
       const upAt = Date.now();
       await waitFor(
         "the campaign to resume by itself",
         async () => (await campaignRow(app.services.db, seeded.campaignId))?.status !== "Paused",
-        12_000,
+        { timeoutMs: 12_000 },
       );
       const resumedAfterMs = Date.now() - upAt;
       console.info(`[${backend}] resumed by itself ${resumedAfterMs} ms after WAHA answered again (paused ${upAt - paused.pausedAt!.getTime()} ms)`);
       expect(resumedAfterMs).toBeLessThan(10_000);
 
-      await waitFor("the campaign to complete", async () => (await campaignRow(app.services.db, seeded.campaignId))?.status === "Completed", 30_000);
+      await waitFor("the campaign to complete", async () => (await campaignRow(app.services.db, seeded.campaignId))?.status === "Completed", { timeoutMs: 30_000 });
       const perRecipient = perChat(app.fakeWaha.messages(), seeded.wahaSessionName);
       expect(perRecipient.size).toBe(30);
       expect([...perRecipient.values()].every((count) => count === 1)).toBe(true);
@@ -93,7 +99,7 @@ for (const backend of backends) {
 
       await sleep(3_000);
       app.fakeWaha.setSessionStatus(seeded.wahaSessionName, "WORKING");
-      await waitFor("the campaign to complete", async () => (await campaignRow(app.services.db, seeded.campaignId))?.status === "Completed", 30_000);
+      await waitFor("the campaign to complete", async () => (await campaignRow(app.services.db, seeded.campaignId))?.status === "Completed", { timeoutMs: 30_000 });
       const perRecipient = perChat(app.fakeWaha.messages(), seeded.wahaSessionName);
       expect(perRecipient.size).toBe(20);
       expect([...perRecipient.values()].every((count) => count === 1)).toBe(true);
@@ -146,7 +152,7 @@ for (const backend of backends) {
             const row = await campaignRow(app.services.db, seeded.campaignId);
             return row?.autoResumeStoppedAt ? row : null;
           },
-          15_000,
+          { timeoutMs: 15_000 },
         );
         expect(stopped).toMatchObject({ status: "Paused", pauseReason: "waha_unavailable", autoResumeAt: null });
       } finally {
@@ -159,7 +165,7 @@ for (const backend of backends) {
       expect(await events(app, seeded.campaignId)).toEqual(["paused:waha_unavailable", "auto_resume_stopped:waha_unavailable"]);
       // A person resumes it, and it finishes: nobody was lost.
       await app.services.campaigns.resume(seeded.workspaceId, seeded.campaignId);
-      await waitFor("the campaign to complete", async () => (await campaignRow(app.services.db, seeded.campaignId))?.status === "Completed", 20_000);
+      await waitFor("the campaign to complete", async () => (await campaignRow(app.services.db, seeded.campaignId))?.status === "Completed", { timeoutMs: 20_000 });
       expect(await recipientCounts(app.services.db, seeded.campaignId)).toEqual({ sent: 10 });
     }, 40_000);
 

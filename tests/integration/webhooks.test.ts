@@ -3,7 +3,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { campaignRecipients, whatsappSessions } from "~/server/db/schema";
 import { backends } from "../helpers/db";
-import { createTestUser, startTestApp, type TestApp, waitFor } from "../helpers/app";
+import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
+import { waitFor } from "../helpers/waitFor";
 
 const SECRET = "webhook-secret-0123456789";
 
@@ -47,15 +48,15 @@ for (const backend of backends) {
         delayMaxMs: 300,
       });
       const sent = () => app.fakeWaha.messages().filter((message) => message.session === session.wahaSessionName).length;
-      await waitFor("two sends", () => sent() >= 2, 15_000);
+      await waitFor("two sends", () => sent() >= 2, { timeoutMs: 15_000 });
       app.fakeWaha.setSessionStatus(session.wahaSessionName, "STARTING");
       await waitFor("paused because the number dropped", async () => (await user.trpc.campaign.get({ id: campaign.id })).pauseReason === "session_not_working");
       const workingAt = Date.now();
       app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
       // No periodic check runs in this app: only the webhook can resume it, and it does at once.
-      await waitFor("resumed by the webhook", async () => (await user.trpc.campaign.get({ id: campaign.id })).status !== "Paused", 3_000);
+      await waitFor("resumed by the webhook", async () => (await user.trpc.campaign.get({ id: campaign.id })).status !== "Paused", { timeoutMs: 3_000 });
       expect(Date.now() - workingAt).toBeLessThan(3_000);
-      await waitFor("completed", async () => (await user.trpc.campaign.get({ id: campaign.id })).status === "Completed", 15_000);
+      await waitFor("completed", async () => (await user.trpc.campaign.get({ id: campaign.id })).status === "Completed", { timeoutMs: 15_000 });
       const chats = app.fakeWaha.messages().filter((message) => message.session === session.wahaSessionName).map((message) => message.chatId);
       expect(chats).toHaveLength(6);
       expect(new Set(chats).size).toBe(6);
@@ -88,7 +89,7 @@ for (const backend of backends) {
           .from(campaignRecipients)
           .where(eq(campaignRecipients.campaignId, campaign.id));
         return rows.length === 2 && rows.every((row) => row.status === "sent" && row.ack === 2 && row.ackAt);
-      }, 15_000);
+      }, { timeoutMs: 15_000 });
     });
 
     it("refuses an unsigned or wrongly signed delivery, and handles each event id once", async () => {

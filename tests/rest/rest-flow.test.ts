@@ -6,7 +6,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backends } from "../helpers/db";
-import { createTestUser, startTestApp, type TestApp, waitFor } from "../helpers/app";
+import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
+import { waitFor } from "../helpers/waitFor";
 import { fixturePath } from "../fixtures/paths";
 import { inMs, type Json, restClient, type RestClient } from "./helpers";
 
@@ -88,8 +89,7 @@ describe.each(backends)("[%s] REST v1 end to end in sandbox mode", (kind) => {
         const campaign = await api("GET", `/api/v1/campaigns/${created.body.id}`);
         return campaign.body.status === "Completed" ? campaign.body : null;
       },
-      20_000,
-      200,
+      { timeoutMs: 20_000, intervalMs: 200 },
     );
     expect(done.counts).toMatchObject({ total: 8, pending: 0, sent: 8, failed: 0, unknown: 0 });
     expect(new Date(done.startedAt).getTime()).toBeGreaterThanOrEqual(new Date(scheduledAt).getTime() - 50);

@@ -1,5 +1,5 @@
 /**
- * Seeding and polling for the runner's tests: a workspace, a WhatsApp session (also WORKING on the
+ * Seeding for the runner's tests: a workspace, a WhatsApp session (also WORKING on the
  * fake), contacts in a list, and a campaign due now, inserted directly with Drizzle.
  */
 import { randomBytes } from "node:crypto";
@@ -126,18 +126,6 @@ export async function recipientCounts(db: Db, campaignId: string): Promise<Recor
 export async function campaignRow(db: Db, campaignId: string): Promise<s.Campaign | undefined> {
   const [row] = await db.select().from(s.campaigns).where(eq(s.campaigns.id, campaignId));
   return row;
-}
-
-/** Polls until `check` returns something truthy; fails with the last value seen. */
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 10, what = "condition" } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    last = await check();
-    if (last) return last as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 /** How many times each chat got a message, from the fake's log, for one session. */

@@ -6,7 +6,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FakeWaha } from "../../tools/fake-waha/server";
-import { type Seeded, sessionMessages, waitFor } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { type Seeded, sessionMessages } from "./helpers";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const fixture = path.join(repoRoot, "tests/runner/fixtures/runCampaign.ts");
@@ -42,7 +43,7 @@ export async function killRepeatedly(fake: FakeWaha, seeded: Seeded, env: Record
     const before = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
     const child = startRunner(env);
     const finishedEarly = await Promise.race([
-      waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length > before, { timeoutMs: 20_000, intervalMs: 5, what: "the runner to send" }).then(() => false),
+      waitFor("the runner to send", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length > before, { timeoutMs: 20_000, intervalMs: 5 }).then(() => false),
       child.exited.then(() => true),
     ]);
     if (!finishedEarly) {

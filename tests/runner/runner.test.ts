@@ -13,7 +13,8 @@ import { CampaignRunnerService, type CampaignRunnerOptions } from "~/server/serv
 import { WahaApiClient } from "~/server/services/wahaClient";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
-import { campaignRow, chatIdOf, expectedText, perChat, recipientCounts, seedCampaign, sessionMessages, waitFor } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { campaignRow, chatIdOf, expectedText, perChat, recipientCounts, seedCampaign, sessionMessages } from "./helpers";
 
 /** Counts and ETA as the API and the pages see them (campaignProgress.ts). */
 async function getCampaignProgress(db: TestDatabase["db"], campaignId: string) {
@@ -139,7 +140,7 @@ for (const backend of backends) {
       const seeded = await seed({ recipients: 40, delayMinMs: 2, delayMaxMs: 4 });
       const runner = new CampaignRunnerService(database.db, client, fast);
       const run = runner.runCampaign(seeded.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 10, { what: "10 sends" });
+      await waitFor("10 sends", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 10);
       fake.setSessionStatus(seeded.wahaSessionName, "STOPPED");
       expect(await run).toEqual({ claimed: true, status: "Paused" });
       const atPause = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
@@ -161,7 +162,7 @@ for (const backend of backends) {
       const seeded = await seed({ recipients: 200, delayMinMs: 1, delayMaxMs: 3 });
       fake.setFaults({ latencyMs: 15 }); // a send is usually in flight when cancel lands
       const run = new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 5, { what: "5 sends" });
+      await waitFor("5 sends", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 5);
       const cancelled = await cancelCampaign(database.db, seeded.campaignId);
       expect(cancelled.status).toBe("Cancelled");
       const atReturn = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
@@ -179,7 +180,7 @@ for (const backend of backends) {
       const seeded = await seed({ recipients: 60, delayMinMs: 1, delayMaxMs: 2 });
       const runner = new CampaignRunnerService(database.db, client, fast);
       const run = runner.runCampaign(seeded.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 5, { what: "5 sends" });
+      await waitFor("5 sends", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 5);
       await pauseCampaign(database.db, seeded.campaignId);
       expect(await run).toEqual({ claimed: true, status: "Paused" });
       expect(await campaignRow(database.db, seeded.campaignId)).toMatchObject({ pauseReason: "paused_by_user", leaseHolder: null });
@@ -197,7 +198,7 @@ for (const backend of backends) {
     it("deleting a running campaign stops its run cleanly", async () => {
       const seeded = await seed({ recipients: 100, delayMinMs: 2, delayMaxMs: 4 });
       const run = new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 3, { what: "3 sends" });
+      await waitFor("3 sends", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 3);
       await database.db.delete(s.campaigns).where(eq(s.campaigns.id, seeded.campaignId));
       expect(await run).toEqual({ claimed: true, status: null });
       const afterRun = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
@@ -248,7 +249,7 @@ for (const backend of backends) {
       const seeded = await seed({ recipients: 3 });
       fake.setFaults({ latencyMs: 700 }); // above the client's 500 ms timeout; the fake records before the delay
       const run = new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 1, { what: "the first send" });
+      await waitFor("the first send", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 1);
       fake.setFaults({ latencyMs: 0 });
       expect((await run).status).toBe("Completed");
       const counts = perChat(fake.messages(), seeded.wahaSessionName);
@@ -293,7 +294,7 @@ for (const backend of backends) {
       const seeded = await seed({ recipients: 3 });
       fake.setFaults({ errorRate: 1 });
       const run = new CampaignRunnerService(database.db, client, { ...fast, sendRetry: { attempts: 5, baseDelayMs: 150 } }).runCampaign(seeded.campaignId);
-      await waitFor(async () => (await recipientCounts(database.db, seeded.campaignId)).sending === 1, { what: "a recipient in retries" });
+      await waitFor("a recipient in retries", async () => (await recipientCounts(database.db, seeded.campaignId)).sending === 1);
       await pauseCampaign(database.db, seeded.campaignId);
       expect(await run).toEqual({ claimed: true, status: "Paused" });
       fake.setFaults({ errorRate: 0 });
@@ -390,7 +391,7 @@ for (const backend of backends) {
       fake.setSessionStatus(seeded.wahaSessionName, "WORKING");
       fake.setFaults({ latencyMs: 400 }); // the first send times out after being recorded
       const run = new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId);
-      await waitFor(() => fake.messages().length >= 1, { what: "the first send" });
+      await waitFor("the first send", () => fake.messages().length >= 1);
       fake.setFaults({ latencyMs: 0 });
       expect((await run).status).toBe("Completed");
       const counts = perChat(fake.messages(), seeded.wahaSessionName);

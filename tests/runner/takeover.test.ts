@@ -17,7 +17,8 @@ import { findStaleRunningCampaigns } from "~/server/services/scheduling/sweep";
 import { WahaApiClient } from "~/server/services/wahaClient";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
-import { perChat, recipientCounts, seedCampaign, sessionMessages, waitFor } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { perChat, recipientCounts, seedCampaign, sessionMessages } from "./helpers";
 import { startRunner } from "./processHelpers";
 
 const log = childLogger("takeover-test");
@@ -91,13 +92,13 @@ for (const backend of backends) {
 async function killAndRestart(fake: FakeWaha, seeded: Awaited<ReturnType<typeof seedCampaign>>, env: Record<string, string>) {
   const runnerEnv = { ...env, PRESENCE: "1", LEASE_MS: "30000", WAHA_URL: fake.url, CAMPAIGN_ID: seeded.campaignId };
   const first = startRunner(runnerEnv);
-  await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 20, { timeoutMs: 30_000, what: "the first runner to send" });
+  await waitFor("the first runner to send", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length >= 20, { timeoutMs: 30_000 });
   first.process.kill("SIGKILL");
   expect((await first.exited).signal).toBe("SIGKILL");
   const sentBefore = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
   const restartedAt = Date.now();
   const second = startRunner(runnerEnv);
-  await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length > sentBefore, { timeoutMs: 40_000, what: "the restarted runner to send" });
+  await waitFor("the restarted runner to send", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length > sentBefore, { timeoutMs: 40_000 });
   const firstSendAfterMs = Date.now() - restartedAt;
   const exit = await second.exited;
   expect(exit.code, exit.stderr.slice(-500)).toBe(0);

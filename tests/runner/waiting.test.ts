@@ -12,7 +12,8 @@ import { CampaignRunnerService, type CampaignRunnerOptions } from "~/server/serv
 import { WahaApiClient } from "~/server/services/wahaClient";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
-import { recipientCounts, seedCampaign, sessionMessages, waitFor } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { recipientCounts, seedCampaign, sessionMessages } from "./helpers";
 
 /** The database as one runner sees it, noting when it sends each statement. */
 function countingDb(db: Db, statementTimes: number[]): Db {
@@ -59,7 +60,7 @@ for (const backend of backends) {
 
       fake.setFaults({ latencyMs: SEND_MS });
       const firstRun = new CampaignRunnerService(database.db, client, options).runCampaign(first.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), first.wahaSessionName).length === 1, { what: "the first campaign's send in flight" });
+      await waitFor("the first campaign's send in flight", () => sessionMessages(fake.messages(), first.wahaSessionName).length === 1);
       fake.setFaults({ latencyMs: 0 });
 
       const statementTimes: number[] = [];
@@ -86,7 +87,7 @@ for (const backend of backends) {
       fake.setSessionStatus(seeded.wahaSessionName, "WORKING");
       fake.setFaults({ latencyMs: 2_000 });
       const run = new CampaignRunnerService(database.db, client, options).runCampaign(seeded.campaignId);
-      await waitFor(() => sessionMessages(fake.messages(), seeded.wahaSessionName).length === 1, { what: "a send in flight" });
+      await waitFor("a send in flight", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length === 1);
       const statementTimes: number[] = [];
       const cancelStartedAt = Date.now();
       await cancelCampaign(countingDb(database.db, statementTimes), seeded.campaignId, slotWakeups);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeWaha, type FakeWaha, type WahaEngine } from "../../tools/fake-waha/server";
-import { WahaContract, startTestServer, waitFor, type TestServer } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { WahaContract, startTestServer, type TestServer } from "./helpers";
 
 /**
  * Every answer of the fake that the client relies on, checked against WAHA's own OpenAPI document
@@ -80,7 +81,7 @@ describe("fake WAHA answers match WAHA's OpenAPI document", () => {
     expect((starting.json as { status: string }).status).toBe("STARTING");
     expectDocumented("GET", "/api/sessions/{session}", starting);
 
-    await waitFor(() => fake.sessionStatus("c1") === "SCAN_QR_CODE");
+    await waitFor("c1 to show its QR code", () => fake.sessionStatus("c1") === "SCAN_QR_CODE");
     const scanning = await call(fake, "GET", "/api/sessions/c1");
     expect((scanning.json as { me: unknown }).me).toBeNull();
     expectDocumented("GET", "/api/sessions/{session}", scanning);
@@ -198,10 +199,10 @@ describe("fake WAHA answers match WAHA's OpenAPI document", () => {
       await call(fake, "POST", "/api/sessions", {
         body: { name: "w", start: true, config: { webhooks: [{ url: receiver.url, events: ["session.status", "message.ack"] }] } },
       });
-      await waitFor(() => fake.sessionStatus("w") === "SCAN_QR_CODE");
+      await waitFor("w to show its QR code", () => fake.sessionStatus("w") === "SCAN_QR_CODE");
       fake.setSessionStatus("w", "WORKING");
       await call(fake, "POST", "/api/sendText", { body: { session: "w", chatId: "14155550123@c.us", text: "x" } });
-      await waitFor(() => receiver.requests.filter((request) => (request.json as { event: string }).event === "message.ack").length >= 2);
+      await waitFor("two message.ack deliveries", () => receiver.requests.filter((request) => (request.json as { event: string }).event === "message.ack").length >= 2);
 
       const events = receiver.requests.map((request) => request.json as { event: string });
       expect(events.filter((event) => event.event === "session.status").length).toBeGreaterThanOrEqual(3);

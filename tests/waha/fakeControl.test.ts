@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
-import { waitFor } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
 
 /** The fake's own behaviour, driven over HTTP as a script or another process would. */
 
@@ -76,7 +76,7 @@ describe("WAHA behaviour", () => {
     const created = await http("POST", "/api/sessions", { name: "a", start: true });
     expect(created).toMatchObject({ status: 201, body: { name: "a", status: "STARTING" } });
     expect((await http("POST", "/api/sessions", { name: "a" })).status).toBe(422); // already exists
-    await waitFor(() => fake.sessionStatus("a") === "SCAN_QR_CODE");
+    await waitFor("a to show its QR code", () => fake.sessionStatus("a") === "SCAN_QR_CODE");
 
     const png = await fetch(`${fake.url}/api/a/auth/qr`, { headers: { "x-api-key": API_KEY } });
     expect(png.headers.get("content-type")).toBe("image/png");
@@ -92,11 +92,11 @@ describe("WAHA behaviour", () => {
     expect((await http("GET", "/api/sessions?all=true")).body).toHaveLength(2); // ...unless all=true
 
     await http("POST", "/api/sessions/a/start");
-    await waitFor(() => fake.sessionStatus("a") === "WORKING"); // auth survived the stop
+    await waitFor("a WORKING again", () => fake.sessionStatus("a") === "WORKING"); // auth survived the stop
     expect((await http("GET", "/api/sessions/a")).body).toMatchObject({ me: { id: "4915112345678@c.us" } });
 
     await http("POST", "/api/sessions/a/logout");
-    await waitFor(() => fake.sessionStatus("a") === "SCAN_QR_CODE"); // logout restarts into a new QR
+    await waitFor("a to show a new QR code", () => fake.sessionStatus("a") === "SCAN_QR_CODE"); // logout restarts into a new QR
     expect((await http("GET", "/api/sessions/a")).body).toMatchObject({ me: null });
 
     await http("POST", "/api/sessions/a/stop");
@@ -200,14 +200,14 @@ describe("control API", () => {
 
     await expect(http("POST", "/api/sendText", { session: "default", chatId: CHAT, text: "abandoned" }, { signal: AbortSignal.timeout(30) })).rejects.toThrow();
     expect(fake.messages().map((message) => message.text)).toEqual(["slow", "abandoned"]);
-    await waitFor(() => fake.stats().inFlight.default === undefined); // its answer is still due: let it go
+    await waitFor("the abandoned send to be answered", () => fake.stats().inFlight.default === undefined); // its answer is still due: let it go
   });
 
   it("stats: maxInFlight counts the most sends of one session open at once", async () => {
     await http("POST", "/__fake/sessions/solo/status", { status: "WORKING" }, { key: null });
     await http("POST", "/__fake/faults", { latencyMs: 100 }, { key: null });
     const parallel = Array.from({ length: 5 }, (_, i) => sendText("default", `p${i}`));
-    await waitFor(() => fake.stats().inFlight.default === 5);
+    await waitFor("5 sends in flight", () => fake.stats().inFlight.default === 5);
     expect((await http("GET", "/__fake/stats", undefined, { key: null })).body).toMatchObject({ inFlight: { default: 5 } });
     await Promise.all(parallel);
     for (let i = 0; i < 3; i++) await sendText("solo", `s${i}`);
@@ -230,7 +230,7 @@ describe("control API", () => {
   it("acks advance PENDING -> SERVER -> DEVICE on their own", async () => {
     const sent = (await sendText("default", "x")).body as { id: { _serialized: string } };
     const path = `/api/default/chats/${encodeURIComponent(CHAT)}/messages/${encodeURIComponent(sent.id._serialized)}`;
-    await waitFor(async () => ((await http("GET", path)).body as { ack: number }).ack === 2);
+    await waitFor("ack DEVICE", async () => ((await http("GET", path)).body as { ack: number }).ack === 2);
     expect((await http("GET", path)).body).toMatchObject({ ackName: "DEVICE" });
   });
 });
