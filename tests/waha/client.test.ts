@@ -1,16 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/wahaClient";
 import { startFakeWaha, type FakeWaha, type WahaEngine } from "../../tools/fake-waha/server";
-import { expectWahaError as expectWahaErrorOfKind, json, startTestServer, waitFor, type TestServer } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { expectWahaError as expectWahaErrorOfKind, json, startTestServer, type TestServer } from "./helpers";
 
 const API_KEY = "sekret-API-key-0123456789";
 const CHAT = toChatId("+14155550123");
 
-/** Every WahaError a test provoked, to check at the end that none leaked the key. */
-const provoked: WahaError[] = [];
-
+/** A call that must fail with a WahaError of `kind`; the API key never appears in it, whatever the failure. */
 async function expectWahaError(promise: Promise<unknown>, kind: WahaErrorKind): Promise<WahaError> {
-  const wahaError = await expectWahaErrorOfKind(promise, kind, provoked);
+  const wahaError = await expectWahaErrorOfKind(promise, kind, API_KEY);
   expect(wahaError.retryable).toBe(kind === "transient");
   return wahaError;
 }
@@ -101,7 +100,7 @@ describe("WahaApiClient sessions and auth", () => {
   it("create with start, QR (image and raw), pairing code, scan, stop, start, logout", async () => {
     const created = await client.createSession("shop", { start: true });
     expect(created).toMatchObject({ name: "shop", status: "STARTING" });
-    await waitFor(async () => (await client.getSession("shop")).status === "SCAN_QR_CODE");
+    await waitFor("shop to show its QR code", async () => (await client.getSession("shop")).status === "SCAN_QR_CODE");
 
     const qr = await client.getQrImage("shop");
     expect(qr.mimetype).toBe("image/png");
@@ -119,10 +118,10 @@ describe("WahaApiClient sessions and auth", () => {
     expect(await client.listSessions()).toEqual([expect.objectContaining({ name: "shop", status: "STOPPED" })]);
 
     await client.startSession("shop");
-    await waitFor(async () => (await client.getSession("shop")).status === "WORKING"); // still logged in
+    await waitFor("shop WORKING again", async () => (await client.getSession("shop")).status === "WORKING"); // still logged in
 
     await client.logoutSession("shop");
-    await waitFor(async () => (await client.getSession("shop")).status === "SCAN_QR_CODE");
+    await waitFor("shop to show a new QR code", async () => (await client.getSession("shop")).status === "SCAN_QR_CODE");
     expect((await client.getSession("shop")).me).toBeNull();
   });
 
@@ -216,12 +215,6 @@ describe("WahaApiClient errors", () => {
   });
   afterAll(async () => {
     await fake.close();
-    // The API key never appears in any error message, whatever the failure.
-    expect(provoked.length).toBeGreaterThan(10);
-    for (const error of provoked) {
-      expect(error.message).not.toContain(API_KEY);
-      expect(String(error)).not.toContain(API_KEY);
-    }
   });
   beforeEach(() => {
     fake.reset({ sessions: true });

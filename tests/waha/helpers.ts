@@ -10,24 +10,6 @@ import { fixturePath } from "../fixtures/paths";
 /** WAHA's own OpenAPI document, kept in tests/fixtures/. */
 export const openapiPath = fixturePath("waha-openapi.json");
 
-/** Polls `check` until it returns a truthy value (or passes without throwing). */
-export async function waitFor<T>(check: () => T | Promise<T>, { timeoutMs = 2_000, intervalMs = 10 } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`waitFor timed out after ${timeoutMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ""}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-}
-
 // ------------------------------------------------------------------ tiny servers
 
 export interface ReceivedRequest {
@@ -195,8 +177,11 @@ export class WahaContract {
   }
 }
 
-/** Awaits a call that must fail with a WahaError of `kind`; records it in `provoked` (key-leak checks). */
-export async function expectWahaError(promise: Promise<unknown>, kind: WahaErrorKind, provoked: WahaError[]): Promise<WahaError> {
+/**
+ * Awaits a call that must fail with a WahaError of `kind`, and checks at once that the error never
+ * shows `apiKey`, in its message or as a string: every error a test provokes is a key-leak check.
+ */
+export async function expectWahaError(promise: Promise<unknown>, kind: WahaErrorKind, apiKey: string): Promise<WahaError> {
   const error = await promise.then(
     () => {
       throw new Error(`expected a WahaError of kind ${kind}, the call succeeded`);
@@ -205,7 +190,8 @@ export async function expectWahaError(promise: Promise<unknown>, kind: WahaError
   );
   expect(error).toBeInstanceOf(WahaError);
   const wahaError = error as WahaError;
-  provoked.push(wahaError);
   expect(wahaError.kind, wahaError.message).toBe(kind);
+  expect(wahaError.message).not.toContain(apiKey);
+  expect(String(wahaError)).not.toContain(apiKey);
   return wahaError;
 }

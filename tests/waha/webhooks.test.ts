@@ -1,8 +1,9 @@
 import { createHmac } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WahaApiClient, toChatId } from "~/server/services/wahaClient";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
-import { startTestServer, waitFor, type ReceivedRequest, type TestServer } from "./helpers";
+import { waitFor } from "../helpers/waitFor";
+import { startTestServer, type ReceivedRequest, type TestServer } from "./helpers";
 
 const HMAC_KEY = "webhook-secret";
 const CHAT = toChatId("+14155550123");
@@ -25,15 +26,17 @@ describe("fake WAHA webhooks", () => {
   beforeAll(async () => {
     fake = await startFakeWaha({ engine: "NOWEB" });
     client = new WahaApiClient({ baseUrl: fake.url });
-    receiver = await startTestServer();
   });
   afterAll(async () => {
     await fake.close();
-    await receiver.close();
   });
-  beforeEach(() => {
+  // A receiver of its own for each test: a late delivery of another test's events cannot reach it.
+  beforeEach(async () => {
     fake.reset({ sessions: true });
-    receiver.requests.length = 0;
+    receiver = await startTestServer();
+  });
+  afterEach(async () => {
+    await receiver.close();
   });
 
   it("posts session.status and message.ack (SERVER then DEVICE), signed with HMAC-SHA512 of the raw body", async () => {
@@ -41,10 +44,10 @@ describe("fake WAHA webhooks", () => {
       start: true,
       webhooks: [{ url: `${receiver.url}/waha`, events: ["session.status", "message.ack"], hmacKey: HMAC_KEY }],
     });
-    await waitFor(() => fake.sessionStatus("hooked") === "SCAN_QR_CODE");
+    await waitFor("hooked to show its QR code", () => fake.sessionStatus("hooked") === "SCAN_QR_CODE");
     fake.setSessionStatus("hooked", "WORKING");
     const { messageId } = await client.sendText({ session: "hooked", chatId: CHAT, text: "hi" });
-    await waitFor(() => receiver.requests.filter((request) => eventOf(request).event === "message.ack").length === 2);
+    await waitFor("two message.ack deliveries", () => receiver.requests.filter((request) => eventOf(request).event === "message.ack").length === 2);
     await fake.drainWebhooks();
 
     // Deliveries race each other; each event's `statuses` (the history up to it) gives the order raised.
@@ -77,7 +80,7 @@ describe("fake WAHA webhooks", () => {
 
   it("a signature made with another key does not match", async () => {
     await client.createSession("signed", { start: true, webhooks: [{ url: receiver.url, events: ["session.status"], hmacKey: HMAC_KEY }] });
-    const request = await waitFor(() => receiver.requests[0]);
+    const request = await waitFor("a delivery", () => receiver.requests[0]);
     expect(request.headers["x-webhook-hmac"]).not.toBe(createHmac("sha512", "other-key").update(request.rawBody).digest("hex"));
   });
 
@@ -99,7 +102,7 @@ describe("fake WAHA webhooks", () => {
     fake.setSessionStatus("reader", "WORKING");
     const { messageId } = await client.sendText({ session: "reader", chatId: CHAT, text: "x" });
     fake.setAck(messageId, 3);
-    const read = await waitFor(() => receiver.requests.find((request) => eventOf(request).payload.ack === 3));
+    const read = await waitFor("a message.ack 3 delivery", () => receiver.requests.find((request) => eventOf(request).payload.ack === 3));
     expect(eventOf(read).payload).toMatchObject({ id: messageId, ackName: "READ" });
     await new Promise((resolve) => setTimeout(resolve, 60));
     // Once read, the automatic SERVER/DEVICE acks do not move it back.
