@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, migrateDatabase, openDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
+import { claims, recordClaims } from "../helpers/claims";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { perChat, recipientCounts, type Seeded, seedCampaign } from "./helpers";
 import { killRepeatedly, startRunner } from "./processHelpers";
@@ -31,6 +32,7 @@ describe.skipIf(!hasPostgres)("[postgres] runners in separate processes", () => 
   let fake: FakeWaha;
   beforeAll(async () => {
     [database, fake] = await Promise.all([createTestDatabase("postgres"), startFakeWaha({ port: 0 })]);
+    await recordClaims(database.db);
   });
   afterAll(async () => {
     await Promise.all([database?.close(), fake?.close()]);
@@ -47,6 +49,8 @@ describe.skipIf(!hasPostgres)("[postgres] runners in separate processes", () => 
     const outcomes = results.map((result) => JSON.parse(result.stdout.trim()) as { claims: number; status: string });
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["Completed", "Completed"]);
     expect(outcomes.map((outcome) => outcome.claims).sort()).toEqual([0, 1]);
+    // The database agrees: one claim of the campaign in all.
+    expect(await claims(database.db, [seeded.campaignId])).toHaveLength(1);
     expectEachOnce(fake, seeded);
     expect(fake.stats().maxInFlight[seeded.wahaSessionName]).toBe(1);
   }, 60_000);

@@ -7,13 +7,15 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { SchedulerService } from "~/server/services/scheduler";
 import { WahaApiClient } from "~/server/services/wahaClient";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
+import { claims, recordClaims } from "../helpers/claims";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
+import { waitFor } from "../helpers/waitFor";
 import { captureLogger, LEVEL, type LogLine } from "./fixtures/logCapture";
-import { type Audience, campaignRow, insertCampaign, type SeededCampaign, seedAudience, waitFor } from "./fixtures/seed";
+import { type Audience, campaignRow, insertCampaign, type SeededCampaign, seedAudience } from "./fixtures/seed";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const WORKERS = 3;
@@ -72,16 +74,13 @@ function stopGroup(worker: Worker): void {
 describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker processes", () => {
   let database: TestDatabase;
   let fake: FakeWaha;
-  let audiences: Audience[];
+  // Each test starts its own workers and web scheduler; they are stopped after it.
   let workers: Worker[] = [];
-  let web: SchedulerService;
-  const webLog = captureLogger();
+  let web: SchedulerService | null = null;
+  let webLog: ReturnType<typeof captureLogger>;
 
-  beforeAll(async () => {
-    database = await createTestDatabase("postgres");
-    fake = await startFakeWaha({ port: 0 });
-    audiences = [];
-    for (let i = 0; i < SESSIONS; i++) audiences.push(await seedAudience(database.db, fake));
+  /** Three worker processes, ready, and a web-role scheduler queueing for them. */
+  async function startWorkers(): Promise<void> {
     const env = {
       DATABASE_URL: database.url!,
       WAHA_URL: fake.url,
@@ -93,7 +92,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
     workers = Array.from({ length: WORKERS }, () => startWorker(env));
     await Promise.all(
       workers.map((worker) =>
-        waitFor(async () => worker.lines.some((line) => line.msg.startsWith("worker ready")), `worker ${worker.child.pid} to be ready`, 45_000).catch(
+        waitFor(`worker ${worker.child.pid} to be ready`, () => worker.lines.some((line) => line.msg.startsWith("worker ready")), { timeoutMs: 45_000, intervalMs: 50 }).catch(
           (error: unknown) => {
             console.error(`[worker ${worker.child.pid}] log:`, JSON.stringify(worker.lines), "stderr:", worker.stderr());
             throw error;
@@ -101,6 +100,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
         ),
       ),
     );
+    webLog = captureLogger();
     web = new SchedulerService(database.db, new WahaApiClient({ baseUrl: fake.url }), {
       driver: "pg-boss",
       role: "web",
@@ -108,12 +108,43 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
       logger: webLog.logger,
     });
     await web.initialize();
-  }, 90_000);
+  }
 
-  afterAll(async () => {
-    await web?.stop();
+  async function stopWorkers(): Promise<void> {
     for (const worker of workers) stopGroup(worker);
     await Promise.all(workers.map((worker) => worker.closed));
+  }
+
+  /** Waits until every campaign is Completed; returns their rows. */
+  function allCompleted(campaigns: SeededCampaign[], timeoutMs: number) {
+    return waitFor(
+      "every campaign to complete",
+      async () => {
+        const current = await Promise.all(campaigns.map((campaign) => campaignRow(database.db, campaign.id)));
+        return current.every((row) => row?.status === "Completed") ? current : null;
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase("postgres");
+    fake = await startFakeWaha({ port: 0 });
+    await recordClaims(database.db);
+  });
+
+  beforeEach(() => {
+    fake.reset();
+  });
+
+  afterEach(async () => {
+    await web?.stop();
+    web = null;
+    await stopWorkers();
+    workers = [];
+  });
+
+  afterAll(async () => {
     await fake?.close();
     await database?.close();
   });
@@ -124,23 +155,19 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
         for (const line of worker.lines.filter((entry) => entry.level >= LEVEL.warn)) console.error(`[worker ${worker.child.pid}]`, JSON.stringify(line));
       }
     });
+    const audiences: Audience[] = [];
+    for (let i = 0; i < SESSIONS; i++) audiences.push(await seedAudience(database.db, fake));
+    await startWorkers();
+    const scheduler = web!;
     const second = Math.ceil(Date.now() / 1000) * 1000 + 2_000;
     const campaigns: SeededCampaign[] = [];
     for (let i = 0; i < CAMPAIGNS; i++) {
       const audience = audiences[i % SESSIONS]!;
       campaigns.push(await insertCampaign(database.db, audience, new Date(second + i * 15), `burst-${i}`));
     }
-    await Promise.all(campaigns.map((campaign) => web.scheduleCampaignJob(campaign)));
+    await Promise.all(campaigns.map((campaign) => scheduler.scheduleCampaignJob(campaign)));
 
-    const rows = await waitFor(
-      async () => {
-        const current = await Promise.all(campaigns.map((campaign) => campaignRow(database.db, campaign.id)));
-        return current.every((row) => row?.status === "Completed") ? current : null;
-      },
-      "every campaign to complete",
-      30_000,
-      100,
-    );
+    const rows = await allCompleted(campaigns, 30_000);
 
     const lateness = rows.map((row) => row!.startedAt!.getTime() - row!.scheduledAt.getTime()).sort((a, b) => a - b);
     console.info(
@@ -158,29 +185,43 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
       expect(sentTo.sort()).toEqual([...audiences[i % SESSIONS]!.chatIds].sort());
     });
 
-    // Each campaign was claimed by exactly one run, across all processes.
-    const claims = workers.flatMap((worker) => worker.lines.filter((line) => line.msg === "campaign run ended"));
+    // Each campaign was claimed by exactly one run, across all processes: the database's record of claims.
+    const claimed = await claims(database.db, campaigns.map((campaign) => campaign.id));
     const claimsPerCampaign = new Map<string, number>();
-    for (const line of claims) claimsPerCampaign.set(line.campaignId!, (claimsPerCampaign.get(line.campaignId!) ?? 0) + 1);
+    for (const claim of claimed) claimsPerCampaign.set(claim.campaignId, (claimsPerCampaign.get(claim.campaignId) ?? 0) + 1);
     expect(claimsPerCampaign.size).toBe(CAMPAIGNS);
     expect([...claimsPerCampaign.values()].every((count) => count === 1)).toBe(true);
-    console.info(
-      `[multi-process] claimed per worker: ${workers
-        .map((worker) => worker.lines.filter((line) => line.msg === "campaign run ended").length)
-        .join(" / ")}`,
-    );
-  });
+    const perProcess = new Map<string, number>();
+    for (const claim of claimed) {
+      const holderId = claim.holder.split("/")[0]!;
+      perProcess.set(holderId, (perProcess.get(holderId) ?? 0) + 1);
+    }
+    console.info(`[multi-process] claimed per worker: ${[...perProcess.values()].join(" / ")}`);
+
+    // Nobody logged an error doing it.
+    for (const worker of workers) expect(worker.lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
+    expect(webLog.lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
+  }, 120_000);
 
   it("workers stop cleanly on SIGTERM", async () => {
-    for (const worker of workers) stopGroup(worker);
-    await Promise.all(workers.map((worker) => worker.closed));
+    // Workers that have run campaigns, one each (the claim decides which worker runs which).
+    const audience = await seedAudience(database.db, fake);
+    await startWorkers();
+    const scheduler = web!;
+    const at = new Date(Date.now() + 2_000);
+    const campaigns: SeededCampaign[] = [];
+    for (let i = 0; i < WORKERS; i++) campaigns.push(await insertCampaign(database.db, audience, at, `before-sigterm-${i}`));
+    await Promise.all(campaigns.map((campaign) => scheduler.scheduleCampaignJob(campaign)));
+    await allCompleted(campaigns, 30_000);
+
+    await stopWorkers();
 
     for (const worker of workers) {
       expect(worker.lines.some((line) => line.msg === "scheduler stopped")).toBe(true);
       expect(worker.lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
     }
     expect(webLog.lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
-  });
+  }, 120_000);
 });
 
 describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] pg-boss starting in several processes at once", () => {

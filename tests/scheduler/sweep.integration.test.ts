@@ -3,30 +3,33 @@
  * process scheduled, moved or abandoned a campaign. Here it runs every second (default: 30 s).
  */
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { campaigns } from "~/server/db/schema";
 import { SchedulerService } from "~/server/services/scheduler";
 import { WahaApiClient } from "~/server/services/wahaClient";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
+import { waitFor } from "../helpers/waitFor";
 import { captureLogger, LEVEL } from "./fixtures/logCapture";
-import { type Audience, campaignRow, insertCampaign, type SeededCampaign, seedAudience, waitFor } from "./fixtures/seed";
+import { type Audience, campaignRow, insertCampaign, type SeededCampaign, seedAudience } from "./fixtures/seed";
 
 for (const kind of backends) {
   describe(`[${kind}] the node-cron scheduler's sweep`, () => {
     let database: TestDatabase;
     let fake: FakeWaha;
+    // Each test has its own audience (WhatsApp number and list), its own scheduler and its own log.
     let audience: Audience;
     let scheduler: SchedulerService;
-    const log = captureLogger();
+    let log: ReturnType<typeof captureLogger>;
 
     const completed = (campaign: SeededCampaign) =>
       waitFor(
+        `campaign ${campaign.id} to complete`,
         async () => {
           const row = await campaignRow(database.db, campaign.id);
           return row?.status === "Completed" ? row : null;
         },
-        `campaign ${campaign.id} to complete`,
+        { intervalMs: 50 },
       );
     const sentTo = (campaign: SeededCampaign) =>
       fake
@@ -38,7 +41,11 @@ for (const kind of backends) {
     beforeAll(async () => {
       database = await createTestDatabase(kind);
       fake = await startFakeWaha({ port: 0 });
+    });
+
+    beforeEach(async () => {
       audience = await seedAudience(database.db, fake);
+      log = captureLogger();
       scheduler = new SchedulerService(database.db, new WahaApiClient({ baseUrl: fake.url }), {
         sweepCron: "*/1 * * * * *",
         runnerOptions: { leaseMs: 5_000 },
@@ -47,8 +54,13 @@ for (const kind of backends) {
       await scheduler.initialize();
     });
 
-    afterAll(async () => {
+    afterEach(async () => {
       await scheduler?.stop();
+      // Whatever the case did, the scheduler logged no errors.
+      expect(log.lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
+    });
+
+    afterAll(async () => {
       await fake?.close();
       await database?.close();
     });
@@ -56,7 +68,7 @@ for (const kind of backends) {
     it("arms a campaign another process scheduled, and runs it on time", async () => {
       const campaign = await insertCampaign(database.db, audience, new Date(Date.now() + 2_500), "elsewhere");
 
-      await waitFor(async () => scheduler.scheduledJobs.has(campaign.id), "the sweep to arm the campaign", 2_000);
+      await waitFor("the sweep to arm the campaign", () => scheduler.scheduledJobs.has(campaign.id), { timeoutMs: 2_000, intervalMs: 50 });
       const row = await completed(campaign);
 
       expect(row.startedAt!.getTime() - campaign.scheduledAt.getTime()).toBeLessThan(1_000);
@@ -93,12 +105,8 @@ for (const kind of backends) {
         .set({ scheduledAt: new Date(Date.now() + 3 * 24 * 3600 * 1000) })
         .where(eq(campaigns.id, campaign.id));
 
-      await waitFor(async () => !scheduler.scheduledJobs.has(campaign.id), "the sweep to drop the timer", 3_000);
+      await waitFor("the sweep to drop the timer", () => !scheduler.scheduledJobs.has(campaign.id), { timeoutMs: 3_000, intervalMs: 50 });
       expect(scheduler.status().lastSweepAt).not.toBeNull();
-    });
-
-    it("logged no errors", () => {
-      expect(log.lines.filter((line) => line.level >= LEVEL.error)).toEqual([]);
     });
   });
 }
