@@ -1,5 +1,5 @@
 import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCaller } from "~/server/api/root";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
@@ -22,6 +22,10 @@ for (const backend of backends) {
 
     beforeAll(async () => {
       app = await startTestApp(backend);
+    });
+    // Each test gets an owner with a number, a list, a template and a campaign, and an intruder in
+    // another workspace who has nothing yet.
+    beforeEach(async () => {
       owner = await createTestUser(app);
       intruder = await createTestUser(app);
       const session = await owner.trpc.whatsappSession.create({ name: "Sales" });

@@ -1,9 +1,10 @@
 /**
  * Every REST v1 endpoint: its success, a validation error naming the field, and another
- * workspace's id (404, never the row). Two users, each in a workspace of their own.
+ * workspace's id (404, never the row). Two users, each in a workspace of their own, new for every
+ * test: each test creates the number, list, template or campaign it needs (the helpers below).
  */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
 import { inMs, type Json, restClient, type RestClient } from "./helpers";
@@ -24,15 +25,16 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
   let anonymous: RestClient;
   let aliceTrpc: Awaited<ReturnType<typeof createTestUser>>["trpc"];
   let aliceKey: string;
-  const ids = { session: "", list: "", template: "", campaign: "" };
 
   beforeAll(async () => {
     app = await startTestApp(kind);
+    anonymous = restClient(app, null);
+  });
+  beforeEach(async () => {
     const a = await createTestUser(app);
     const b = await createTestUser(app);
     alice = restClient(app, a.apiKey);
     bob = restClient(app, b.apiKey);
-    anonymous = restClient(app, null);
     aliceTrpc = a.trpc;
     aliceKey = a.apiKey;
   });
@@ -40,28 +42,96 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     await app?.close();
   });
 
+  /** Alice's number "Sales" (what POST /sessions answers). */
+  async function createSession(): Promise<Json> {
+    const created = await alice("POST", "/api/v1/sessions", { name: "Sales" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  }
+
+  /** Alice's empty list "Customers"; returns its id. */
+  async function createList(): Promise<string> {
+    const created = await alice("POST", "/api/v1/lists", { name: "Customers" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.id;
+  }
+
+  /** Alice's list "Customers" with its six contacts, added the four ways the list tests add them; returns its id. */
+  async function createListOfSix(): Promise<string> {
+    const id = await createList();
+    const added = [
+      await alice("POST", `/api/v1/lists/${id}/contacts?defaultCountry=US`, [
+        { phone: "(201) 555-0131", first_name: "Ana", city: "Hoboken" },
+        { phone: "+4915123456731", first_name: "Jonas", city: "Berlin" },
+      ]),
+      await alice("POST", `/api/v1/lists/${id}/contacts`, { contacts: [{ phone: "201-555-0132", first_name: "Ben" }], defaultCountry: "us" }),
+      await alice("POST", `/api/v1/lists/${id}/import?defaultCountry=US`, "phone_number,first_name,city\n+4915123456733,Lena,Hamburg\n2015550134,Sam,Newark\n", {
+        "content-type": "text/csv",
+      }),
+      await alice("POST", `/api/v1/lists/${id}/import`, { csv: "phone\n+4915123456734\n", defaultCountry: "DE" }),
+    ];
+    expect(added.map((answer) => [answer.status, answer.body.added])).toEqual([
+      [200, 2],
+      [200, 1],
+      [200, 2],
+      [200, 1],
+    ]);
+    return id;
+  }
+
+  /** Alice's template "Welcome"; returns its id. */
+  async function createTemplate(): Promise<string> {
+    const created = await alice("POST", "/api/v1/templates", { name: "Welcome", body: "Hi {{first_name|there}} in {{city|your city}}" });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.id;
+  }
+
+  /** Alice's number, list of six and template, and her campaign "Spring sale" scheduled an hour ahead. */
+  async function createCampaign() {
+    const session = await createSession();
+    const list = await createListOfSix();
+    const template = await createTemplate();
+    const created = await alice("POST", "/api/v1/campaigns", {
+      name: "Spring sale",
+      listId: list,
+      templateId: template,
+      scheduledAt: inMs(3600_000),
+      delayMinMs: 1000,
+      delayMaxMs: 2000,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return { session: session.id as string, list, template, campaign: created.body.id as string };
+  }
+
   describe("without a valid API key", () => {
     it("health and the OpenAPI document need no key; health tells what the app last saw of WAHA, without calling it", async () => {
-      const before = await anonymous("GET", "/api/v1/health");
-      expect(before.status).toBe(200);
-      expect(before.body).toMatchObject({ status: "ok", db: "ok", waha: "unknown", wahaLastAnsweredAt: null, scheduler: { initialized: true } });
-      await app.services.waha.listSessions();
-      const health = await anonymous("GET", "/api/v1/health");
-      expect(health.body).toMatchObject({ status: "ok", db: "ok", waha: "ok", scheduler: { initialized: true } });
-      expect(health.body.wahaLastAnsweredAt).toMatch(ISO);
-      // With WAHA gone, a probe still answers what was last seen: it makes no WAHA call of its own.
-      await app.fakeWaha.stopServing();
+      // An app of its own: what health reports depends on whether the app has called WAHA yet.
+      const app = await startTestApp(kind);
+      const anonymous = restClient(app, null);
       try {
-        expect((await anonymous("GET", "/api/v1/health")).body).toMatchObject({ status: "ok", waha: "ok" });
-        await app.services.waha.listSessions().catch(() => undefined);
-        expect((await anonymous("GET", "/api/v1/health")).body).toMatchObject({ status: "degraded", waha: "unreachable" });
+        const before = await anonymous("GET", "/api/v1/health");
+        expect(before.status).toBe(200);
+        expect(before.body).toMatchObject({ status: "ok", db: "ok", waha: "unknown", wahaLastAnsweredAt: null, scheduler: { initialized: true } });
+        await app.services.waha.listSessions();
+        const health = await anonymous("GET", "/api/v1/health");
+        expect(health.body).toMatchObject({ status: "ok", db: "ok", waha: "ok", scheduler: { initialized: true } });
+        expect(health.body.wahaLastAnsweredAt).toMatch(ISO);
+        // With WAHA gone, a probe still answers what was last seen: it makes no WAHA call of its own.
+        await app.fakeWaha.stopServing();
+        try {
+          expect((await anonymous("GET", "/api/v1/health")).body).toMatchObject({ status: "ok", waha: "ok" });
+          await app.services.waha.listSessions().catch(() => undefined);
+          expect((await anonymous("GET", "/api/v1/health")).body).toMatchObject({ status: "degraded", waha: "unreachable" });
+        } finally {
+          await app.fakeWaha.serveAgain();
+        }
+        const doc = await anonymous("GET", "/api/v1/openapi.json");
+        expect(doc.status).toBe(200);
+        expect(doc.body.openapi).toBe("3.1.0");
+        expect(Object.keys(doc.body.paths)).toContain("/api/v1/campaigns/{id}/recipients");
       } finally {
-        await app.fakeWaha.serveAgain();
+        await app.close();
       }
-      const doc = await anonymous("GET", "/api/v1/openapi.json");
-      expect(doc.status).toBe(200);
-      expect(doc.body.openapi).toBe("3.1.0");
-      expect(Object.keys(doc.body.paths)).toContain("/api/v1/campaigns/{id}/recipients");
     });
 
     it("a missing, malformed, unknown or revoked key is 401 on every protected endpoint", async () => {
@@ -94,10 +164,10 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
       expect(["STARTING", "SCAN_QR_CODE"]).toContain(created.body.status);
       expect(created.body.createdAt).toMatch(ISO);
       expect(app.fakeWaha.sessionStatus(created.body.wahaSessionName)).toBeDefined();
-      ids.session = created.body.id;
     });
 
     it("POST /sessions refuses a bad name (400 name) and a taken one (409 name)", async () => {
+      await createSession();
       expectError(await alice("POST", "/api/v1/sessions", { name: "   " }), 400, "bad_request", "name");
       expectError(await alice("POST", "/api/v1/sessions", { name: 42 }), 400, "bad_request", "name");
       expectError(await alice("POST", "/api/v1/sessions", {}), 400, "bad_request", "name");
@@ -105,13 +175,15 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("GET /sessions pages the workspace's numbers; another workspace sees none", async () => {
+      const session = await createSession();
       const list = await alice("GET", "/api/v1/sessions");
       expect(list.status).toBe(200);
-      expect(list.body).toEqual({ items: [expect.objectContaining({ id: ids.session, name: "Sales" })], nextCursor: null });
+      expect(list.body).toEqual({ items: [expect.objectContaining({ id: session.id, name: "Sales" })], nextCursor: null });
       expect((await bob("GET", "/api/v1/sessions")).body).toEqual({ items: [], nextCursor: null });
     });
 
     it("GET /sessions/{id} reads one; a malformed id is 400, another workspace's 404", async () => {
+      const ids = { session: (await createSession()).id as string };
       app.fakeWaha.setSessionStatus((await alice("GET", `/api/v1/sessions/${ids.session}`)).body.wahaSessionName, "SCAN_QR_CODE");
       const one = await alice("GET", `/api/v1/sessions/${ids.session}`);
       expect(one.status).toBe(200);
@@ -122,6 +194,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("POST /sessions/{id}/simulate-scan is sandbox-only: 409 against a real WAHA (success: rest-flow.test.ts)", async () => {
+      const ids = { session: (await createSession()).id as string };
       expectError(await alice("POST", `/api/v1/sessions/${ids.session}/simulate-scan`), 409, "conflict");
       expectError(await alice("POST", "/api/v1/sessions/123/simulate-scan"), 400, "bad_request", "id");
     });
@@ -132,13 +205,13 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
       const created = await alice("POST", "/api/v1/lists", { name: "Customers" });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ id: expect.any(String), name: "Customers", memberCount: 0 });
-      ids.list = created.body.id;
       expectError(await alice("POST", "/api/v1/lists", { name: "" }), 400, "bad_request", "name");
       expectError(await alice("POST", "/api/v1/lists", { name: "x".repeat(100_000) }), 400, "bad_request", "name");
       expectError(await alice("POST", "/api/v1/lists", { name: "Customers" }), 409, "conflict", "name");
     });
 
     it("POST /lists/{id}/contacts takes a bare array with ?defaultCountry, or {contacts, defaultCountry}", async () => {
+      const ids = { list: await createList() };
       const bare = await alice("POST", `/api/v1/lists/${ids.list}/contacts?defaultCountry=US`, [
         { phone: "(201) 555-0131", first_name: "Ana", city: "Hoboken" },
         { phone: "+4915123456731", first_name: "Jonas", city: "Berlin" },
@@ -156,6 +229,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("POST /lists/{id}/contacts refuses an empty array, a bad country, a non-array body; 404 across workspaces", async () => {
+      const ids = { list: await createList() };
       expectError(await alice("POST", `/api/v1/lists/${ids.list}/contacts`, []), 400, "bad_request", "contacts");
       expectError(await alice("POST", `/api/v1/lists/${ids.list}/contacts`, { contacts: "no" }), 400, "bad_request", "contacts");
       expectError(
@@ -170,6 +244,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("POST /lists/{id}/import reads a CSV body; its errors name the field; 404 across workspaces", async () => {
+      const ids = { list: await createList() };
       const csv = "phone_number,first_name,city\n+4915123456733,Lena,Hamburg\n2015550134,Sam,Newark\nabc,Bad,\n";
       const imported = await alice("POST", `/api/v1/lists/${ids.list}/import?defaultCountry=US`, csv, { "content-type": "text/csv" });
       expect(imported.status).toBe(200);
@@ -189,6 +264,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("GET /lists, GET /lists/{id} and GET /lists/{id}/contacts read the workspace's own", async () => {
+      const ids = { list: await createListOfSix() };
       const lists = await alice("GET", "/api/v1/lists?limit=10");
       expect(lists.status).toBe(200);
       expect(lists.body).toEqual({ items: [expect.objectContaining({ id: ids.list, memberCount: 6 })], nextCursor: null });
@@ -212,6 +288,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("list queries refuse bad paging (400 limit, 400 cursor)", async () => {
+      const ids = { list: await createList() };
       expectError(await alice("GET", "/api/v1/lists?limit=0"), 400, "bad_request", "limit");
       expectError(await alice("GET", "/api/v1/lists?limit=lots"), 400, "bad_request", "limit");
       expectError(await alice("GET", "/api/v1/lists?cursor=garbage"), 400, "bad_request", "cursor");
@@ -224,7 +301,6 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
       const created = await alice("POST", "/api/v1/templates", { name: "Welcome", body: "Hi {{first_name|there}} in {{city|your city}}" });
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ id: expect.any(String), name: "Welcome", body: "Hi {{first_name|there}} in {{city|your city}}" });
-      ids.template = created.body.id;
       expectError(await alice("POST", "/api/v1/templates", { name: "Shoes", body: "Your size: {{shoe_size}}" }), 422, "unprocessable", "body");
       expectError(await alice("POST", "/api/v1/templates", { body: "Hi" }), 400, "bad_request", "name");
       expectError(await alice("POST", "/api/v1/templates", { name: "Long", body: "x".repeat(5000) }), 400, "bad_request", "body");
@@ -232,6 +308,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("GET /templates and GET /templates/{id} read the workspace's own", async () => {
+      const ids = { template: await createTemplate() };
       expect((await alice("GET", "/api/v1/templates")).body).toEqual({
         items: [expect.objectContaining({ id: ids.template, name: "Welcome" })],
         nextCursor: null,
@@ -246,6 +323,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
 
   describe("campaigns", () => {
     it("POST /campaigns schedules one (201) with status, times and counts", async () => {
+      const ids = { session: (await createSession()).id as string, list: await createListOfSix(), template: await createTemplate() };
       const scheduledAt = new Date(Date.now() + 3600_000);
       const created = await alice("POST", "/api/v1/campaigns", {
         name: "Spring sale",
@@ -266,10 +344,10 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
         sessionId: ids.session,
         counts: { total: 6, pending: 6, sent: 0, failed: 0, unknown: 0 },
       });
-      ids.campaign = created.body.id;
     });
 
     it("POST /campaigns names the field at fault: 400 for shape, 422 for what cannot be done", async () => {
+      const ids = await createCampaign();
       const base = { name: "Bad", listId: ids.list, text: "Hello", scheduledAt: inMs(3600_000) };
       expectError(await alice("POST", "/api/v1/campaigns", { ...base, scheduledAt: "tomorrow at nine" }), 400, "bad_request", "scheduledAt");
       expectError(await alice("POST", "/api/v1/campaigns", { ...base, scheduledAt: "2030-01-01T09:00:00" }), 400, "bad_request", "scheduledAt");
@@ -285,6 +363,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("GET /campaigns lists the workspace's own, filtered by status", async () => {
+      const ids = await createCampaign();
       const all = await alice("GET", "/api/v1/campaigns");
       expect(all.body).toEqual({ items: [expect.objectContaining({ id: ids.campaign, counts: expect.any(Object) })], nextCursor: null });
       expect((await alice("GET", "/api/v1/campaigns?status=Running,Scheduled")).body.items).toHaveLength(1);
@@ -294,6 +373,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("GET /campaigns/{id} reads one; another workspace's is 404", async () => {
+      const ids = await createCampaign();
       const one = await alice("GET", `/api/v1/campaigns/${ids.campaign}`);
       expect(one.status).toBe(200);
       expect(one.body).toMatchObject({ id: ids.campaign, status: "Scheduled", counts: { total: 6 } });
@@ -303,6 +383,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("PATCH /campaigns/{id} edits and reschedules; the URL's id wins over the body's", async () => {
+      const ids = await createCampaign();
       const later = new Date(Date.now() + 7200_000);
       const patched = await alice("PATCH", `/api/v1/campaigns/${ids.campaign}`, {
         id: randomUUID(),
@@ -319,6 +400,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("GET /campaigns/{id}/recipients pages recipients (none before the start); bad filters 400", async () => {
+      const ids = await createCampaign();
       const recipients = await alice("GET", `/api/v1/campaigns/${ids.campaign}/recipients?status=pending&limit=10`);
       expect(recipients.status).toBe(200);
       expect(recipients.body).toEqual({ items: [], nextCursor: null });
@@ -328,6 +410,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("POST /campaigns/{id}/pause and /resume: Scheduled -> Paused -> Scheduled; resume twice is 409", async () => {
+      const ids = await createCampaign();
       expectError(await bob("POST", `/api/v1/campaigns/${ids.campaign}/pause`), 404, "not_found");
       const paused = await alice("POST", `/api/v1/campaigns/${ids.campaign}/pause`);
       expect(paused.status).toBe(200);
@@ -349,6 +432,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("POST /campaigns/{id}/cancel cancels; a cancelled campaign can no longer be edited or resumed (409)", async () => {
+      const ids = await createCampaign();
       expectError(await bob("POST", `/api/v1/campaigns/${ids.campaign}/cancel`), 404, "not_found");
       const cancelled = await alice("POST", `/api/v1/campaigns/${ids.campaign}/cancel`);
       expect(cancelled.status).toBe(200);
@@ -359,6 +443,9 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("DELETE /campaigns/{id} answers 204; afterwards the campaign is 404; another workspace's is 404", async () => {
+      const ids = await createCampaign();
+      // A cancelled campaign (deleting an active one cancels it first: foundation/campaignStatuses.test.ts).
+      expect((await alice("POST", `/api/v1/campaigns/${ids.campaign}/cancel`)).status).toBe(200);
       expectError(await bob("DELETE", `/api/v1/campaigns/${ids.campaign}`), 404, "not_found");
       const deleted = await alice("DELETE", `/api/v1/campaigns/${ids.campaign}`);
       expect(deleted.status).toBe(204);
@@ -384,6 +471,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("a body over the size limit is 413", async () => {
+      const ids = { list: await createList() };
       const huge = "a".repeat(12 * 1024 * 1024);
       const answer = await alice("POST", `/api/v1/lists/${ids.list}/import`, huge, { "content-type": "text/csv" });
       expectError(answer, 413, "payload_too_large");
@@ -392,6 +480,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("a NUL character (which PostgreSQL text cannot hold) is 400 naming the field, in body, query or CSV", async () => {
+      const ids = { list: await createList() };
       expectError(await alice("POST", "/api/v1/lists", { name: "nul\u0000byte" }), 400, "bad_request", "name");
       expectError(await alice("POST", `/api/v1/lists/${ids.list}/contacts`, [{ phone: "+4915123456735", "ci\u0000ty": "x" }]), 400, "bad_request", "contacts.0");
       expectError(await alice("GET", `/api/v1/lists/${ids.list}/contacts?search=%00`), 400, "bad_request", "search");
@@ -399,6 +488,7 @@ describe.each(backends)("[%s] REST v1 endpoints", (kind) => {
     });
 
     it("wrong types, nested junk and unknown ids come back as 4xx", async () => {
+      const ids = { list: await createList() };
       const answers = await Promise.all([
         alice("POST", "/api/v1/campaigns", { name: ["x"], listId: {}, scheduledAt: 12 }),
         alice("POST", "/api/v1/campaigns", { name: "x", listId: randomUUID(), text: "hi", scheduledAt: "2030-02-30T10:00:00Z" }),

@@ -3,7 +3,7 @@
  * unreachable are 503 with `retryable: true`; WAHA refusing is 422. The mapping itself, code by
  * code: tests/foundation/errorModel.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { openApiDocument } from "~/server/rest/openapi";
 import { logIn } from "~/server/services/auth";
 import { startFakeWaha } from "../../tools/fake-waha/server";
@@ -61,6 +61,9 @@ describe.each(backends)("[%s] REST errors", (kind) => {
 
     beforeAll(async () => {
       app = await startTestApp(kind);
+    });
+    // A user in a workspace of their own for each test: what one test creates, another never sees.
+    beforeEach(async () => {
       user = await createTestUser(app);
       api = restClient(app, user.apiKey);
     });

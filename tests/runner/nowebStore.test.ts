@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Database, type Db, migrateDatabase, openDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { lookupMessage, type LookupTarget } from "~/server/services/runner/lookup";
@@ -100,6 +100,11 @@ describe("lookupMessage against the fake WAHA", () => {
   });
   afterAll(async () => {
     await Promise.all([noweb?.close(), webjs?.close()]);
+  });
+  // Each test starts from empty fakes: what another test sent is not in their logs.
+  beforeEach(() => {
+    noweb.reset({ sessions: true });
+    webjs.reset({ sessions: true });
   });
 
   it("NOWEB without the store: WAHA's 400 to the read is unknown, with or without a fixed id, though the message went out", async () => {
