@@ -1,14 +1,21 @@
 /**
  * Prints how many tests ran on each database backend (their names start with [pglite] or
- * [postgres]), whether the browser journey ran (and if not, why and how to enable it), and a plain
- * closing line "N passed, N failed", so CI logs say what was covered.
+ * [postgres]), whether the browser journey ran (and if not, why and how to enable it), the seed of
+ * the shuffled order (to replay it), and a plain closing line "N passed, N failed", so CI logs say
+ * what was covered.
  */
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, TestModule, Vitest } from "vitest/node";
 import { ENABLE_JOURNEY_HINT } from "./e2e/chromium";
 
 const JOURNEY_FILE = /tests[\\/]e2e[\\/]journey\.test\.ts$/;
 
 export default class BackendReporter implements Reporter {
+  private seed: number | null = null;
+
+  onInit(vitest: Vitest) {
+    this.seed = vitest.getSeed();
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>) {
     const perBackend = new Map<string, { passed: number; failed: number }>();
     let passed = 0;
@@ -60,6 +67,7 @@ export default class BackendReporter implements Reporter {
     } else {
       lines.push("Browser journey: not selected in this run");
     }
+    if (this.seed !== null) lines.push(`Order: shuffled with seed ${this.seed}; replay it with: npm test -- --sequence.seed=${this.seed}`);
     lines.push(`Tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
     console.log(lines.join("\n"));
   }

@@ -125,7 +125,10 @@ function skipWithoutChromium(testContext: TestContext) {
 }
 
 // The second test continues in the first one's workspace (same browser page), so they run in order.
-describe("the dashboard journey in a browser", () => {
+// The two tests tell one story in one browser and one app: the second goes on in the page the first
+// signed up in, with the number and the list the first made (and the screenshots follow that order).
+// So this describe keeps its order, while every other test runs shuffled (vitest.config.ts).
+describe("the dashboard journey in a browser", { shuffle: false }, () => {
   beforeAll(async () => {
     if (!chromiumPath) return;
     rmSync(screenshotDir, { recursive: true, force: true });
