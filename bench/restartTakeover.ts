@@ -30,9 +30,9 @@ interface RunnerArgs {
 export async function restartRunnerChild(args: RunnerArgs): Promise<null> {
   const { openDatabase } = await import("~/server/db/client");
   const { childLogger } = await import("~/server/logger");
-  const { CampaignRunnerService } = await import("~/server/services/campaignRunner");
+  const { CampaignRunnerService } = await import("~/server/services/runner/campaignRunner");
   const { announcePresence } = await import("~/server/services/runner/presence");
-  const { WahaApiClient } = await import("~/server/services/wahaClient");
+  const { WahaApiClient } = await import("~/server/services/waha/client");
   const database = await openDatabase(args.databaseUrl ? { databaseUrl: args.databaseUrl } : { dataDir: args.dataDir });
   const presence = await announcePresence(database, childLogger("bench-restart"));
   const runner = new CampaignRunnerService(database.db, new WahaApiClient({ baseUrl: args.wahaUrl }), { holderId: presence.holderId });

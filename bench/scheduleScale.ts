@@ -67,7 +67,7 @@ export async function scaleSeedChild(args: ScaleArgs): Promise<{ seedMs: number 
 export async function scaleChild(args: ScaleArgs): Promise<ScaleOutcome> {
   const { migrateDatabase } = await import("~/server/db/client");
   const { SchedulerService } = await import("~/server/services/scheduler");
-  const { WahaApiClient } = await import("~/server/services/wahaClient");
+  const { WahaApiClient } = await import("~/server/services/waha/client");
   const database = await openBenchDatabase(args);
   try {
     await migrateDatabase(database);

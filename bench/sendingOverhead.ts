@@ -13,7 +13,7 @@ import { createBenchDatabase } from "./lib/pg";
 import { seedSending } from "./lib/seed";
 import { StatementCounter, countPglite, countPostgres } from "./lib/statements";
 import { type Row, int, ms, pct, rate } from "./lib/table";
-import type { WahaApiClient } from "~/server/services/wahaClient";
+import type { WahaApiClient } from "~/server/services/waha/client";
 
 const SECTION = "3. Sending overhead";
 
@@ -33,7 +33,7 @@ export interface RawOutcome {
 
 /** Child: `count` sequential sendText calls, no database, through the app's client and through bare node:http. */
 export async function rawHttpChild(args: RawArgs): Promise<RawOutcome> {
-  const { WahaApiClient } = await import("~/server/services/wahaClient");
+  const { WahaApiClient } = await import("~/server/services/waha/client");
   const http = await import("node:http");
   const client = new WahaApiClient({ baseUrl: args.wahaUrl });
   const body = (i: number) => ({ session: args.session, chatId: `${12000000000 + i}@c.us`, text: `Hello Contact${i}, this is a benchmark message.` });
@@ -98,8 +98,8 @@ export interface SendingOutcome {
 /** Child: seed, then run every campaign at once (one runner per campaign, as the scheduler does). */
 export async function sendingChild(args: SendingArgs): Promise<SendingOutcome> {
   const { migrateDatabase, queryRows } = await import("~/server/db/client");
-  const { CampaignRunnerService } = await import("~/server/services/campaignRunner");
-  const { WahaApiClient } = await import("~/server/services/wahaClient");
+  const { CampaignRunnerService } = await import("~/server/services/runner/campaignRunner");
+  const { WahaApiClient } = await import("~/server/services/waha/client");
   const { sql } = await import("drizzle-orm");
   const database = await openBenchDatabase(args);
   try {

@@ -41,7 +41,7 @@ interface NodeCronArgs {
 export async function precisionNodeCronChild(args: NodeCronArgs): Promise<PrecisionOutcome> {
   const { migrateDatabase } = await import("~/server/db/client");
   const { SchedulerService } = await import("~/server/services/scheduler");
-  const { WahaApiClient } = await import("~/server/services/wahaClient");
+  const { WahaApiClient } = await import("~/server/services/waha/client");
   const database = await openBenchDatabase(args);
   try {
     await migrateDatabase(database);
@@ -113,7 +113,7 @@ async function precisionPgBoss(ctx: BenchContext, workers: number, n: number, le
     const { workspaceId } = await seedPrecision(database.db, { n, firstDueMs, windowMs: WINDOW_MS, sessionPrefix });
     // The web process's part: queue a delayed job per campaign (initialize() does it for all at once).
     const { SchedulerService } = await import("~/server/services/scheduler");
-    const { WahaApiClient } = await import("~/server/services/wahaClient");
+    const { WahaApiClient } = await import("~/server/services/waha/client");
     const { default: pino } = await import("pino");
     const scheduler = new SchedulerService(database.db, new WahaApiClient({ baseUrl: ctx.fakeWaha.url }), {
       driver: "pg-boss",

@@ -17,7 +17,7 @@ import { MediaService } from "./services/media";
 import { AutoResumeService } from "./services/runner/autoResume";
 import { announcePresence } from "./services/runner/presence";
 import { SchedulerService } from "./services/scheduler";
-import { WahaApiClient } from "./services/wahaClient";
+import { WahaApiClient } from "./services/waha/client";
 import { WhatsappSessionService } from "./services/whatsappSessions";
 
 export interface AppServices {

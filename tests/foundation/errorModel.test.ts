@@ -12,7 +12,7 @@ import { toRestError } from "~/server/rest/errors";
 import { CampaignStateError } from "~/server/services/campaignLifecycle";
 import { APP_ERROR_CODES, AppError, type AppErrorCode } from "~/server/services/errors";
 import { SchedulerError, type SchedulerErrorCode } from "~/server/services/scheduler";
-import { WahaError, type WahaErrorKind } from "~/server/services/wahaClient";
+import { WahaError, type WahaErrorKind } from "~/server/services/waha/client";
 
 const EXPECTED: Record<AppErrorCode, { trpc: TRPCError["code"]; http: number; rest: string }> = {
   BAD_REQUEST: { trpc: "BAD_REQUEST", http: 400, rest: "bad_request" },

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Database, type Db, migrateDatabase, openDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { lookupMessage, type LookupTarget } from "~/server/services/runner/lookup";
-import { WahaApiClient } from "~/server/services/wahaClient";
+import { WahaApiClient } from "~/server/services/waha/client";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { json, startTestServer, type TestServer } from "../waha/helpers";

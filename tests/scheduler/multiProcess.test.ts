@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from "vitest";
 import { SchedulerService } from "~/server/services/scheduler";
-import { WahaApiClient } from "~/server/services/wahaClient";
+import { WahaApiClient } from "~/server/services/waha/client";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { claims, recordClaims } from "../helpers/claims";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";

@@ -5,10 +5,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Db } from "~/server/db/client";
 import { cronExpressionFor } from "~/server/services/scheduling/cronExpression";
-import { CampaignRunnerService } from "~/server/services/campaignRunner";
+import { CampaignRunnerService } from "~/server/services/runner/campaignRunner";
 import { SchedulerError, SchedulerService } from "~/server/services/scheduler";
 import { findCampaignSchedule, findScheduledCampaigns, findStaleRunningCampaigns } from "~/server/services/scheduling/sweep";
-import { WahaApiClient } from "~/server/services/wahaClient";
+import { WahaApiClient } from "~/server/services/waha/client";
 import { captureLogger, LEVEL } from "./fixtures/logCapture";
 
 type Listener = (context: { date: Date }) => unknown;
@@ -44,13 +44,13 @@ const cron = vi.hoisted(() => {
 vi.mock("node-cron", () => ({ default: { schedule: cron.schedule }, schedule: cron.schedule }));
 
 const runner = vi.hoisted(() => ({ runCampaign: vi.fn() }));
-vi.mock("~/server/services/campaignRunner", () => ({
+vi.mock("~/server/services/runner/campaignRunner", () => ({
   CampaignRunnerService: vi.fn(function () {
     return { runCampaign: runner.runCampaign };
   }),
 }));
 
-vi.mock("~/server/services/wahaClient", () => ({ WahaApiClient: vi.fn(function () {}) }));
+vi.mock("~/server/services/waha/client", () => ({ WahaApiClient: vi.fn(function () {}) }));
 
 vi.mock("~/server/services/scheduling/sweep", async (importOriginal) => ({
   ...(await importOriginal<typeof import("~/server/services/scheduling/sweep")>()),

@@ -6,7 +6,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { campaigns } from "~/server/db/schema";
 import { SchedulerService } from "~/server/services/scheduler";
-import { WahaApiClient } from "~/server/services/wahaClient";
+import { WahaApiClient } from "~/server/services/waha/client";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { WahaError, fromChatId, isSerializedMessageId, toChatId, toSerializedMessageId } from "~/server/services/wahaClient";
+import { WahaError, fromChatId, isSerializedMessageId, toChatId, toSerializedMessageId } from "~/server/services/waha/client";
 
 describe("toChatId", () => {
   it("turns an E.164 number into WAHA's <digits>@c.us", () => {

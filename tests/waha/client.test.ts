@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/wahaClient";
+import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/waha/client";
 import { startFakeWaha, type FakeWaha, type WahaEngine } from "../../tools/fake-waha/server";
 import { waitFor } from "../helpers/waitFor";
 import { expectWahaError as expectWahaErrorOfKind, json, startTestServer, type TestServer } from "./helpers";

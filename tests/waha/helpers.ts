@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import Ajv, { type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { expect } from "vitest";
-import { WahaError, type WahaErrorKind } from "~/server/services/wahaClient";
+import { WahaError, type WahaErrorKind } from "~/server/services/waha/client";
 import { fixturePath } from "../fixtures/paths";
 
 /** WAHA's own OpenAPI document, kept in tests/fixtures/. */

@@ -7,7 +7,7 @@
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { classifySendFailure, type SendFailureClass } from "~/server/services/waha/errors";
-import { WahaApiClient, WahaError, toChatId } from "~/server/services/wahaClient";
+import { WahaApiClient, WahaError, toChatId } from "~/server/services/waha/client";
 import { startFakeWaha } from "../../tools/fake-waha/server";
 import { json, startTestServer, type TestServer } from "./helpers";
 

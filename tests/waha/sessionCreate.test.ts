@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "~/server/db/schema";
-import { WahaApiClient } from "~/server/services/wahaClient";
+import { WahaApiClient } from "~/server/services/waha/client";
 import { WhatsappSessionService } from "~/server/services/whatsappSessions";
 import { startFakeWaha, type FakeWaha, type WahaEngine } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";

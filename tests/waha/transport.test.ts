@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { classifyNetworkError } from "~/server/services/waha/errors";
-import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/wahaClient";
+import { WahaApiClient, WahaError, toChatId, type WahaErrorKind } from "~/server/services/waha/client";
 import { expectWahaError as expectWahaErrorOfKind } from "./helpers";
 
 /**

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { WahaApiClient, toChatId } from "~/server/services/wahaClient";
+import { WahaApiClient, toChatId } from "~/server/services/waha/client";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
 import { waitFor } from "../helpers/waitFor";
 import { startTestServer, type ReceivedRequest, type TestServer } from "./helpers";

@@ -28,7 +28,7 @@ import { isActive, USER_ACTIONS, userMay } from "./campaignStatuses";
 import { NOT_PAUSED } from "./runner/claim";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
-import { toChatId, type WahaApiClient } from "./wahaClient";
+import { toChatId, type WahaApiClient } from "./waha/client";
 import type { SlotWakeups } from "../db/notifications";
 import { AppError, conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";

@@ -16,14 +16,14 @@ import type { ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
 import { childLogger } from "~/server/logger";
-import type { CampaignRunnerOptions } from "./campaignRunner";
+import type { CampaignRunnerOptions } from "./runner/campaignRunner";
 import { CampaignRuns, type RunOutcome } from "./scheduling/campaignRuns";
 import { NodeCronStartDriver, scheduleSweep } from "./scheduling/nodeCronDriver";
 import { PgBossStartDriver } from "./scheduling/pgBossDriver";
 import { SchedulerError } from "./scheduling/schedulerError";
 import type { DriverRuns, SchedulerDriver, StartDriver } from "./scheduling/startDriver";
 import { findCampaignSchedule, findScheduledCampaigns, findStaleRunningCampaigns, planSweep } from "./scheduling/sweep";
-import type { WahaApiClient } from "./wahaClient";
+import type { WahaApiClient } from "./waha/client";
 
 export { SchedulerError, type SchedulerErrorCode } from "./scheduling/schedulerError";
 export type { SchedulerDriver } from "./scheduling/startDriver";

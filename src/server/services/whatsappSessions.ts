@@ -9,7 +9,7 @@ import type { Db } from "../db/client";
 import { type WhatsappSession, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
 import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
-import { type WahaApiClient, WahaError } from "./wahaClient";
+import { type WahaApiClient, WahaError } from "./waha/client";
 
 export const sessionNameSchema = z
   .string()

@@ -22,7 +22,7 @@ import { campaigns, whatsappSessions } from "~/server/db/schema";
 import { childLogger } from "~/server/logger";
 import { recordCampaignEvent } from "../campaignEvents";
 import { WahaError } from "../waha/errors";
-import type { WahaApiClient, WahaSessionInfo } from "../wahaClient";
+import type { WahaApiClient, WahaSessionInfo } from "../waha/client";
 import { NOT_PAUSED } from "./claim";
 import { AUTO_RESUME_FIRST_CHECK_MS, AUTO_RESUME_GROWTH, AUTO_RESUME_MAX_CHECK_MS, AUTO_RESUME_REASONS, PAUSE_REASONS, pauseReasonFor } from "./pauses";
 

@@ -9,7 +9,7 @@
  */
 import type { Db } from "~/server/db/client";
 import { classifySendFailure } from "../waha/errors";
-import { type WahaApiClient, WahaError } from "../wahaClient";
+import { type WahaApiClient, WahaError } from "../waha/client";
 import { lookupMessage } from "./lookup";
 import { type RecipientOutcome, type SendingRecipient, type SlotKey, refreshSending } from "./sendSlot";
 

@@ -15,7 +15,7 @@
  *   (WAHA cannot answer for it now; it will later). NOWEB without its store refuses message reads
  *   (400 "Enable NOWEB store …"): `unknown`, saying so.
  */
-import { type WahaApiClient, WahaError, type WahaSessionInfo } from "../wahaClient";
+import { type WahaApiClient, WahaError, type WahaSessionInfo } from "../waha/client";
 
 export type LookupResult =
   | { kind: "sent"; wahaMessageId: string; ack: number | null }

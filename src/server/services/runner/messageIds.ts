@@ -5,7 +5,7 @@
  * An id is used once: `peek` it for the statement that marks a recipient `sending`, `consume` it when
  * a row took it. A WAHA without the endpoint (older than 2026.4.3) gives null: sends go without an id.
  */
-import type { WahaApiClient } from "../wahaClient";
+import type { WahaApiClient } from "../waha/client";
 
 export class MessageIdPool {
   private readonly ids: string[] = [];

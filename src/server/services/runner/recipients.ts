@@ -6,7 +6,7 @@
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { type Campaign, campaignRecipients, campaigns, contactListMembers, contacts, templates } from "~/server/db/schema";
-import { toChatId } from "../wahaClient";
+import { toChatId } from "../waha/client";
 import { renderTemplate } from "../personalization";
 
 /** Rows per INSERT: 7 parameters each stays far below PostgreSQL's 65,535. */

@@ -11,7 +11,7 @@
 import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
 import { maskPhone } from "~/server/logger";
-import type { WahaApiClient } from "../wahaClient";
+import type { WahaApiClient } from "../waha/client";
 import { PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, pauseReasonFor } from "./delivery";
 import { lookupMessage } from "./lookup";
 import type { SlotWakeups } from "~/server/db/notifications";

@@ -1,10 +1,10 @@
 import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
-import { CampaignRunnerService, type CampaignRunnerOptions, type RunOutcome } from "../campaignRunner";
-import type { WahaApiClient } from "../wahaClient";
+import { CampaignRunnerService, type CampaignRunnerOptions, type RunOutcome } from "../runner/campaignRunner";
+import type { WahaApiClient } from "../waha/client";
 import type { CampaignJobReason } from "./pgBossDriver";
 
-export type { RunOutcome } from "../campaignRunner";
+export type { RunOutcome } from "../runner/campaignRunner";
 
 /**
  * The campaign runs this process started, whatever started them (a timer, a job, the sweep, a

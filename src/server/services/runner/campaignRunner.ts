@@ -22,7 +22,7 @@ import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns, mediaItems, whatsappSessions } from "~/server/db/schema";
 import { childLogger, maskPhone } from "~/server/logger";
-import { type WahaApiClient, WahaError } from "./wahaClient";
+import { type WahaApiClient, WahaError } from "../waha/client";
 import {
   claimCampaign,
   completeCampaign,
@@ -30,17 +30,17 @@ import {
   pauseRun,
   readCampaignStatus,
   renewLease,
-} from "./runner/claim";
-import { type Delivery, PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, deliver, maxBackoffMs, pauseReasonFor } from "./runner/delivery";
-import { countsOf } from "./campaignProgress";
-import { MessageIdPool } from "./runner/messageIds";
-import { CampaignConfigurationError, materializeRecipients } from "./runner/recipients";
-import { settleInterruptedSends } from "./runner/recovery";
-import { type RecipientOutcome, type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor, uncountAttempt } from "./runner/sendSlot";
+} from "./claim";
+import { type Delivery, PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, deliver, maxBackoffMs, pauseReasonFor } from "./delivery";
+import { countsOf } from "../campaignProgress";
+import { MessageIdPool } from "./messageIds";
+import { CampaignConfigurationError, materializeRecipients } from "./recipients";
+import { settleInterruptedSends } from "./recovery";
+import { type RecipientOutcome, type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor, uncountAttempt } from "./sendSlot";
 import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
 
 export type { CampaignStatus } from "~/server/db/schema";
-export { PAUSE_REASONS, type PauseReason } from "./runner/delivery";
+export { PAUSE_REASONS, type PauseReason } from "./delivery";
 
 export interface CampaignRunnerOptions {
   /**
