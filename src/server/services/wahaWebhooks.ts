@@ -9,7 +9,10 @@ import { and, eq, isNull, lt, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaignRecipients, webhookEvents, whatsappSessions } from "../db/schema";
+import { childLogger } from "../logger";
 import { AppError } from "./errors";
+
+const log = childLogger("waha-webhooks");
 
 const eventSchema = z.object({
   id: z.string().min(1).max(200),
@@ -67,7 +70,10 @@ export async function handleWahaWebhook(
           or(isNull(whatsappSessions.statusCheckedAt), lte(whatsappSessions.statusCheckedAt, raisedAt)),
         ),
       );
-    await input.onSessionStatus?.(parsed.session, payload.data.status);
+    // The status is stored; resuming its campaigns is best effort (the periodic checks do it anyway).
+    await input.onSessionStatus?.(parsed.session, payload.data.status).catch((error: unknown) =>
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not resume campaigns after a session.status webhook"),
+    );
     return "handled";
   }
   if (parsed.event === "message.ack") {
