@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type Database, type Db, migrateDatabase, openDatabase } from "~/server/db/client";
+import { type Database, type Db, migrateDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { lookupMessage, type LookupTarget } from "~/server/services/runner/lookup";
 import { WahaApiClient } from "~/server/services/waha/client";
@@ -18,7 +18,7 @@ import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { json, startTestServer, type TestServer } from "../waha/helpers";
 import { perChat, type Seeded, seedCampaign } from "./helpers";
-import { killRepeatedly } from "./processHelpers";
+import { killRepeatedly, withFileDatabase } from "./processHelpers";
 
 const CHAT = "14155550123@c.us";
 const hasPostgres = Boolean(process.env.TEST_DATABASE_URL);
@@ -212,14 +212,7 @@ describe("[pglite, file-backed] a runner SIGKILLed again and again on NOWEB with
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
-    const database = await openDatabase({ dataDir: dir });
-    try {
-      return await use(database);
-    } finally {
-      await database.close();
-    }
-  }
+  const withDatabase = <T>(use: (database: Database) => Promise<T>) => withFileDatabase(dir, use);
 
   it("no chat gets two messages; every recipient ends sent or unknown, each unknown explained", async () => {
     const seeded = await withDatabase(async (database) => {

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Database, openDatabase } from "~/server/db/client";
 import type { FakeWaha } from "../../tools/fake-waha/server";
 import { waitFor } from "../helpers/waitFor";
 import { type Seeded, sessionMessages } from "./helpers";
@@ -58,4 +59,14 @@ export async function killRepeatedly(fake: FakeWaha, seeded: Seeded, env: Record
   const exit = await last.exited;
   if (exit.code !== 0) throw new Error(`the last runner failed (${exit.code}): ${exit.stderr.slice(-1000)}`);
   return { killedAt, final: exit.stdout.trim() };
+}
+
+/** Opens the file-backed PGlite database in `dir` for one use and closes it: a child process opens it next. */
+export async function withFileDatabase<T>(dir: string, use: (database: Database) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ dataDir: dir });
+  try {
+    return await use(database);
+  } finally {
+    await database.close();
+  }
 }

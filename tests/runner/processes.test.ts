@@ -9,13 +9,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, migrateDatabase, openDatabase } from "~/server/db/client";
+import { type Database, migrateDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { claims, recordClaims } from "../helpers/claims";
 import { createTestDatabase, type TestDatabase } from "../helpers/db";
 import { perChat, recipientCounts, type Seeded, seedCampaign } from "./helpers";
-import { killRepeatedly, startRunner } from "./processHelpers";
+import { killRepeatedly, startRunner, withFileDatabase } from "./processHelpers";
 
 const hasPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
@@ -84,14 +84,7 @@ describe("[pglite, file-backed] a runner process killed again and again", () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function withDatabase<T>(use: (database: Database) => Promise<T>): Promise<T> {
-    const database = await openDatabase({ dataDir: dir });
-    try {
-      return await use(database);
-    } finally {
-      await database.close();
-    }
-  }
+  const withDatabase = <T>(use: (database: Database) => Promise<T>) => withFileDatabase(dir, use);
 
   it("every recipient gets exactly one message and none is left pending", async () => {
     const seeded = await withDatabase(async (database) => {

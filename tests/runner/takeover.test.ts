@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Database, migrateDatabase, openDatabase } from "~/server/db/client";
+import { type Database, migrateDatabase } from "~/server/db/client";
 import * as s from "~/server/db/schema";
 import { childLogger } from "~/server/logger";
 import { CampaignRunnerService } from "~/server/services/runner/campaignRunner";
@@ -19,7 +19,7 @@ import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";
 import { perChat, recipientCounts, seedCampaign, sessionMessages } from "./helpers";
-import { startRunner } from "./processHelpers";
+import { startRunner, withFileDatabase } from "./processHelpers";
 
 const log = childLogger("takeover-test");
 
@@ -143,15 +143,10 @@ describe("[pglite, file-backed] a runner process SIGKILLed and restarted", () =>
   });
 
   it("sends again within 5 s of the restart although the dead process's lease had 30 s left; each recipient once", async () => {
-    const database = await openDatabase({ dataDir: dir });
-    const seeded = await (async () => {
-      try {
-        await migrateDatabase(database);
-        return await seedCampaign(database.db, { recipients: 200 });
-      } finally {
-        await database.close();
-      }
-    })();
+    const seeded = await withFileDatabase(dir, async (database) => {
+      await migrateDatabase(database);
+      return seedCampaign(database.db, { recipients: 200 });
+    });
     fake.setSessionStatus(seeded.wahaSessionName, "WORKING");
     const { firstSendAfterMs, final } = await killAndRestart(fake, seeded, { PGLITE_DIR: dir });
     console.info(`[pglite] restart -> first send: ${firstSendAfterMs} ms (lease 30 s)`);

@@ -65,22 +65,26 @@ BEGIN
     settled := FOUND;
   END IF;
 
-  PERFORM 1 FROM campaigns c
-   WHERE c.id = p_campaign AND c.status = 'Running' AND c.lease_holder = p_lease_holder
-   FOR SHARE;
-  lease_ok := FOUND;
+  -- The hot case, in one statement: no delay and nobody else on this number, so the slot is kept for
+  -- the next recipient (nothing to announce), if the campaign is still ours.
+  IF p_release AND p_take = 'recipient' AND coalesce(p_next_delay_ms, 0) = 0 THEN
+    UPDATE whatsapp_sessions w
+       SET send_slot_expires_at = now() + p_slot_ttl_ms * interval '1 millisecond',
+           next_send_at = CASE WHEN p_next_delay_ms IS NULL THEN w.next_send_at ELSE now() END
+     WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder
+       AND EXISTS (SELECT 1 FROM campaigns c
+                    WHERE c.id = p_campaign AND c.status = 'Running' AND c.lease_holder = p_lease_holder FOR SHARE)
+       AND NOT EXISTS (SELECT 1 FROM campaigns o WHERE o.session_id = p_session AND o.status = 'Running' AND o.id <> p_campaign);
+    slot_taken := FOUND;
+    lease_ok := FOUND;
+  END IF;
 
-  IF p_release THEN
-    IF lease_ok AND p_take = 'recipient' AND coalesce(p_next_delay_ms, 0) = 0
-       AND NOT EXISTS (SELECT 1 FROM campaigns o WHERE o.session_id = p_session AND o.status = 'Running' AND o.id <> p_campaign) THEN
-      -- No delay and nobody else on this number: keep the slot for the next recipient (no release to announce).
-      UPDATE whatsapp_sessions w
-         SET send_slot_expires_at = now() + p_slot_ttl_ms * interval '1 millisecond',
-             next_send_at = CASE WHEN p_next_delay_ms IS NULL THEN w.next_send_at ELSE now() END
-       WHERE w.id = p_session AND w.send_slot_holder = p_slot_holder;
-      slot_taken := FOUND;
-    END IF;
-    IF NOT slot_taken THEN
+  IF NOT slot_taken THEN
+    PERFORM 1 FROM campaigns c
+     WHERE c.id = p_campaign AND c.status = 'Running' AND c.lease_holder = p_lease_holder
+     FOR SHARE;
+    lease_ok := FOUND;
+    IF p_release THEN
       UPDATE whatsapp_sessions w
          SET send_slot_holder = NULL, send_slot_expires_at = NULL,
              next_send_at = CASE WHEN p_next_delay_ms IS NULL THEN w.next_send_at ELSE now() + p_next_delay_ms * interval '1 millisecond' END
@@ -90,16 +94,15 @@ BEGIN
         PERFORM pg_notify('wc_slot_released', p_session::text);
       END IF;
     END IF;
-  END IF;
-
-  IF lease_ok AND p_take <> 'none' AND NOT slot_taken
-     AND NOT (v_released AND EXISTS (SELECT 1 FROM campaigns o WHERE o.session_id = p_session AND o.status = 'Running' AND o.id <> p_campaign)) THEN
-    UPDATE whatsapp_sessions s
-       SET send_slot_holder = p_slot_holder, send_slot_expires_at = now() + p_slot_ttl_ms * interval '1 millisecond'
-     WHERE s.id = p_session
-       AND (s.send_slot_holder IS NULL OR s.send_slot_expires_at IS NULL OR s.send_slot_expires_at <= now())
-       AND (s.next_send_at IS NULL OR s.next_send_at <= now());
-    slot_taken := FOUND;
+    IF lease_ok AND p_take <> 'none'
+       AND NOT (v_released AND EXISTS (SELECT 1 FROM campaigns o WHERE o.session_id = p_session AND o.status = 'Running' AND o.id <> p_campaign)) THEN
+      UPDATE whatsapp_sessions s
+         SET send_slot_holder = p_slot_holder, send_slot_expires_at = now() + p_slot_ttl_ms * interval '1 millisecond'
+       WHERE s.id = p_session
+         AND (s.send_slot_holder IS NULL OR s.send_slot_expires_at IS NULL OR s.send_slot_expires_at <= now())
+         AND (s.next_send_at IS NULL OR s.next_send_at <= now());
+      slot_taken := FOUND;
+    END IF;
   END IF;
   IF slot_taken AND p_take = 'recipient' THEN
     UPDATE campaign_recipients r

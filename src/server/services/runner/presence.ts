@@ -49,11 +49,16 @@ export async function announcePresence(database: Database, logger: Logger): Prom
   return { holderId, close: () => client.end().catch(() => undefined) };
 }
 
-/** The lease's holder was a process with presence that no longer holds its lock: it is dead. */
+/**
+ * The lease's holder was a process with presence that no longer holds its lock: it is dead. Reading
+ * pg_locks copies the lock table, so it is read only for a `p:` holder (never for a campaign without
+ * a lease: a NULL would not stop an AND), and at most once per statement (an uncorrelated array).
+ */
 export function holderIsGone(holder: SQL): SQL {
-  return sql`(split_part(${holder}, '/', 1) like 'p:%' and not exists (
-    select 1 from pg_locks l
-     where l.locktype = 'advisory' and l.granted and l.classid = ${sql.raw(String(PRESENCE_LOCK_SPACE))} and l.objsubid = 2
-       and l.database = (select d.oid from pg_database d where d.datname = current_database())
-       and l.objid = hashtext(split_part(${holder}, '/', 1))::oid))`;
+  return sql`(case when split_part(${holder}, '/', 1) like 'p:%'
+    then hashtext(split_part(${holder}, '/', 1))::oid <> all (array(
+      select l.objid from pg_locks l
+       where l.locktype = 'advisory' and l.granted and l.classid = ${sql.raw(String(PRESENCE_LOCK_SPACE))} and l.objsubid = 2
+         and l.database = (select d.oid from pg_database d where d.datname = current_database())))
+    else false end)`;
 }
