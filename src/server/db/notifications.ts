@@ -2,7 +2,8 @@
  * Wake-ups when a WhatsApp number's send slot is freed: `wc_send_step` NOTIFYs `wc_slot_released`
  * with the session id, and a runner waiting for a busy number, or a cancel waiting out a send in
  * flight, wakes at once instead of polling. PGlite delivers NOTIFY in-process; on PostgreSQL one
- * connection per process LISTENs. Without it (`pollingWakeups`), waiters poll briefly.
+ * connection per process LISTENs. Without a listener (`pollingWakeups`, or a lost LISTEN connection)
+ * a wait is cut to a short poll here, so callers never need to know which they have.
  */
 import pg from "pg";
 import type { Logger } from "pino";
@@ -11,21 +12,24 @@ import type { Database } from "./client";
 export const SLOT_RELEASED_CHANNEL = "wc_slot_released";
 
 export interface SlotWakeups {
-  /** True while releases are heard; false: callers cap their waits and look again. */
-  readonly listening: boolean;
-  /** Resolves when this session's slot is freed, or after `maxMs`. */
+  /** Resolves when this session's slot is freed, or after `maxMs` (without a listener: after a short poll). */
   waitForRelease(sessionId: string, maxMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
-/** For callers built without a listener (unit tests, one-off scripts): waits out `maxMs`, capped by the caller. */
+/** How long a wait lasts at most when releases cannot be heard: the caller then looks again. */
+const POLL_MS = 50;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** For callers built without a listener (unit tests, one-off scripts): a short poll. */
 export const pollingWakeups: SlotWakeups = {
-  listening: false,
-  waitForRelease: (_sessionId, maxMs) => new Promise((resolve) => setTimeout(resolve, Math.max(0, maxMs))),
+  waitForRelease: (_sessionId, maxMs) => sleep(Math.min(maxMs, POLL_MS)),
   close: async () => undefined,
 };
 
 class ListeningWakeups implements SlotWakeups {
+  /** False once the LISTEN connection is lost: waits fall back to polling. */
   listening = true;
   private readonly waiters = new Map<string, Set<() => void>>();
 
@@ -39,6 +43,7 @@ class ListeningWakeups implements SlotWakeups {
   }
 
   waitForRelease(sessionId: string, maxMs: number): Promise<void> {
+    if (!this.listening) return pollingWakeups.waitForRelease(sessionId, maxMs);
     return new Promise((resolve) => {
       let waiting = this.waiters.get(sessionId);
       if (!waiting) {

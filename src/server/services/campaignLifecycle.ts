@@ -36,7 +36,6 @@ export class CampaignNotFoundError extends AppError {
 
 /** Upper bound on waiting for an in-flight send (the send slot expires well before this). */
 const IN_FLIGHT_WAIT_CAP_MS = 60_000;
-const IN_FLIGHT_POLL_MS = 25;
 
 /** Scheduled | Running -> Paused. A running campaign stops before its next send. */
 export async function pauseCampaign(db: Db, campaignId: string, reason?: string): Promise<Campaign> {
@@ -94,7 +93,7 @@ export async function waitForInFlightSend(db: Db, sessionId: string, campaignId:
     if (rows.length === 0 || left <= 0) return;
     // Woken when the runner frees the slot; the slot's expiry bounds the wait anyway.
     const untilExpiry = Math.min(Number(rows[0]!.remaining_ms), left);
-    await slotWakeups.waitForRelease(sessionId, slotWakeups.listening ? untilExpiry : Math.min(untilExpiry, IN_FLIGHT_POLL_MS));
+    await slotWakeups.waitForRelease(sessionId, untilExpiry);
   }
 }
 

@@ -20,14 +20,24 @@ type CountedCampaign = Pick<Campaign, "id" | "listId" | "recipientsMaterializedA
 
 const emptyCounts = (): CampaignCounts => ({ total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 });
 
+/** Rows of `campaign_recipient_counts`, summed per campaign. */
+function sumCounts(rows: Array<{ campaignId: string; status: RecipientStatus; n: number }>): Map<string, CampaignCounts> {
+  const byCampaign = new Map<string, CampaignCounts>();
+  for (const row of rows) {
+    let counts = byCampaign.get(row.campaignId);
+    if (!counts) byCampaign.set(row.campaignId, (counts = emptyCounts()));
+    counts[row.status] += row.n;
+    counts.total += row.n;
+  }
+  return byCampaign;
+}
+
 /** Progress of each campaign (two lookups at most, whatever the number of campaigns), by campaign id. */
 export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Promise<Map<string, CampaignProgress>> {
   const progress = new Map<string, CampaignProgress>();
   if (campaigns.length === 0) return progress;
   const started = campaigns.filter((campaign) => campaign.recipientsMaterializedAt).map((campaign) => campaign.id);
-  const perStatus = started.length
-    ? await db.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started))
-    : [];
+  const counted = sumCounts(started.length ? await db.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started)) : []);
   const lists = [...new Set(campaigns.filter((campaign) => !campaign.recipientsMaterializedAt && campaign.listId).map((campaign) => campaign.listId!))];
   const audience = new Map<string, number>();
   if (lists.length > 0) {
@@ -40,15 +50,10 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
     for (const size of sizes) audience.set(size.listId, size.n);
   }
   for (const campaign of campaigns) {
-    const counts = emptyCounts();
-    if (campaign.recipientsMaterializedAt) {
-      for (const row of perStatus) {
-        if (row.campaignId !== campaign.id) continue;
-        counts[row.status] += row.n;
-        counts.total += row.n;
-      }
-    } else {
-      counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
+    let counts = campaign.recipientsMaterializedAt ? counted.get(campaign.id) : undefined;
+    if (!counts) {
+      counts = emptyCounts();
+      if (!campaign.recipientsMaterializedAt) counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
     }
     progress.set(campaign.id, { counts, etaSeconds: estimateEtaSeconds(campaign, counts.pending + counts.sending) });
   }
@@ -57,12 +62,8 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
 
 /** Recipients per status of a campaign whose recipients exist (the runner's summary). */
 export async function countsOf(db: Db, campaignId: string): Promise<CampaignCounts> {
-  const counts = emptyCounts();
-  for (const row of await db.select().from(campaignRecipientCounts).where(eq(campaignRecipientCounts.campaignId, campaignId))) {
-    counts[row.status] += row.n;
-    counts.total += row.n;
-  }
-  return counts;
+  const rows = await db.select().from(campaignRecipientCounts).where(eq(campaignRecipientCounts.campaignId, campaignId));
+  return sumCounts(rows).get(campaignId) ?? emptyCounts();
 }
 
 /** One campaign's progress. */

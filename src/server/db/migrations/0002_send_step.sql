@@ -3,7 +3,8 @@
 -- planning of these statements costs several times their execution.
 --
 -- One call, in this order, each part optional:
--- 1. settle: the previous recipient's outcome, only if it is still ours (same attempt token);
+-- 1. settle: the previous recipient's outcome, only if it is still ours (same attempt token); back to
+--    `pending` with p_prev_uncount when no attempt reached WAHA, its take's attempt is taken back;
 -- 2. the campaign, still Running under our lease? (locked FOR SHARE: a concurrent cancel waits for
 --    this call or is seen by it);
 -- 3. release: free our slot on the number, the next send waiting p_next_delay_ms (null: keep
@@ -28,6 +29,7 @@ CREATE OR REPLACE FUNCTION wc_send_step(
   p_prev_waha_id text,
   p_prev_error text,
   p_prev_ack int,
+  p_prev_uncount boolean,
   p_release boolean,
   p_next_delay_ms int,
   p_take text,
@@ -60,7 +62,8 @@ BEGIN
            sending_started_at = CASE WHEN p_prev_status = 'pending' THEN NULL ELSE r.sending_started_at END,
            last_error = p_prev_error,
            ack = coalesce(p_prev_ack, r.ack),
-           ack_at = CASE WHEN p_prev_ack IS NULL THEN r.ack_at ELSE now() END
+           ack_at = CASE WHEN p_prev_ack IS NULL THEN r.ack_at ELSE now() END,
+           attempts = CASE WHEN p_prev_uncount AND p_prev_status = 'pending' THEN greatest(0, r.attempts - 1) ELSE r.attempts END
      WHERE r.id = p_prev_id AND r.status = 'sending' AND r.attempts = p_prev_attempts;
     settled := FOUND;
   END IF;

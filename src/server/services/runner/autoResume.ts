@@ -15,9 +15,9 @@
  * by starting the campaign; the runner's claim then takes it as any unheld Running campaign, and if
  * this process dies in between, the sweep takes it over.
  */
-import { and, eq, inArray, isNull, lte, sql } from "drizzle-orm";
+import { type SQL, and, eq, inArray, isNull, lte, sql } from "drizzle-orm";
 import type { Logger } from "pino";
-import { type Db, queryRows } from "~/server/db/client";
+import type { Db } from "~/server/db/client";
 import { campaigns, whatsappSessions } from "~/server/db/schema";
 import { childLogger } from "~/server/logger";
 import { recordCampaignEvent } from "../campaignEvents";
@@ -34,12 +34,6 @@ export interface AutoResumeOptions {
   /** A pause the system made that lasts longer than this stops resuming by itself. Default 24 h. */
   giveUpAfterMs?: number;
   logger?: Logger;
-}
-
-interface DueCampaign {
-  id: string;
-  session_id: string;
-  waha_session_name: string;
 }
 
 const autoReasons = () => inArray(campaigns.pauseReason, [...AUTO_RESUME_REASONS]);
@@ -90,25 +84,11 @@ export class AutoResumeService {
     return this.current;
   }
 
-  /** A number reported WORKING (webhook or probe): its campaigns paused for an outage resume now. */
-  async sessionWorking(sessionId: string, how: string): Promise<number> {
-    const ids = await queryRows<{ id: string }>(
-      this.db,
-      sql`select id from campaigns
-           where session_id = ${sessionId} and status = 'Paused' and auto_resume_stopped_at is null
-             and pause_reason in (${sql.join(AUTO_RESUME_REASONS.map((reason) => sql`${reason}`), sql`, `)})`,
-    );
-    return this.resume(
-      ids.map((row) => row.id),
-      how,
-    );
-  }
-
-  /** A `session.status` webhook: keeps going only for WORKING. */
+  /** A `session.status` webhook: a number back to WORKING resumes its campaigns paused for an outage, now. */
   async sessionReported(wahaSessionName: string, status: string): Promise<void> {
     if (status !== "WORKING") return;
-    const sessions = await this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
-    for (const session of sessions) await this.sessionWorking(session.id, "the number reported WORKING (webhook)");
+    const named = this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
+    await this.resume(inArray(campaigns.sessionId, named), "the number reported WORKING (webhook)");
   }
 
   private schedule(): void {
@@ -149,19 +129,21 @@ export class AutoResumeService {
   }
 
   private async checkDueCauses(): Promise<void> {
-    const due = await queryRows<DueCampaign>(
-      this.db,
-      sql`select c.id, c.session_id, s.waha_session_name
-            from campaigns c join whatsapp_sessions s on s.id = c.session_id
-           where c.status = 'Paused' and c.auto_resume_stopped_at is null and c.auto_resume_at <= now()
-             and c.pause_reason in (${sql.join(AUTO_RESUME_REASONS.map((reason) => sql`${reason}`), sql`, `)})`,
-    );
-    const bySession = new Map<string, DueCampaign[]>();
-    for (const row of due) bySession.set(row.session_id, [...(bySession.get(row.session_id) ?? []), row]);
+    const due = await this.db
+      .select({ id: campaigns.id, sessionId: campaigns.sessionId, wahaSessionName: whatsappSessions.wahaSessionName })
+      .from(campaigns)
+      .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
+      .where(and(resumableByItself(), lte(campaigns.autoResumeAt, sql`now()`)));
+    const bySession = new Map<string, typeof due>();
+    for (const row of due) {
+      const rows = bySession.get(row.sessionId);
+      if (rows) rows.push(row);
+      else bySession.set(row.sessionId, [row]);
+    }
     for (const [sessionId, rows] of bySession) {
       if (this.stopped) return;
       const ids = rows.map((row) => row.id);
-      const name = rows[0]!.waha_session_name;
+      const name = rows[0]!.wahaSessionName;
       let info: WahaSessionInfo;
       try {
         info = await this.wahaApiClient.getSession(name);
@@ -173,7 +155,7 @@ export class AutoResumeService {
         continue;
       }
       await this.saveSessionStatus(sessionId, info.status);
-      if (info.status === "WORKING") await this.resume(ids, "WAHA answers and the number is WORKING again");
+      if (info.status === "WORKING") await this.resume(inArray(campaigns.id, ids), "WAHA answers and the number is WORKING again");
       else await this.checkLater(ids, PAUSE_REASONS.sessionNotWorking, `WhatsApp session "${name}" is ${info.rawStatus ?? info.status}`);
     }
   }
@@ -190,12 +172,14 @@ export class AutoResumeService {
     }
     const statusByName = new Map(listed.map((session) => [session.name, session.status]));
     const known = await this.db.select({ id: whatsappSessions.id, name: whatsappSessions.wahaSessionName, status: whatsappSessions.status }).from(whatsappSessions);
+    const working: string[] = [];
     for (const session of known) {
       const status = statusByName.get(session.name);
       if (!status) continue;
       if (status !== session.status) await this.saveSessionStatus(session.id, status);
-      if (status === "WORKING") await this.sessionWorking(session.id, "the number is WORKING again (status check)");
+      if (status === "WORKING") working.push(session.id);
     }
+    if (working.length > 0) await this.resume(inArray(campaigns.sessionId, working), "the number is WORKING again (status check)");
   }
 
   private async saveSessionStatus(sessionId: string, status: string): Promise<void> {
@@ -221,12 +205,13 @@ export class AutoResumeService {
     for (const row of rows) await recordCampaignEvent(this.db, { campaignId: row.id, kind: "paused", reason, detail: lastError });
   }
 
-  private async resume(ids: string[], how: string): Promise<number> {
-    if (ids.length === 0 || this.stopped) return 0;
+  /** The campaigns `which` selects that are paused for a cause the app watches: Running without a lease, then started. */
+  private async resume(which: SQL, how: string): Promise<number> {
+    if (this.stopped) return 0;
     const rows = await this.db
       .update(campaigns)
       .set({ ...NOT_PAUSED, status: "Running", leaseHolder: null, leaseExpiresAt: null, lastError: null, updatedAt: sql`now()` })
-      .where(and(inArray(campaigns.id, ids), resumableByItself()))
+      .where(and(which, resumableByItself()))
       .returning({ id: campaigns.id });
     for (const row of rows) {
       this.logger.info({ campaignId: row.id, how }, "campaign resumed by itself");

@@ -36,7 +36,7 @@ import { countsOf } from "../campaignProgress";
 import { MessageIdPool } from "./messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./recipients";
 import { settleInterruptedSends } from "./recovery";
-import { type RecipientOutcome, type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor, uncountAttempt } from "./sendSlot";
+import { type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor } from "./sendSlot";
 import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
 
 export type { CampaignStatus } from "~/server/db/schema";
@@ -77,8 +77,6 @@ const DEFAULT_CLIENT_TIMEOUT_MS = 30_000;
 const slotMarginMs = (sendTimeoutMs: number) => Math.min(2_000, Math.max(250, sendTimeoutMs));
 /** The longest sleep before looking at the campaign again (a missed wake-up costs at most this). */
 const MAX_WAIT_MS = 5_000;
-/** Without slot wake-ups, a busy number is looked at this often. */
-const POLL_BUSY_MS = 50;
 /** Having left the slot to another campaign on the same number, this long before taking a turn again. */
 const TURN_YIELD_MS = 15;
 
@@ -242,10 +240,10 @@ class CampaignRun {
       // 1. Take the next recipient (recording the previous one in the same statement).
       const peeked = await this.nextMessageId(ids);
       if (!peeked.ok) {
-        if (previous) await this.settleAlone(previous);
+        if (previous) await this.step(previous);
         return peeked.status;
       }
-      const take = await this.takeNext(previous, peeked.id);
+      const take = await this.step(previous, peeked.id);
       previous = null;
       if (!take.leaseOk) return this.stopped();
       const recipient = take.recipient;
@@ -268,8 +266,8 @@ class CampaignRun {
 
       // 3. Settle it: with the next take, unless the run stops here.
       previous = { recipient, delivery, nextDelayMs: delivery.mayHaveSent ? this.randomDelayMs() : null };
-      if (delivery.pause || delivery.uncounted || this.leaseLost) {
-        await this.settleAlone(previous);
+      if (delivery.pause || this.leaseLost) {
+        await this.step(previous);
         previous = null;
         if (delivery.pause) return this.pause(delivery.pause.reason, delivery.pause.error);
         if (this.leaseLost) return this.stopped();
@@ -277,23 +275,18 @@ class CampaignRun {
     }
   }
 
-  /** One statement: record the previous recipient (if any), free the slot with its delay, take the slot and the next recipient. */
-  private takeNext(previous: Settlement | null, messageId: string | null): Promise<StepResult> {
+  /**
+   * One statement: record the previous recipient (if any) and free or keep the slot with its delay;
+   * then take the next recipient with `messageId`, or nothing when `messageId` is undefined (the run
+   * pauses or stops here).
+   */
+  private step(previous: Settlement | null, messageId?: string | null): Promise<StepResult> {
     return sendStep(this.db, this.key, {
       settle: previous?.delivery.outcome ? { recipient: settledRow(previous), outcome: previous.delivery.outcome } : null,
       release: previous ? { nextDelayMs: previous.nextDelayMs } : null,
-      take: "recipient",
-      messageId,
+      take: messageId === undefined ? "none" : "recipient",
+      messageId: messageId ?? null,
     });
-  }
-
-  /** Records a delivered recipient and frees the slot, without taking the next one (the run pauses or stops). */
-  private async settleAlone(previous: Settlement): Promise<void> {
-    const { delivery, nextDelayMs } = previous;
-    const outcome: RecipientOutcome | null = delivery.outcome;
-    const row = settledRow(previous);
-    const step = await sendStep(this.db, this.key, { settle: outcome ? { recipient: row, outcome } : null, release: { nextDelayMs }, take: "none" });
-    if (step.settled && delivery.uncounted) await uncountAttempt(this.db, row);
   }
 
   /** Sends through WAHA; anything but WAHA's answer (a database error, a bug) leaves the outcome unknown. */
@@ -321,9 +314,8 @@ class CampaignRun {
    * this number, give it a moment to take it.
    */
   private async waitForTurn(take: StepResult): Promise<void> {
-    const wakeups = this.settings.slotWakeups;
     if (take.slotBusy) {
-      await wakeups.waitForRelease(this.key.sessionId, Math.min(take.waitMs, wakeups.listening ? MAX_WAIT_MS : POLL_BUSY_MS));
+      await this.settings.slotWakeups.waitForRelease(this.key.sessionId, Math.min(take.waitMs, MAX_WAIT_MS));
     } else {
       await sleep(Math.min(Math.max(take.waitMs, TURN_YIELD_MS), MAX_WAIT_MS));
     }
@@ -354,7 +346,7 @@ class CampaignRun {
     const recovered = await this.recoverSending();
     if (recovered.done) return recovered;
     // A runner that lost the campaign may still be finishing a send: wait for it to free the number.
-    await this.settings.slotWakeups.waitForRelease(this.key.sessionId, this.settings.slotWakeups.listening ? MAX_WAIT_MS : POLL_BUSY_MS);
+    await this.settings.slotWakeups.waitForRelease(this.key.sessionId, MAX_WAIT_MS);
     return { done: false };
   }
 

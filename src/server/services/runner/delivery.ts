@@ -42,8 +42,6 @@ export interface Delivery {
   mayHaveSent: boolean;
   /** The campaign must pause (the recipient is not lost: it stays pending or sending). */
   pause?: { reason: PauseReason; error: string };
-  /** The recipient goes back to pending and no attempt reached WAHA: take back the attempt its take counted. */
-  uncounted?: boolean;
 }
 
 /**
@@ -88,7 +86,7 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
 
   /** The campaign is no longer ours mid-retry: settle the row as well as we can and stop. */
   const abandon = async (): Promise<Delivery> => {
-    if (!maybeAccepted) return { outcome: { status: "pending", error: lastError?.message ?? null }, attempts, mayHaveSent: false, uncounted: !anyReachedWaha };
+    if (!maybeAccepted) return { outcome: { status: "pending", error: lastError?.message ?? null, uncounted: !anyReachedWaha }, attempts, mayHaveSent: false };
     const found = await lookupMessage(client, ctx.session, target);
     if (found.kind === "sent") return { outcome: { status: "sent", wahaMessageId: found.wahaMessageId, ack: found.ack }, attempts, mayHaveSent: true };
     if (found.kind === "absent") return { outcome: { status: "pending", error: lastError?.message ?? null }, attempts, mayHaveSent: false };
@@ -168,10 +166,9 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
   // WAHA cannot take messages now (unreachable, or failing with its own errors): not this
   // recipient's fault. It waits, pending, and the campaign pauses until WAHA answers again.
   return {
-    outcome: { status: "pending", error: failure },
+    outcome: { status: "pending", error: failure, uncounted: !anyReachedWaha },
     attempts,
     mayHaveSent: false,
-    uncounted: !anyReachedWaha,
     pause: { reason: PAUSE_REASONS.wahaUnavailable, error: failure },
   };
 }

@@ -49,7 +49,7 @@ export async function settleInterruptedSends(ctx: RecoveryContext): Promise<Reco
     if (take.slotTaken) break;
     // A send in flight, a dead runner's slot not yet expired, or the number's delay: wait.
     const waitMs = Math.min(Math.max(take.waitMs, 1), ctx.maxWaitMs);
-    if (take.slotBusy) await ctx.slotWakeups.waitForRelease(key.sessionId, ctx.slotWakeups.listening ? waitMs : Math.min(waitMs, 100));
+    if (take.slotBusy) await ctx.slotWakeups.waitForRelease(key.sessionId, waitMs);
     else await ctx.sleep(waitMs);
   }
   try {

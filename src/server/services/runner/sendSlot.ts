@@ -36,7 +36,8 @@ export interface SendingRecipient {
 export type RecipientOutcome =
   | { status: "sent"; wahaMessageId: string; ack?: number | null }
   | { status: "failed"; error: string }
-  | { status: "pending"; error?: string | null }
+  /** `uncounted`: no attempt reached WAHA, so the attempt its take counted is taken back. */
+  | { status: "pending"; error?: string | null; uncounted?: boolean }
   | { status: "unknown"; error: string };
 
 export interface StepInput {
@@ -98,6 +99,7 @@ export async function sendStep(db: Db, key: SlotKey, input: StepInput): Promise<
       ${outcome?.status === "sent" ? outcome.wahaMessageId : null}::text,
       ${outcome && outcome.status !== "sent" ? (outcome.error ?? null) : null}::text,
       ${outcome?.status === "sent" ? (outcome.ack ?? null) : null}::int,
+      ${outcome?.status === "pending" && outcome.uncounted === true}::boolean,
       ${input.release != null}::boolean, ${delay === null || delay === undefined ? null : Math.max(0, Math.round(delay))}::int,
       ${input.take}::text, ${input.messageId ?? null}::text)`,
   );
@@ -151,19 +153,6 @@ export async function refreshSending(
   const row = rows[0];
   if (!row || row.attempts === null || row.attempts === undefined) return null;
   return { attempts: Number(row.attempts) };
-}
-
-/**
- * A send that provably never reached WAHA does not count against its recipient: takes back the
- * attempt its take counted, once the row is `pending` again under the same token. Rare (an outage),
- * so it is a statement of its own, off the hot path.
- */
-export async function uncountAttempt(db: Db, recipient: { id: string; attempts: number }): Promise<void> {
-  await queryRows(db, sql`
-    update campaign_recipients set attempts = greatest(0, attempts - 1)
-     where id = ${recipient.id}::int8 and status = 'pending' and attempts = ${recipient.attempts}
-    returning id
-  `);
 }
 
 /** Extends our slot (recovery look-ups on a long list of rows). */
