@@ -31,7 +31,8 @@ import {
   readCampaignStatus,
   renewLease,
 } from "./claim";
-import { type Delivery, PAUSE_REASONS, type PauseReason, type RetryPolicy, backoffMs, deliver, maxBackoffMs, pauseReasonFor } from "./delivery";
+import { type Delivery, type RetryPolicy, backoffMs, deliver, maxBackoffMs } from "./delivery";
+import { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
 import { countsOf } from "../campaignProgress";
 import { MessageIdPool } from "./messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./recipients";
@@ -40,7 +41,6 @@ import { type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHol
 import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
 
 export type { CampaignStatus } from "~/server/db/schema";
-export { PAUSE_REASONS, type PauseReason } from "./delivery";
 
 export interface CampaignRunnerOptions {
   /**

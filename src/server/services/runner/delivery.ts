@@ -15,8 +15,6 @@ import { type RecipientOutcome, type SendingRecipient, type SlotKey, refreshSend
 
 import { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
 
-export { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
-
 export interface RetryPolicy {
   attempts: number;
   baseDelayMs: number;
