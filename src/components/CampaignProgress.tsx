@@ -25,6 +25,8 @@ export function progressSentence(campaign: Campaign): string {
       return `Stopped after ${processed} of ${total}`;
     case "Cancelled":
       return `Cancelled after ${processed} of ${total}`;
+    case "Missed":
+      return campaign.missedReason ?? "Missed: it could not start in time";
   }
 }
 

@@ -9,6 +9,7 @@ const CAMPAIGN_TONES: Record<CampaignStatus, Tone> = {
   Completed: "green",
   Failed: "red",
   Cancelled: "gray",
+  Missed: "red",
 };
 
 export function CampaignStatusBadge({ status, testId }: { status: CampaignStatus; testId?: string }) {

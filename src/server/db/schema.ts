@@ -18,6 +18,18 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
+export interface SendWindow {
+  /** "HH:MM", 24 h. A window whose end is before its start crosses midnight. */
+  start: string;
+  end: string;
+  /** IANA zone, e.g. "Asia/Jakarta". */
+  timeZone: string;
+  /** ISO weekdays the window is open (1 = Monday ... 7 = Sunday); absent = every day. */
+  days?: number[];
+  /** Apply the window in each recipient's own zone, from their phone number's country. */
+  recipientLocal?: boolean;
+}
+
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () =>
   timestamp("updated_at", { withTimezone: true })
@@ -33,6 +45,8 @@ export const campaignStatus = pgEnum("campaign_status", [
   "Completed",
   "Failed",
   "Cancelled",
+  /** It could not start by its `latestStart` (issue 13): it never ran, and `missedReason` says why. */
+  "Missed",
 ]);
 export type CampaignStatus = (typeof campaignStatus.enumValues)[number];
 
@@ -49,6 +63,10 @@ export type RecipientStatus = (typeof recipientStatus.enumValues)[number];
 export const workspaces = pgTable("workspaces", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull(),
+  /** Per-workspace quota overrides; null = the installation's default (QUOTA_* in the env). */
+  quotaNumbers: integer("quota_numbers"),
+  quotaContacts: integer("quota_contacts"),
+  quotaMediaBytes: bigint("quota_media_bytes", { mode: "number" }),
   createdAt: createdAt(),
 });
 
@@ -77,9 +95,45 @@ export const authSessions = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     tokenHash: text("token_hash").notNull(),
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    /** Last request seen with this session: an idle session expires before `expiresAt`. */
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }).notNull().defaultNow(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("auth_sessions_token_unique").on(t.tokenHash), index("auth_sessions_user_idx").on(t.userId)],
+  (t) => [
+    uniqueIndex("auth_sessions_token_unique").on(t.tokenHash),
+    index("auth_sessions_user_idx").on(t.userId),
+    index("auth_sessions_expires_idx").on(t.expiresAt),
+  ],
+);
+
+/**
+ * Failed log-ins and sign-ups per key (`ip:<address>` or `email:<address>`), shared by every process:
+ * after a few failures the key is blocked until `blockedUntil`, with a backoff that grows.
+ */
+export const authThrottles = pgTable("auth_throttles", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull().default(0),
+  firstFailureAt: timestamp("first_failure_at", { withTimezone: true }).notNull().defaultNow(),
+  blockedUntil: timestamp("blocked_until", { withTimezone: true }),
+});
+
+/** Invitations to join a workspace (SIGNUP=invite): the link holds the token, the row its hash. */
+export const invites = pgTable(
+  "invites",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    /** When set, only this email may use the invite. */
+    email: text("email"),
+    tokenHash: text("token_hash").notNull(),
+    createdByUserId: uuid("created_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("invites_token_unique").on(t.tokenHash), index("invites_workspace_idx").on(t.workspaceId)],
 );
 
 /** REST API keys: shown once, stored as a SHA-256 hash; `prefix` lets a user tell keys apart. */
@@ -123,6 +177,25 @@ export const whatsappSessions = pgTable(
     sendSlotHolder: text("send_slot_holder"),
     sendSlotExpiresAt: timestamp("send_slot_expires_at", { withTimezone: true }),
     nextSendAt: timestamp("next_send_at", { withTimezone: true }),
+    /**
+     * The sending policy (issue 13). Column defaults are neutral (no limit, no typing): the service
+     * gives numbers created by a person the safe defaults, which the owner sees and may change.
+     * Limits count calendar days and hours in `timeZone`.
+     */
+    timeZone: text("time_zone").notNull().default("UTC"),
+    dailyLimit: integer("daily_limit"),
+    hourlyLimit: integer("hourly_limit"),
+    warmup: boolean("warmup").notNull().default(false),
+    typing: boolean("typing").notNull().default(false),
+    checkExists: boolean("check_exists").notNull().default(false),
+    /** Pause the number's campaigns after this many failed sends in a row; null = never. */
+    maxConsecutiveFailures: integer("max_consecutive_failures"),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** The first message this number sent through us: the warm-up counts days from it. */
+    firstSentAt: timestamp("first_sent_at", { withTimezone: true }),
+    /** WhatsApp restricts the number (capping, reachout timelock): no sends before this time. */
+    restrictedUntil: timestamp("restricted_until", { withTimezone: true }),
+    restrictionReason: text("restriction_reason"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -144,6 +217,10 @@ export const contacts = pgTable(
     /** Any other imported column, usable as a `{{placeholder}}`. */
     attributes: jsonb("attributes").$type<Record<string, string>>().notNull().default({}),
     optedOut: boolean("opted_out").notNull().default(false),
+    /** check-exists cache (issue 13): null = never checked. `whatsappChatId` is WAHA's answer. */
+    onWhatsapp: boolean("on_whatsapp"),
+    whatsappChatId: text("whatsapp_chat_id"),
+    whatsappCheckedAt: timestamp("whatsapp_checked_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -245,6 +322,18 @@ export const campaigns = pgTable(
     lastError: text("last_error"),
     delayMinMs: integer("delay_min_ms").notNull(),
     delayMaxMs: integer("delay_max_ms").notNull(),
+    /** `{start: "09:00", end: "20:00", timeZone, days?: [1..7], recipientLocal?}`; null = any time. */
+    sendWindow: jsonb("send_window").$type<SendWindow>(),
+    /** After `batchSize` messages from this campaign, pause `batchPauseMs`. */
+    batchSize: integer("batch_size"),
+    batchPauseMs: integer("batch_pause_ms"),
+    /** A campaign that could not start by then becomes Missed instead of running late. */
+    latestStart: timestamp("latest_start", { withTimezone: true }),
+    missedReason: text("missed_reason"),
+    /** Why a Running/Scheduled campaign is held back now, and until when (daily_limit, send_window...). */
+    waitingReason: text("waiting_reason"),
+    waitingUntil: timestamp("waiting_until", { withTimezone: true }),
+    waitingDetail: text("waiting_detail"),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
     /** Set when recipient rows were created (once, at the first start). */
@@ -282,6 +371,8 @@ export const campaignRecipients = pgTable(
     wahaMessageId: text("waha_message_id"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
+    /** Why a `skipped` recipient was not sent: `not_on_whatsapp`, `opted_out`, ... */
+    skipReason: text("skip_reason"),
     sendingStartedAt: timestamp("sending_started_at", { withTimezone: true }),
     sentAt: timestamp("sent_at", { withTimezone: true }),
     /** WAHA ack: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED. */
@@ -333,10 +424,14 @@ export const campaignEvents = pgTable(
 );
 
 /** Webhook deliveries already handled: WAHA may deliver an event twice. */
-export const webhookEvents = pgTable("webhook_events", {
-  eventId: text("event_id").primaryKey(),
-  receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const webhookEvents = pgTable(
+  "webhook_events",
+  {
+    eventId: text("event_id").primaryKey(),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("webhook_events_received_idx").on(t.receivedAt)],
+);
 
 export type Campaign = typeof campaigns.$inferSelect;
 export type CampaignEvent = typeof campaignEvents.$inferSelect;

@@ -12,7 +12,7 @@ import type { CampaignStatus } from "~/server/db/schema";
 export type { CampaignStatus };
 
 /** Every status, in lifecycle order (the database enum `campaign_status`; a test keeps them equal). */
-export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused", "Completed", "Failed", "Cancelled"];
+export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused", "Completed", "Failed", "Cancelled", "Missed"];
 
 /**
  * Active: the campaign may still send or be started. It still needs its list and its image (they
@@ -21,7 +21,7 @@ export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled
 export const ACTIVE_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused"];
 
 /** Final: nothing more happens to the campaign; it can only be deleted. */
-export const FINAL_STATUSES: readonly CampaignStatus[] = ["Completed", "Failed", "Cancelled"];
+export const FINAL_STATUSES: readonly CampaignStatus[] = ["Completed", "Failed", "Cancelled", "Missed"];
 
 /**
  * Live: the campaign changes without anyone clicking (the scheduler starts it, the runner sends,
