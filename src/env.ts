@@ -47,6 +47,10 @@ export const envSchema = z
       .min(1_000, "must be at least 1000 (one second)")
       .max(3_600_000, "must be at most 3600000 (one hour)")
       .default(30_000),
+    TRUSTED_PROXY: z
+      .enum(["true", "false", "1", "0"], { error: 'must be "true" (behind a reverse proxy that sets X-Forwarded-For/-Proto) or "false"' })
+      .default("false")
+      .transform((value) => value === "true" || value === "1"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
