@@ -5,14 +5,14 @@
  */
 import { toSerializedMessageId } from "./chatId";
 import type { WahaError } from "./errors";
-import { asRecord, httpError, isSuccess, mentionsSession, sentMessageId, toMessageInfo, toSessionInfo, unexpected } from "./parse";
+import { asRecord, httpError, isSuccess, mentionsSession, sentMessageId, toCapping, toMessageInfo, toSessionInfo, unexpected } from "./parse";
 import { type Answer, type CallOptions, WahaTransport, type WahaTransportOptions } from "./transport";
-import type { WahaFile, WahaMessageInfo, WahaNowebStoreConfig, WahaSessionInfo, WahaWebhookConfig } from "./types";
+import type { WahaCapping, WahaFile, WahaMessageInfo, WahaNowebStoreConfig, WahaSessionInfo, WahaWebhookConfig } from "./types";
 
 export type WahaApiClientOptions = WahaTransportOptions;
-export { WahaError, isWahaError, type WahaErrorKind } from "./errors";
+export { WahaError, isWahaError, type WahaErrorKind, type WahaRestriction } from "./errors";
 export { toChatId, fromChatId, toSerializedMessageId, isSerializedMessageId } from "./chatId";
-export type { WahaEngine, WahaFile, WahaMessageInfo, WahaNowebStoreConfig, WahaSessionInfo, WahaSessionStatus, WahaWebhookConfig } from "./types";
+export type { WahaCapping, WahaCappingStatus, WahaReachoutTimelock, WahaEngine, WahaFile, WahaMessageInfo, WahaNowebStoreConfig, WahaSessionInfo, WahaSessionStatus, WahaWebhookConfig } from "./types";
 
 export class WahaApiClient {
   /** Per call, from request to the end of the answer (connecting and waiting for a free connection included). */
@@ -177,6 +177,17 @@ export class WahaApiClient {
     return { messageId: sentMessageId(this.fail, "sendImage", answer.json, input.chatId, input.messageId) };
   }
 
+  /** Marks the chat's messages as read (WAHA: `POST /api/sendSeen {session, chatId}`; every unread message when no ids are given). */
+  async sendSeen(input: { session: string; chatId: string; messageIds?: string[] }): Promise<void> {
+    await this.call("sendSeen", {
+      method: "POST",
+      path: "/api/sendSeen",
+      session: input.session,
+      body: { session: input.session, chatId: input.chatId, ...(input.messageIds && input.messageIds.length > 0 ? { messageIds: input.messageIds } : {}) },
+    });
+  }
+
+  /** Shows "typing…" in the chat until `stopTyping` or a send (WAHA: `POST /api/startTyping {session, chatId}`). */
   async startTyping(input: { session: string; chatId: string }): Promise<void> {
     await this.call("startTyping", { method: "POST", path: "/api/startTyping", session: input.session, body: { session: input.session, chatId: input.chatId } });
   }
@@ -196,6 +207,21 @@ export class WahaApiClient {
     const body = asRecord(answer.json);
     if (typeof body?.numberExists !== "boolean") throw unexpected(this.fail, "checkNumberExists", "the answer has no numberExists");
     return { numberExists: body.numberExists, chatId: typeof body.chatId === "string" && body.chatId ? body.chatId : null };
+  }
+
+  /**
+   * WhatsApp's new-chat cap for this number (waha PR#2186, GOWS only): how many new chats it may
+   * still start this cycle. Resolves null when this WAHA cannot say (another engine: 501 or 400;
+   * a WAHA without the endpoint: its route 404), so callers work without it.
+   */
+  async getCapping(session: string): Promise<WahaCapping | null> {
+    const operation = "getCapping";
+    const answer = await this.request(operation, { method: "GET", path: `/api/sessions/${seg(session)}/capping`, session });
+    // Nest's "Cannot GET /api/sessions/…/capping" names the path, so mentionsSession cannot tell it apart.
+    if (answer.status === 404 && /^Cannot [A-Z]+ \//.test(String(asRecord(answer.json)?.message ?? ""))) return null; // route unknown to this WAHA
+    if (answer.status === 501 || (answer.status === 400 && /engine|not implemented|GOWS/i.test(JSON.stringify(answer.json ?? "")))) return null;
+    if (!isSuccess(answer.status)) throw httpError(this.fail, operation, answer, session);
+    return toCapping(this.fail, operation, answer.json);
   }
 
   // ---------------------------------------------------------------- idempotency

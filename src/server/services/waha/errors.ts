@@ -5,6 +5,9 @@
  * - `session_not_working` 422 with WAHA's `{status, expected}`: the number is not connected (yet);
  *                          pause and wait for `WORKING`.
  * - `invalid_request`     400 and other 4xx: our request is wrong; retrying will not help.
+ * - `restricted`          WhatsApp refused the send for the number's sake: error 463 (reachout
+ *                          timelock, or the new-chat cap), which WAHA passes on as a 500 whose text
+ *                          names 463. Not sent; retrying soon makes it worse. Stop this number.
  * - `transient`           5xx, 408, 429, timeouts, refused or reset connections: retry later.
  * - `unexpected`          an answer we could not understand (bad JSON, missing fields, 3xx).
  */
@@ -13,8 +16,17 @@ export type WahaErrorKind =
   | "session_not_found"
   | "session_not_working"
   | "invalid_request"
+  | "restricted"
   | "transient"
   | "unexpected";
+
+/** Why and until when WhatsApp refuses this number's sends (kind `restricted`). */
+export interface WahaRestriction {
+  /** When the restriction ends, if WAHA said so (its 463 answer does not: ask `getCapping` / `getSession`). */
+  until: Date | null;
+  /** WhatsApp's words as WAHA passed them on, e.g. "server returned error 463". */
+  reason: string;
+}
 
 export interface WahaErrorInit {
   kind: WahaErrorKind;
@@ -29,6 +41,8 @@ export interface WahaErrorInit {
    * settle it by looking the message up, never by resending blindly.
    */
   outcomeUnknown?: boolean;
+  /** Set with kind `restricted`. */
+  restriction?: WahaRestriction;
   cause?: unknown;
 }
 
@@ -39,6 +53,7 @@ export class WahaError extends Error {
   readonly sessionStatus?: string;
   readonly expected?: string[];
   readonly outcomeUnknown: boolean;
+  readonly restriction?: WahaRestriction;
 
   constructor(init: WahaErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -49,6 +64,7 @@ export class WahaError extends Error {
     if (init.sessionStatus !== undefined) this.sessionStatus = init.sessionStatus;
     if (init.expected !== undefined) this.expected = init.expected;
     this.outcomeUnknown = init.outcomeUnknown ?? false;
+    if (init.restriction !== undefined) this.restriction = init.restriction;
   }
 
   /** Worth retrying the same call later: only transient failures are. */
@@ -137,22 +153,36 @@ export function kindForHttpStatus(status: number): WahaErrorKind {
  *                     the attempt does not count against it; the campaign pauses until WAHA answers.
  * - `session`         WAHA refused because of the number or the configuration (not WORKING, no such
  *                     session, a wrong API key): pause; the recipient stays pending.
+ * - `restricted`      WhatsApp refused the number (error 463: reachout timelock or new-chat cap). Not
+ *                     sent, not the recipient's fault: stop sending from this number until `until`
+ *                     (unknown when null: ask WAHA's capping / session `me`), the recipient stays pending.
  * - `rejected`        WAHA's own 4xx about this chat or this content (an invalid chatId, a refused
  *                     image): the only answer that fails a recipient.
  * - `outcome_unknown` the request may have reached WAHA (a timeout or reset after it was written,
  *                     WAHA's own 5xx): look the message up before anything else, never resend blindly.
  */
-export type SendFailureClass = "not_sent" | "session" | "rejected" | "outcome_unknown";
+export type SendFailureClass = "not_sent" | "session" | "restricted" | "rejected" | "outcome_unknown";
 
-export function classifySendFailure(error: WahaError): SendFailureClass {
+/** The class with what a caller needs to act on it: a restriction says until when and why. */
+export type SendFailure =
+  | { kind: "restricted"; until: Date | null; reason: string }
+  | { kind: Exclude<SendFailureClass, "restricted"> };
+
+export function describeSendFailure(error: WahaError): SendFailure {
   switch (error.kind) {
+    case "restricted":
+      return { kind: "restricted", until: error.restriction?.until ?? null, reason: error.restriction?.reason ?? error.message };
     case "session_not_working":
     case "session_not_found":
     case "unauthorized":
-      return "session";
+      return { kind: "session" };
     case "invalid_request":
-      return "rejected";
+      return { kind: "rejected" };
     default:
-      return error.outcomeUnknown ? "outcome_unknown" : "not_sent";
+      return { kind: error.outcomeUnknown ? "outcome_unknown" : "not_sent" };
   }
+}
+
+export function classifySendFailure(error: WahaError): SendFailureClass {
+  return describeSendFailure(error).kind;
 }

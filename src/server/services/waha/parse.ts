@@ -7,7 +7,7 @@ import { childLogger, maskPhone } from "~/server/logger";
 import { fromChatId, toSerializedMessageId } from "./chatId";
 import { type WahaError, type WahaErrorInit, type WahaErrorKind, kindForHttpStatus } from "./errors";
 import type { Answer } from "./transport";
-import type { WahaMessageInfo, WahaSessionInfo, WahaSessionStatus } from "./types";
+import type { WahaCapping, WahaCappingStatus, WahaMessageInfo, WahaReachoutTimelock, WahaSessionInfo, WahaSessionStatus } from "./types";
 
 export type MakeError = (init: WahaErrorInit) => WahaError;
 
@@ -34,6 +34,18 @@ export function httpError(fail: MakeError, operation: string, answer: Answer, se
       expected,
       ...(sessionStatus !== undefined ? { sessionStatus } : {}),
       message: `WAHA ${operation} failed: session${who} is not ${expected.join(" or ") || "ready"} (status ${sessionStatus ?? "unknown"})`,
+    });
+  }
+  const restriction = status >= 400 ? restrictionText(answer) : null;
+  if (restriction) {
+    // WhatsApp's nack 463 (reachout timelock / new-chat cap): refused before sending, whatever the HTTP status.
+    log.warn({ operation, session, status }, "whatsapp restricted the number");
+    return fail({
+      kind: "restricted",
+      operation,
+      httpStatus: status,
+      restriction: { until: null, reason: restriction },
+      message: `WAHA ${operation} failed: WhatsApp restricts this number from starting new chats for now (${restriction}); wait before sending from it again`,
     });
   }
   if (status >= 300 && status < 400) {
@@ -85,6 +97,8 @@ export function toSessionInfo(fail: MakeError, operation: string, raw: unknown):
   } else if (body.me === null) {
     info.me = null;
   }
+  const timelock = toReachoutTimelock(me?.reachoutTimelock);
+  if (timelock !== undefined) info.reachoutTimelock = timelock;
   // WAHA answers `engine: {engine: "NOWEB", ...}`; accept a plain string too.
   const engine = typeof body.engine === "string" ? body.engine : asRecord(body.engine)?.engine;
   if (typeof engine === "string") info.engine = engine;
@@ -96,6 +110,79 @@ export function toSessionInfo(fail: MakeError, operation: string, raw: unknown):
     info.gowsMessageStorage = asRecord(asRecord(config?.gows)?.storage)?.messages !== false;
   }
   return info;
+}
+
+/**
+ * `me.reachoutTimelock` (WAHA 2026.7+, GOWS): null when none. Read leniently: `isActive` and
+ * `timeEnforcementEnds` (an ISO date or a unix time), the names whatsmeow's event carries.
+ */
+function toReachoutTimelock(raw: unknown): WahaReachoutTimelock | null | undefined {
+  if (raw === null) return null;
+  const body = asRecord(raw);
+  if (!body) return undefined;
+  const until = toDate(body.timeEnforcementEnds ?? body.until);
+  const active = typeof body.isActive === "boolean" ? body.isActive : until !== null && until.getTime() > Date.now();
+  return { active, until, ...(typeof body.enforcementType === "string" ? { enforcementType: body.enforcementType } : {}) };
+}
+
+const CAPPING_STATUSES: ReadonlySet<string> = new Set(["NONE", "FIRST_WARNING", "SECOND_WARNING", "CAPPED"]);
+
+/**
+ * `GET /api/sessions/{session}/capping` (waha PR#2186): `{cappingStatus, totalQuota (-1 = no cap),
+ * usedQuota, cycleStart, cycleEnd, mvStatus, oteStatus}`. Also accepts the value wrapped as
+ * `{messageCapping: {...}}`, as `me.messageCapping` carries it.
+ */
+export function toCapping(fail: MakeError, operation: string, raw: unknown): WahaCapping {
+  let body = asRecord(raw);
+  if (body && !("cappingStatus" in body) && asRecord(body.messageCapping)) body = asRecord(body.messageCapping);
+  if (!body || typeof body.cappingStatus !== "string") throw unexpected(fail, operation, "the answer has no cappingStatus");
+  const status: WahaCappingStatus = CAPPING_STATUSES.has(body.cappingStatus) ? (body.cappingStatus as WahaCappingStatus) : "UNKNOWN";
+  const totalQuota = toNumber(body.totalQuota);
+  const usedQuota = toNumber(body.usedQuota);
+  return {
+    status,
+    ...(status === "UNKNOWN" ? { rawStatus: body.cappingStatus } : {}),
+    totalQuota: totalQuota === null || totalQuota < 0 ? null : totalQuota,
+    usedQuota: usedQuota ?? 0,
+    cycleStart: toDate(body.cycleStart),
+    cycleEnd: toDate(body.cycleEnd),
+  };
+}
+
+function toNumber(value: unknown): number | null {
+  if (typeof value === "number" && Number.isFinite(value)) return value;
+  if (typeof value === "string" && /^-?\d+$/.test(value.trim())) return Number(value);
+  return null;
+}
+
+/** An ISO date, or a unix time in seconds or milliseconds (as a number or a numeric string). */
+function toDate(value: unknown): Date | null {
+  const numeric = toNumber(value);
+  if (numeric !== null) {
+    if (numeric <= 0) return null;
+    return new Date(numeric < 1e12 ? numeric * 1000 : numeric);
+  }
+  if (typeof value !== "string" || value.trim() === "") return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/**
+ * WhatsApp's 463 as WAHA passes it on: GOWS answers 500 with
+ * `{exception: {message: "2 UNKNOWN: server returned error 463", details: "server returned error 463"}}`
+ * (waha#1904, #2219); other texts name the reachout timelock or the new-chat cap. Null otherwise.
+ */
+function restrictionText(answer: Answer): string | null {
+  const body = asRecord(answer.json);
+  const exception = asRecord(body?.exception);
+  const texts = [exception?.details, exception?.message, body?.message, body?.error]
+    .flatMap((item) => (Array.isArray(item) ? item : [item]))
+    .filter((item): item is string => typeof item === "string");
+  if (!body && answer.contentType.startsWith("text/")) texts.push(answer.bytes.toString("utf8"));
+  const found = texts.find((text) => /\berror 463\b|\b463\b.*(?:timelock|reach-?out)|reach-?out ?time-?lock|timelocked/i.test(text));
+  if (!found) return null;
+  const clean = found.replace(/\s+/g, " ").trim();
+  return clean.length > 200 ? `${clean.slice(0, 200)}…` : clean;
 }
 
 export function toMessageInfo(fail: MakeError, operation: string, raw: unknown): WahaMessageInfo {

@@ -18,6 +18,32 @@ export interface WahaSessionInfo {
   nowebStoreEnabled?: boolean;
   /** GOWS keeps messages unless the session's `config.gows.storage.messages` is false (WAHA's default is on). Absent without a `config`. */
   gowsMessageStorage?: boolean;
+  /** `me.reachoutTimelock` (GOWS, WAHA 2026.7+): null when WhatsApp imposes none; absent when WAHA does not say. */
+  reachoutTimelock?: WahaReachoutTimelock | null;
+}
+
+/** WhatsApp's reachout timelock: while active, sends to new chats fail with error 463. */
+export interface WahaReachoutTimelock {
+  active: boolean;
+  until: Date | null;
+  enforcementType?: string;
+}
+
+/** WhatsApp's new-chat cap per cycle, NONE -> FIRST_WARNING -> SECOND_WARNING -> CAPPED (UNKNOWN: a value we do not know). */
+export type WahaCappingStatus = "NONE" | "FIRST_WARNING" | "SECOND_WARNING" | "CAPPED" | "UNKNOWN";
+
+/** `GET /api/sessions/{session}/capping` (GOWS, WAHA with PR#2186), parsed. */
+export interface WahaCapping {
+  status: WahaCappingStatus;
+  /** WAHA's own value when `status` is UNKNOWN. */
+  rawStatus?: string;
+  /** New chats allowed this cycle; null = no cap (WAHA's -1). */
+  totalQuota: number | null;
+  /** New chats started this cycle. */
+  usedQuota: number;
+  cycleStart: Date | null;
+  /** When the cycle (and the cap) resets. */
+  cycleEnd: Date | null;
 }
 
 /** NOWEB's message store, `config.noweb.store` in WAHA (read only by the NOWEB engine; fixed once the QR code is scanned). */
