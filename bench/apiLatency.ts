@@ -34,6 +34,7 @@ export async function apiServerChild(args: ServerArgs): Promise<{ rssBytes: numb
   const config = parseEnv({
     DATABASE_URL: args.databaseUrl,
     WAHA_URL: args.wahaUrl,
+    WAHA_WEBHOOK_SECRET: "bench-webhook-secret-0123456789",
     DATA_DIR: args.dataDir,
     LOG_LEVEL: "warn",
     NODE_ENV: "production",

@@ -97,6 +97,7 @@ async function precisionPgBoss(ctx: BenchContext, workers: number, n: number, le
           env: {
             DATABASE_URL: bench.url,
             WAHA_URL: ctx.fakeWaha.url,
+            WAHA_WEBHOOK_SECRET: "bench-webhook-secret-0123456789",
             SCHEDULER_DRIVER: "pg-boss",
             DATA_DIR: dataDir,
             LOG_LEVEL: "info",

@@ -27,6 +27,8 @@ export const envSchema = z
     WAHA_API_KEY: optionalString,
     WAHA_TIMEOUT_MS: milliseconds(30_000),
     WAHA_WEBHOOK_URL: z.url({ error: "must be the URL WAHA can reach this app's /api/webhooks/waha at" }).optional(),
+    /** WAHA signs its webhooks with this key (HMAC-SHA512); falls back to AUTH_SECRET. */
+    WAHA_WEBHOOK_SECRET: z.string().trim().min(16, "must be at least 16 characters").optional(),
     SCHEDULER_DRIVER: z
       .enum(["node-cron", "pg-boss"], { error: 'must be "node-cron" or "pg-boss"' })
       .default("node-cron"),
@@ -66,6 +68,16 @@ export const envSchema = z
         code: "custom",
         path: ["SCHEDULER_DRIVER"],
         message: "pg-boss needs PostgreSQL: set DATABASE_URL, or use node-cron",
+      });
+    }
+    // Unsigned webhooks could set any number's status or any message's ack: with a real WAHA, a key is
+    // required (sandbox mode makes one of its own at start, for its built-in fake WAHA).
+    if (env.WAHA_URL && !env.WAHA_WEBHOOK_SECRET && !env.AUTH_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["WAHA_WEBHOOK_SECRET"],
+        message:
+          "is required when WAHA_URL is set: WAHA signs its webhooks with it and unsigned ones are refused. Set WAHA_WEBHOOK_SECRET (or AUTH_SECRET) to at least 16 random characters, e.g. `openssl rand -hex 32`",
       });
     }
     if (env.BOOTSTRAP_ADMIN_EMAIL && !env.BOOTSTRAP_ADMIN_PASSWORD) {

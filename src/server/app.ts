@@ -3,9 +3,10 @@
  * every process entry (src/worker/web.ts, worker.ts, the CLI, tests), never a page or a route module.
  * Services get their settings here, through their constructors. Nothing runs at import time.
  */
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { eq } from "drizzle-orm";
-import type { Env } from "../env";
+import { EnvError, type Env } from "../env";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
 import { type Database, type Db, migrateDatabase, openDatabase } from "./db/client";
 import { listenForSlotReleases } from "./db/notifications";
@@ -28,6 +29,8 @@ export interface AppServices {
   /** True when no WAHA_URL is set: the built-in fake WAHA plays WhatsApp. */
   sandbox: boolean;
   fakeWaha: FakeWaha | null;
+  /** The key WAHA signs webhooks with: WAHA_WEBHOOK_SECRET, else AUTH_SECRET, else (sandbox) one made at start. */
+  webhookSecret: string;
   sessions: WhatsappSessionService;
   campaigns: CampaignService;
   media: MediaService;
@@ -52,6 +55,10 @@ export interface CreateAppOptions {
 const log = childLogger("app");
 
 export async function createAppServices(config: Env, options: CreateAppOptions = {}): Promise<AppServices> {
+  // Every webhook is signed (parseEnv already refuses a real WAHA without a key). In sandbox mode the
+  // built-in fake WAHA is told this key with each number created, and signs with it.
+  const webhookSecret = config.WAHA_WEBHOOK_SECRET ?? config.AUTH_SECRET ?? (config.WAHA_URL ? null : randomBytes(32).toString("hex"));
+  if (!webhookSecret) throw new EnvError(["WAHA_WEBHOOK_SECRET is required when WAHA_URL is set (or set AUTH_SECRET)"]);
   const database =
     options.database ??
     (await openDatabase({ databaseUrl: config.DATABASE_URL ?? null, dataDir: config.DATA_DIR }));
@@ -101,10 +108,11 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     waha,
     sandbox: fakeWaha !== null,
     fakeWaha,
+    webhookSecret,
     sessions: new WhatsappSessionService(db, waha, {
       sandboxUrl: fakeWaha?.url ?? null,
       webhookUrl: config.WAHA_WEBHOOK_URL ?? null,
-      webhookHmacKey: config.AUTH_SECRET ?? null,
+      webhookHmacKey: webhookSecret,
     }),
     campaigns: new CampaignService(
       db,

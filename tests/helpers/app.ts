@@ -24,6 +24,9 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** Tests that set WAHA_URL need a webhook key (parseEnv refuses a real WAHA without one). */
+export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789";
+
 export async function startTestApp(
   kind: DatabaseKind,
   env: Record<string, string> = {},
@@ -35,6 +38,7 @@ export async function startTestApp(
   const config = parseEnv({
     NODE_ENV: "test",
     WAHA_URL: fakeWaha.url,
+    WAHA_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     DATA_DIR: dataDir,
     SEND_DELAY_MIN_MS: "0",
     SEND_DELAY_MAX_MS: "0",

@@ -3,16 +3,16 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { campaignRecipients, whatsappSessions } from "~/server/db/schema";
 import { backends } from "../helpers/db";
-import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
+import { createTestUser, startTestApp, TEST_WEBHOOK_SECRET, type TestApp } from "../helpers/app";
 import { waitFor } from "../helpers/waitFor";
 
-const SECRET = "webhook-secret-0123456789";
+const SECRET = TEST_WEBHOOK_SECRET;
 
 for (const backend of backends) {
   describe(`[${backend}] WAHA webhooks`, () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await startTestApp(backend, { AUTH_SECRET: SECRET });
+      app = await startTestApp(backend);
       app.services.sessions.setWebhookUrl(`${app.url}/api/webhooks/waha`);
     });
     afterAll(async () => {
@@ -93,7 +93,7 @@ for (const backend of backends) {
     });
 
     it("refuses an unsigned or wrongly signed delivery, and handles each event id once", async () => {
-      const body = JSON.stringify({ id: "evt_test_1", event: "session.status", session: "nobody", payload: { status: "FAILED" } });
+      const body = JSON.stringify({ id: "evt_test_1", timestamp: Date.now(), event: "session.status", session: "nobody", payload: { status: "FAILED" } });
       const post = (signature?: string) =>
         fetch(`${app.url}/api/webhooks/waha`, {
           method: "POST",

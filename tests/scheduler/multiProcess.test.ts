@@ -84,6 +84,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
     const env = {
       DATABASE_URL: database.url!,
       WAHA_URL: fake.url,
+      WAHA_WEBHOOK_SECRET: "test-webhook-secret-0123456789",
       SCHEDULER_DRIVER: "pg-boss",
       LOG_LEVEL: "info",
       NODE_ENV: "test",

@@ -11,7 +11,7 @@ import type { TrpcContext } from "../api/trpc";
 import { childLogger } from "../logger";
 import { callerFromSessionToken } from "../services/auth";
 import { handleRest } from "../rest/handler";
-import { AppError } from "../services/errors";
+import { toRestError } from "../rest/errors";
 import { handleWahaWebhook } from "../services/wahaWebhooks";
 import { cookieJar } from "./cookies";
 
@@ -85,18 +85,26 @@ async function receiveWebhook(services: AppServices, req: IncomingMessage, res: 
   }
   res.setHeader("content-type", "application/json");
   try {
-    const signature = req.headers["x-webhook-hmac"];
     const outcome = await handleWahaWebhook(services.db, {
-      rawBody: Buffer.concat(chunks).toString("utf8"),
-      signature: Array.isArray(signature) ? signature[0] : signature,
-      hmacKey: services.config.AUTH_SECRET ?? null,
+      // The signature is checked over these exact bytes, before anything decodes them.
+      rawBody: Buffer.concat(chunks),
+      signature: firstHeader(req.headers["x-webhook-hmac"]),
+      algorithm: firstHeader(req.headers["x-webhook-hmac-algorithm"]),
+      hmacKey: services.webhookSecret,
       onSessionStatus: (session, status) => services.autoResume.sessionReported(session, status),
     });
     res.statusCode = 200;
     res.end(JSON.stringify({ ok: true, outcome }));
   } catch (error) {
-    if (!(error instanceof AppError)) throw error;
-    res.statusCode = error.code === "UNAUTHORIZED" ? 401 : 400;
-    res.end(JSON.stringify({ error: { code: error.code.toLowerCase(), message: error.message } }));
+    // A refused event is 4xx (WAHA gives up on it); a failure of ours is 5xx, nothing was recorded,
+    // and WAHA's retry is applied.
+    const restError = toRestError(error);
+    if (restError.status >= 500) log.error({ err: error }, "webhook event could not be applied");
+    res.statusCode = restError.status;
+    res.end(JSON.stringify(restError.toBody()));
   }
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

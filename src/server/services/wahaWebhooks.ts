@@ -1,23 +1,34 @@
 /**
  * WAHA's webhooks: `session.status` keeps each number's status current between page loads, and
- * `message.ack` records how far each campaign message got (server, device, read). WAHA may deliver
- * an event twice: each event id is handled once. With a key configured, unsigned or wrongly signed
- * deliveries are refused (X-Webhook-Hmac: hex HMAC-SHA512 of the raw body).
+ * `message.ack` records how far each campaign message got (server, device, read).
+ *
+ * Every delivery must be signed (X-Webhook-Hmac: 128 hex characters, HMAC-SHA512 of the raw body
+ * bytes with the configured key) and raised within `TIMESTAMP_WINDOW_MS` of this server's clock.
+ * WAHA may deliver an event twice: each event id is handled once, and recording the id and applying
+ * its effect happen in one transaction, so a failed apply leaves no id behind and WAHA's retry is
+ * applied. Ids are kept `EVENT_RETENTION_MS` (far beyond the window), then pruned by the sweep.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { and, eq, isNull, lt, lte, or } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { campaignRecipients, webhookEvents, whatsappSessions } from "../db/schema";
+import { campaignRecipients, campaigns, webhookEvents, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
 import { AppError } from "./errors";
 
 const log = childLogger("waha-webhooks");
 
+/** An event raised further than this from our clock is refused: a replay, or a clock to fix. */
+export const TIMESTAMP_WINDOW_MS = 15 * 60_000;
+/** Event ids are kept this long for deduplication; older ones are pruned by the sweep. */
+export const EVENT_RETENTION_MS = 7 * 24 * 3_600_000;
+
+const SIGNATURE_PATTERN = /^[0-9a-f]{128}$/i;
+
 const eventSchema = z.object({
   id: z.string().min(1).max(200),
-  /** Milliseconds since the epoch, when WAHA raised the event. */
-  timestamp: z.number().optional(),
+  /** Milliseconds since the epoch, when WAHA raised the event (required in WAHA's schema). */
+  timestamp: z.number(),
   event: z.string(),
   session: z.string(),
   payload: z.unknown(),
@@ -27,70 +38,117 @@ const ackPayload = z.object({ id: z.string(), ack: z.number().int().min(-1).max(
 
 export type WebhookOutcome = "handled" | "duplicate" | "ignored";
 
-export function verifyWebhookSignature(rawBody: string, signature: string | undefined, key: string): boolean {
-  if (!signature) return false;
+/** True when `signature` is exactly the hex HMAC-SHA512 of the raw body bytes: no prefix, no suffix, no junk. */
+export function verifyWebhookSignature(rawBody: Buffer, signature: string | undefined, key: string): boolean {
+  if (!signature || !SIGNATURE_PATTERN.test(signature)) return false;
   const expected = createHmac("sha512", key).update(rawBody).digest();
-  const given = Buffer.from(signature, "hex");
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return timingSafeEqual(Buffer.from(signature, "hex"), expected);
 }
 
 export async function handleWahaWebhook(
   db: Db,
   input: {
-    rawBody: string;
+    rawBody: Buffer;
     signature: string | undefined;
-    hmacKey: string | null;
+    /** X-Webhook-Hmac-Algorithm: WAHA sends `sha512`; any other algorithm named is refused. */
+    algorithm?: string | undefined;
+    hmacKey: string;
+    now?: Date;
     /** After a `session.status` was stored: a number back to WORKING resumes its outage-paused campaigns. */
     onSessionStatus?: (wahaSessionName: string, status: string) => Promise<void>;
   },
 ): Promise<WebhookOutcome> {
-  if (input.hmacKey && !verifyWebhookSignature(input.rawBody, input.signature, input.hmacKey)) {
-    throw new AppError("UNAUTHORIZED", "The webhook signature (X-Webhook-Hmac) is missing or wrong");
+  if (input.algorithm !== undefined && input.algorithm.toLowerCase() !== "sha512") {
+    throw new AppError("UNAUTHORIZED", `The webhook is signed with "${input.algorithm.slice(0, 20)}"; configure WAHA's webhook hmac so that it signs with sha512`);
   }
-  let parsed: z.infer<typeof eventSchema>;
-  try {
-    parsed = eventSchema.parse(JSON.parse(input.rawBody));
-  } catch {
-    throw new AppError("BAD_REQUEST", "Not a WAHA webhook event: expected JSON with id, event, session and payload");
-  }
-  const [fresh] = await db.insert(webhookEvents).values({ eventId: parsed.id }).onConflictDoNothing().returning();
-  if (!fresh) return "duplicate";
-
-  if (parsed.event === "session.status") {
-    const payload = sessionStatusPayload.safeParse(parsed.payload);
-    if (!payload.success) return "ignored";
-    // Deliveries may overtake each other: an event older than what we stored changes nothing.
-    const raisedAt = parsed.timestamp ? new Date(parsed.timestamp) : new Date();
-    await db
-      .update(whatsappSessions)
-      .set({ status: payload.data.status, statusCheckedAt: raisedAt })
-      .where(
-        and(
-          eq(whatsappSessions.wahaSessionName, parsed.session),
-          or(isNull(whatsappSessions.statusCheckedAt), lte(whatsappSessions.statusCheckedAt, raisedAt)),
-        ),
-      );
-    // The status is stored; resuming its campaigns is best effort (the periodic checks do it anyway).
-    await input.onSessionStatus?.(parsed.session, payload.data.status).catch((error: unknown) =>
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, "could not resume campaigns after a session.status webhook"),
+  if (!verifyWebhookSignature(input.rawBody, input.signature, input.hmacKey)) {
+    throw new AppError(
+      "UNAUTHORIZED",
+      "The webhook signature (X-Webhook-Hmac) is missing or wrong: WAHA's webhook hmac.key must be this app's WAHA_WEBHOOK_SECRET (or AUTH_SECRET)",
     );
-    return "handled";
   }
-  if (parsed.event === "message.ack") {
-    const payload = ackPayload.safeParse(parsed.payload);
-    if (!payload.success) return "ignored";
-    const { id, ack } = payload.data;
-    // Acks can arrive out of order: keep the furthest one (ERROR always wins).
-    await db
-      .update(campaignRecipients)
-      .set({ ack, ackAt: new Date() })
-      .where(
-        and(
-          eq(campaignRecipients.wahaMessageId, id),
-          ack < 0 ? undefined : or(isNull(campaignRecipients.ack), lt(campaignRecipients.ack, ack)),
-        ),
-      );
-    return "handled";
+  const event = parseEvent(input.rawBody);
+  const now = input.now ?? new Date();
+  if (!Number.isFinite(event.timestamp) || Math.abs(event.timestamp - now.getTime()) > TIMESTAMP_WINDOW_MS) {
+    throw new AppError(
+      "BAD_REQUEST",
+      `The event's timestamp must be milliseconds since the epoch within ${TIMESTAMP_WINDOW_MS / 60_000} minutes of this server's clock: a replay, or a clock to set right (NTP)`,
+      "timestamp",
+    );
   }
-  return "ignored";
+  const raisedAt = new Date(event.timestamp);
+
+  const outcome = await db.transaction(async (tx) => {
+    const [fresh] = await tx.insert(webhookEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
+    if (!fresh) return "duplicate" as const;
+    if (event.event === "session.status") return applySessionStatus(tx, event.session, event.payload, raisedAt);
+    if (event.event === "message.ack") return applyAck(tx, event.session, event.payload, now);
+    return "ignored" as const;
+  });
+
+  if (outcome === "handled" && event.event === "session.status" && input.onSessionStatus) {
+    const { status } = sessionStatusPayload.parse(event.payload);
+    // The status is stored; resuming its campaigns is best effort (the periodic checks do it anyway).
+    await input.onSessionStatus(event.session, status).catch((error: unknown) => log.warn({ err: error }, "could not resume campaigns after a session.status webhook"));
+  }
+  return outcome;
+}
+
+/** Old event ids go: an event that old is outside the timestamp window, so it is refused anyway. */
+export async function pruneWebhookEvents(db: Db, now: Date = new Date()): Promise<number> {
+  const pruned = await db
+    .delete(webhookEvents)
+    .where(lt(webhookEvents.receivedAt, new Date(now.getTime() - EVENT_RETENTION_MS)))
+    .returning({ eventId: webhookEvents.eventId });
+  return pruned.length;
+}
+
+function parseEvent(rawBody: Buffer): z.infer<typeof eventSchema> {
+  try {
+    return eventSchema.parse(JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(rawBody)));
+  } catch {
+    throw new AppError("BAD_REQUEST", "Not a WAHA webhook event: expected UTF-8 JSON with id, timestamp (ms), event, session and payload");
+  }
+}
+
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+
+async function applySessionStatus(tx: Tx, wahaSessionName: string, payload: unknown, raisedAt: Date): Promise<WebhookOutcome> {
+  const parsed = sessionStatusPayload.safeParse(payload);
+  if (!parsed.success) return "ignored";
+  // Deliveries may overtake each other: an event older than what we stored changes nothing.
+  await tx
+    .update(whatsappSessions)
+    .set({ status: parsed.data.status, statusCheckedAt: raisedAt })
+    .where(
+      and(
+        eq(whatsappSessions.wahaSessionName, wahaSessionName),
+        or(isNull(whatsappSessions.statusCheckedAt), lte(whatsappSessions.statusCheckedAt, raisedAt)),
+      ),
+    );
+  return "handled";
+}
+
+async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: Date): Promise<WebhookOutcome> {
+  const parsed = ackPayload.safeParse(payload);
+  if (!parsed.success) return "ignored";
+  const { id, ack } = parsed.data;
+  // Only the event's own number's messages: a message id alone could name another number's message.
+  const campaignsOfSession = tx
+    .select({ id: campaigns.id })
+    .from(campaigns)
+    .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
+    .where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
+  // Acks can arrive out of order: keep the furthest one (ERROR always wins).
+  await tx
+    .update(campaignRecipients)
+    .set({ ack, ackAt: now })
+    .where(
+      and(
+        eq(campaignRecipients.wahaMessageId, id),
+        inArray(campaignRecipients.campaignId, campaignsOfSession),
+        ack < 0 ? undefined : or(isNull(campaignRecipients.ack), lt(campaignRecipients.ack, ack)),
+      ),
+    );
+  return "handled";
 }
