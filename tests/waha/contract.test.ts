@@ -132,7 +132,7 @@ describe("fake WAHA answers match WAHA's OpenAPI document", () => {
     expectDocumented("POST", "/api/{session}/auth/request-code", code);
   });
 
-  it("sendText (GOWS answers a WAMessage), sendImage, typing, check-exists", async () => {
+  it("sendText (GOWS answers a WAMessage), sendImage, sendSeen, typing, check-exists", async () => {
     fake.setSessionStatus("s", "WORKING");
     const text = await call(fake, "POST", "/api/sendText", { body: { session: "s", chatId: "14155550123@c.us", text: "hello" } });
     expect(text.status).toBe(201);
@@ -143,6 +143,10 @@ describe("fake WAHA answers match WAHA's OpenAPI document", () => {
     });
     expect(image.status).toBe(201);
     expectDocumented("POST", "/api/sendImage", image);
+
+    const seen = await call(fake, "POST", "/api/sendSeen", { body: { session: "s", chatId: "14155550123@c.us" } });
+    expect(seen.status).toBe(201);
+    expectDocumented("POST", "/api/sendSeen", seen);
 
     for (const path of ["/api/startTyping", "/api/stopTyping"] as const) {
       const typing = await call(fake, "POST", path, { body: { session: "s", chatId: "14155550123@c.us" } });

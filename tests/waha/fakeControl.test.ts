@@ -159,7 +159,7 @@ describe("control API", () => {
     expect((await http("POST", "/__fake/reset", undefined, { key: null })).status).toBe(200);
     expect(fake.messages()).toEqual([]);
     expect((await http("GET", "/__fake/stats", undefined, { key: null })).body).toEqual({ maxInFlight: {}, inFlight: {}, sent: {} });
-    expect((await http("GET", "/__fake/faults", undefined, { key: null })).body).toEqual({ latencyMs: 0, errorRate: 0, failNext: 0 });
+    expect((await http("GET", "/__fake/faults", undefined, { key: null })).body).toEqual({ latencyMs: 0, errorRate: 0, failNext: 0, restricted: null, newChatQuota: -1 });
     expect((await http("GET", "/api/contacts/check-exists?phone=14155550124&session=default")).body).toMatchObject({ numberExists: true });
     expect(fake.sessionStatus("default")).toBe("WORKING");
     await http("POST", "/__fake/reset", { sessions: true }, { key: null });
@@ -174,7 +174,7 @@ describe("control API", () => {
 
   it("faults: failNext N fails the next N sends with 500 without recording them", async () => {
     const set = await http("POST", "/__fake/faults", { failNext: 2 }, { key: null });
-    expect(set.body).toEqual({ latencyMs: 0, errorRate: 0, failNext: 2 });
+    expect(set.body).toEqual({ latencyMs: 0, errorRate: 0, failNext: 2, restricted: null, newChatQuota: -1 });
     expect((await sendText("default", "1")).status).toBe(500);
     expect((await sendText("default", "2")).status).toBe(500);
     expect((await sendText("default", "3")).status).toBe(201);
@@ -186,7 +186,7 @@ describe("control API", () => {
     await http("POST", "/__fake/faults", { errorRate: 1, latencyMs: 1 }, { key: null });
     for (let i = 0; i < 5; i++) expect((await sendText("default", "x")).status).toBe(500);
     expect(fake.messages()).toEqual([]);
-    expect((await http("POST", "/__fake/faults", { errorRate: 0 }, { key: null })).body).toEqual({ latencyMs: 1, errorRate: 0, failNext: 0 });
+    expect((await http("POST", "/__fake/faults", { errorRate: 0 }, { key: null })).body).toEqual({ latencyMs: 1, errorRate: 0, failNext: 0, restricted: null, newChatQuota: -1 });
     expect((await sendText("default", "x")).status).toBe(201);
     expect((await http("POST", "/__fake/faults", { errorRate: 2 }, { key: null })).status).toBe(400);
     expect((await http("POST", "/__fake/faults", { failNext: -1 }, { key: null })).status).toBe(400);

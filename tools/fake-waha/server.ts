@@ -6,6 +6,7 @@ import {
   FakeWahaState,
   SESSION_STATUSES,
   newRawMessageId,
+  type FakeCall,
   type FakeFaults,
   type FakeMessage,
   type FakeStats,
@@ -17,7 +18,7 @@ import {
 } from "./state";
 import { WebhookSender } from "./webhooks";
 
-export type { FakeFaults, FakeMessage, FakeStats, NowebStoreMode, WahaEngine, WahaSessionStatus } from "./state";
+export type { FakeCall, FakeFaults, FakeMessage, FakeStats, NowebStoreMode, WahaEngine, WahaSessionStatus } from "./state";
 
 /**
  * A fake WAHA (https://waha.devlike.pro) for tests, the sandbox and benchmarks: WAHA's paths, bodies,
@@ -64,6 +65,8 @@ export interface FakeWaha {
   setSessionStatus(name: string, status: WahaSessionStatus, me?: { id: string; pushName?: string }): void;
   setFaults(faults: Partial<FakeFaults>): FakeFaults;
   stats(): FakeStats;
+  /** Every /api call received, in order (GET /__fake/calls). */
+  calls(): FakeCall[];
   /** Makes check-exists answer `numberExists: false` for this phone (E.164 or digits). */
   setNumberExists(phone: string, exists: boolean): void;
   /** Sets a message's ack (-1..4) and sends message.ack. False when no such message. */
@@ -88,6 +91,8 @@ interface RouteContext {
   /** The pattern's `:name` segments, decoded. */
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The call as /__fake/calls lists it (null outside /api/): handlers that read a body fill in its session and chatId. */
+  call: FakeCall | null;
 }
 
 type RouteHandler = (context: RouteContext) => unknown;
@@ -180,6 +185,16 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     });
   }
 
+  /** A request body under /api/, noted on the call log (its session and chatId). */
+  async function readApiJson(req: IncomingMessage, call: FakeCall | null): Promise<Json> {
+    const body = await readJson(req);
+    if (call) {
+      if (typeof body.session === "string") call.session = body.session;
+      if (typeof body.chatId === "string") call.chatId = body.chatId;
+    }
+    return body;
+  }
+
   function badRequest(...messages: string[]): HttpError {
     return new HttpError(400, { statusCode: 400, message: messages, error: "Bad Request" });
   }
@@ -260,8 +275,8 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
 
   // ---------------------------------------------------------- sends (the hot path)
 
-  async function handleSend(req: IncomingMessage, res: ServerResponse, kind: "text" | "image"): Promise<void> {
-    const body = await readJson(req);
+  async function handleSend({ req, res, call }: RouteContext, kind: "text" | "image"): Promise<void> {
+    const body = await readApiJson(req, call);
     const sessionName = requireString(body, "session");
     const chatId = requireChatId(body);
     let text: string | null = null;
@@ -291,7 +306,11 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
       let answer: unknown;
       try {
         await workingOr422(session);
-        if (state.takeFault()) {
+        if (state.restrictedUntil(sessionName) !== null || state.overNewChatCap(sessionName, chatId)) {
+          // WhatsApp's nack 463, as GOWS passes it on (waha#1904, waha#2219): not sent.
+          status = 500;
+          answer = reachoutTimelocked();
+        } else if (state.takeFault()) {
           status = 500;
           answer = { statusCode: 500, message: "fake-waha: injected fault", error: "Internal Server Error" };
         } else {
@@ -328,9 +347,10 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     sendJson(res, 200, list.map((session) => state.sessionInfo(session)));
   }
 
-  async function createSession({ req, res }: RouteContext): Promise<void> {
+  async function createSession({ req, res, call }: RouteContext): Promise<void> {
     const body = await readJson(req);
     const name = body.name === undefined ? "default" : requireString(body, "name");
+    if (call) call.session = name;
     if (state.sessions.has(name)) {
       throw new HttpError(422, { statusCode: 422, message: `Session '${name}' already exists. Use PUT to update it.`, error: "Unprocessable Entity" });
     }
@@ -354,21 +374,44 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     };
   }
 
-  async function typing({ req, res }: RouteContext): Promise<void> {
-    const body = await readJson(req);
+  async function typing({ req, res, call }: RouteContext): Promise<void> {
+    const body = await readApiJson(req, call);
     const session = sessionOr404(requireString(body, "session"));
     requireChatId(body);
     await workingOr422(session);
     sendEmpty(res, 201);
   }
 
-  async function checkExists({ res, query }: RouteContext): Promise<void> {
+  /** WAHA answers sendSeen with 201 and an object (the engine's result; `{}` here). */
+  async function sendSeen({ req, res, call }: RouteContext): Promise<void> {
+    const body = await readApiJson(req, call);
+    const session = sessionOr404(requireString(body, "session"));
+    requireChatId(body);
+    if (body.messageIds !== undefined && (!Array.isArray(body.messageIds) || !body.messageIds.every((id) => typeof id === "string"))) {
+      throw badRequest("each value in messageIds must be a string");
+    }
+    await workingOr422(session);
+    sendJson(res, 201, {});
+  }
+
+  /** GET /api/sessions/{session}/capping (waha PR#2186): GOWS only, as in WAHA. */
+  async function capping({ res, params }: RouteContext): Promise<void> {
+    const session = sessionOr404(params.session!);
+    if (engine !== "GOWS") {
+      throw new HttpError(501, { statusCode: 501, message: `The method is not implemented by the ${engine} engine. Use GOWS.`, error: "Not Implemented" });
+    }
+    await workingOr422(session);
+    sendJson(res, 200, state.capping(session.name));
+  }
+
+  async function checkExists({ res, query, call }: RouteContext): Promise<void> {
     const phone = query.get("phone");
     const sessionName = query.get("session");
     if (!phone || !sessionName) throw badRequest("phone must be a string", "session must be a string");
     const session = sessionOr404(sessionName);
     await workingOr422(session);
     const digits = phone.replace(/\D/g, "");
+    if (call) call.chatId = `${digits}@c.us`;
     const exists = digits.length >= 7 && state.numberExists(digits);
     sendJson(res, 200, exists ? { numberExists: true, chatId: `${digits}@c.us` } : { numberExists: false });
   }
@@ -431,6 +474,11 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
 
   // ---------------------------------------------------------- control API
 
+  function listCalls({ res, query }: RouteContext): void {
+    const session = query.get("session");
+    sendJson(res, 200, state.callLog().filter((call) => !session || call.session === session));
+  }
+
   function listFakeMessages({ res, query }: RouteContext): void {
     const session = query.get("session");
     const chatId = query.get("chatId");
@@ -476,6 +524,16 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     sendJson(res, 200, { phone, exists: body.exists });
   }
 
+  async function setNotOnWhatsapp({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const phones = body.phones;
+    if (!Array.isArray(phones) || !phones.every((phone) => typeof phone === "string" && /\d/.test(phone))) {
+      throw badRequest("phones must be a list of phone numbers, e.g. [\"+14155550123\"]");
+    }
+    for (const phone of phones as string[]) state.setNumberExists(phone, false);
+    sendJson(res, 200, { phones });
+  }
+
   function parseFaults(body: Json): Partial<FakeFaults> {
     const patch: Partial<FakeFaults> = {};
     if (body.latencyMs !== undefined) {
@@ -490,6 +548,23 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
       if (typeof body.failNext !== "number" || !Number.isInteger(body.failNext) || body.failNext < 0) throw badRequest("failNext must be an integer >= 0");
       patch.failNext = body.failNext;
     }
+    if (body.restricted !== undefined) {
+      const restricted = body.restricted as Json | null;
+      if (restricted === null) patch.restricted = null;
+      else if (typeof restricted !== "object" || typeof restricted.untilMs !== "number" || !Number.isFinite(restricted.untilMs)) {
+        throw badRequest("restricted must be null or {untilMs: <epoch ms>, session?: string}");
+      } else if (restricted.session !== undefined && typeof restricted.session !== "string") {
+        throw badRequest("restricted.session must be a string");
+      } else {
+        patch.restricted = { untilMs: restricted.untilMs, ...(typeof restricted.session === "string" ? { session: restricted.session } : {}) };
+      }
+    }
+    if (body.newChatQuota !== undefined) {
+      if (typeof body.newChatQuota !== "number" || !Number.isInteger(body.newChatQuota) || body.newChatQuota < -1) {
+        throw badRequest("newChatQuota must be an integer >= 0, or -1 for no cap");
+      }
+      patch.newChatQuota = body.newChatQuota;
+    }
     return patch;
   }
 
@@ -501,8 +576,8 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
    * The sends come first: they are the hot path.
    */
   const routes = compileRoutes([
-    { method: "POST", pattern: "/api/sendText", handler: ({ req, res }) => handleSend(req, res, "text") },
-    { method: "POST", pattern: "/api/sendImage", handler: ({ req, res }) => handleSend(req, res, "image") },
+    { method: "POST", pattern: "/api/sendText", handler: (context) => handleSend(context, "text") },
+    { method: "POST", pattern: "/api/sendImage", handler: (context) => handleSend(context, "image") },
 
     { method: "GET", pattern: "/api/sessions", handler: listSessions },
     { method: "POST", pattern: "/api/sessions", handler: createSession },
@@ -513,11 +588,13 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     { method: "POST", pattern: "/api/sessions/:session/stop", handler: sessionAction("stop") },
     { method: "POST", pattern: "/api/sessions/:session/logout", handler: sessionAction("logout") },
     { method: "POST", pattern: "/api/sessions/:session/restart", handler: sessionAction("restart") },
+    { method: "GET", pattern: "/api/sessions/:session/capping", handler: capping },
     { method: "*", pattern: "/api/sessions/:session", handler: unknownSessionRoute },
     { method: "POST", pattern: "/api/sessions/:session/:action", handler: unknownSessionRoute },
     // Nothing else under /api/sessions is a route, not even one of the /api/{session}/... below.
     { method: "*", pattern: "/api/sessions/**", handler: ({ res, method, path }) => routeNotFound(res, method, path) },
 
+    { method: "POST", pattern: "/api/sendSeen", handler: sendSeen },
     { method: "POST", pattern: "/api/startTyping", handler: typing },
     { method: "POST", pattern: "/api/stopTyping", handler: typing },
     { method: "GET", pattern: "/api/contacts/check-exists", handler: checkExists },
@@ -540,6 +617,8 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     { method: "POST", pattern: "/__fake/faults", handler: setFaults },
     { method: "GET", pattern: "/__fake/stats", handler: ({ res }) => sendJson(res, 200, state.stats()) },
     { method: "POST", pattern: "/__fake/numbers", handler: setNumber },
+    { method: "POST", pattern: "/__fake/not-on-whatsapp", handler: setNotOnWhatsapp },
+    { method: "GET", pattern: "/__fake/calls", handler: listCalls },
   ]);
 
   // ---------------------------------------------------------- dispatch
@@ -550,15 +629,19 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     const method = req.method ?? "GET";
 
+    const segments = path.split("/").map(decodeSegment); // ["", "api", ...]
+    const query = new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1));
+    // Every call is logged on arrival, a refused one too (its body is not read then: no session from it).
+    const call = segments[1] === "api" ? state.recordCall(method, path, sessionInPath(segments) ?? query.get("session")) : null;
     if (path.startsWith("/api/") && apiKey !== undefined && req.headers["x-api-key"] !== apiKey) {
       req.resume();
       return sendJson(res, 401, { message: "Unauthorized", statusCode: 401 });
     }
-    const segments = path.split("/").map(decodeSegment); // ["", "api", ...]
     for (const route of routes) {
       const params = matchRoute(route, method, segments);
       if (params) {
-        await route.handler({ req, res, method, path, params, query: new URLSearchParams(q === -1 ? "" : rawUrl.slice(q + 1)) });
+        if (call && params.chatId !== undefined) call.chatId = params.chatId;
+        await route.handler({ req, res, method, path, params, query, call });
         return;
       }
     }
@@ -606,6 +689,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     setSessionStatus: (name, status, me) => void state.forceStatus(name, status, me),
     setFaults: (faults) => state.setFaults(faults),
     stats: () => state.stats(),
+    calls: () => state.callLog(),
     setNumberExists: (phone, exists) => state.setNumberExists(phone, exists),
     setAck: (messageId, ack) => state.setAck(messageId, ack),
     sessionStatus: (name) => state.sessions.get(name)?.status,
@@ -614,6 +698,25 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
 }
 
 // ------------------------------------------------------------ routing
+
+/** /api/ paths whose second segment is a route, not a session name. */
+const API_ROOTS = new Set(["sendText", "sendImage", "sendSeen", "startTyping", "stopTyping", "contacts", "server", "sessions"]);
+
+/** The session a path names: /api/sessions/{session}/… or /api/{session}/…; null when it names none. */
+function sessionInPath(segments: string[]): string | null {
+  if (segments[2] === "sessions") return segments[3] || null;
+  if (segments[2] !== undefined && segments.length > 3 && !API_ROOTS.has(segments[2])) return segments[2];
+  return null;
+}
+
+/** GOWS's answer when WhatsApp nacks a send with 463 (reachout timelock / new-chat cap), as waha#1904 and #2219 show it. */
+function reachoutTimelocked(): Json {
+  return {
+    statusCode: 500,
+    timestamp: new Date().toISOString(),
+    exception: { message: "2 UNKNOWN: server returned error 463", code: 2, details: "server returned error 463", metadata: {}, name: "Error" },
+  };
+}
 
 function compileRoutes(entries: RouteEntry[]): Route[] {
   return entries.map(({ method, pattern, handler }) => {

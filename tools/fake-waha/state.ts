@@ -28,6 +28,34 @@ export interface FakeFaults {
   errorRate: number;
   /** The next N sends answer 500 and are not recorded (checked before errorRate). */
   failNext: number;
+  /**
+   * WhatsApp's reachout timelock: until `untilMs` (epoch ms), every send of `session` (of every
+   * session when absent) answers WAHA's 500 with error 463 and is not recorded. null: none.
+   */
+  restricted: { untilMs: number; session?: string } | null;
+  /** New chats a session may start per cycle (the capping endpoint's totalQuota); -1 = no cap. At the cap, sends to new chats answer 463. */
+  newChatQuota: number;
+}
+
+/** One WAHA call as the fake received it (GET /__fake/calls), in arrival order. */
+export interface FakeCall {
+  method: string;
+  path: string;
+  session: string | null;
+  chatId: string | null;
+  at: string;
+}
+
+/** Calls kept by GET /__fake/calls; older ones are dropped first (a benchmark must not grow it without bound). */
+export const MAX_CALLS_KEPT = 200_000;
+
+/** The new-chat cap's status from its use, as WhatsApp's warnings step up (thresholds of the fake, documented). */
+export type CappingStatus = "NONE" | "FIRST_WARNING" | "SECOND_WARNING" | "CAPPED";
+
+const CAPPING_CYCLE_MS = 24 * 60 * 60 * 1000;
+
+function noFaults(): FakeFaults {
+  return { latencyMs: 0, errorRate: 0, failNext: 0, restricted: null, newChatQuota: -1 };
 }
 
 export interface FakeStats {
@@ -85,7 +113,11 @@ export class FakeWahaState {
   private byId = new Map<string, StoredMessage>();
   /** `${session}\n${chatId}` -> messages, oldest first */
   private byChat = new Map<string, StoredMessage[]>();
-  faults: FakeFaults = { latencyMs: 0, errorRate: 0, failNext: 0 };
+  faults: FakeFaults = noFaults();
+  private calls: FakeCall[] = [];
+  /** `${session}\n${chatId}` of every chat a session sent to this cycle: its new chats. */
+  private startedChats = new Map<string, Set<string>>();
+  private cycleStart = Date.now();
   private inFlight = new Map<string, number>();
   private maxInFlight = new Map<string, number>();
   private sent = new Map<string, number>();
@@ -179,10 +211,21 @@ export class FakeWahaState {
       name: session.name,
       status: session.status,
       ...(session.config !== undefined ? { config: session.config } : {}),
-      me: session.status === "WORKING" ? session.me : null,
+      me: session.status === "WORKING" ? this.meInfo(session) : null,
       presence: {},
       timestamps: { activity: session.activity },
       engine: { engine: this.engine },
+    };
+  }
+
+  /** `me`, with GOWS's `reachoutTimelock` (null when none; shape assumed from whatsmeow's event, see docs/fake-waha.md). */
+  private meInfo(session: SessionState): Record<string, unknown> | null {
+    if (!session.me) return null;
+    if (this.engine !== "GOWS") return session.me;
+    const until = this.restrictedUntil(session.name);
+    return {
+      ...session.me,
+      reachoutTimelock: until === null ? null : { isActive: true, timeEnforcementEnds: new Date(until).toISOString(), enforcementType: "RESTRICT_ALL_COMPANIONS" },
     };
   }
 
@@ -236,6 +279,7 @@ export class FakeWahaState {
     if (chat) chat.push(stored);
     else this.byChat.set(chatKey, [stored]);
     this.sent.set(message.session, (this.sent.get(message.session) ?? 0) + 1);
+    this.chatsOf(message.session).add(input.chatId);
     input.session.activity = now;
     this.scheduleAcks(input.session, stored);
     return stored;
@@ -304,6 +348,71 @@ export class FakeWahaState {
     });
   }
 
+  // ------------------------------------------------------------ calls, restriction, capping
+
+  /** Records a WAHA call on arrival; the caller fills `session` / `chatId` once the body is read. */
+  recordCall(method: string, path: string, session: string | null): FakeCall {
+    const call: FakeCall = { method, path, session, chatId: null, at: new Date().toISOString() };
+    this.calls.push(call);
+    if (this.calls.length > MAX_CALLS_KEPT) this.calls.splice(0, this.calls.length - MAX_CALLS_KEPT);
+    return call;
+  }
+
+  callLog(): FakeCall[] {
+    return this.calls.map((call) => ({ ...call }));
+  }
+
+  /** The reachout timelock's end for this session now, or null when sends are not restricted. */
+  restrictedUntil(session: string, now = Date.now()): number | null {
+    const restricted = this.faults.restricted;
+    if (!restricted || now >= restricted.untilMs) return null;
+    if (restricted.session !== undefined && restricted.session !== session) return null;
+    return restricted.untilMs;
+  }
+
+  /** Whether a send to `chatId` would start a new chat beyond the cap. */
+  overNewChatCap(session: string, chatId: string): boolean {
+    const quota = this.faults.newChatQuota;
+    if (quota < 0) return false;
+    const chats = this.chatsOf(session);
+    return !chats.has(chatId) && chats.size >= quota;
+  }
+
+  /** MessageCappingData as WAHA's GET /api/sessions/{session}/capping answers it (cycle times in unix seconds). */
+  capping(session: string): Record<string, unknown> {
+    this.rollCycle();
+    const total = this.faults.newChatQuota;
+    const used = this.chatsOf(session).size;
+    let status: CappingStatus = "NONE";
+    if (total >= 0) {
+      if (used >= total) status = "CAPPED";
+      else if (used >= total * 0.9) status = "SECOND_WARNING";
+      else if (used >= total * 0.75) status = "FIRST_WARNING";
+    }
+    return {
+      cappingStatus: status,
+      totalQuota: total,
+      usedQuota: used,
+      cycleStart: Math.floor(this.cycleStart / 1000),
+      cycleEnd: Math.floor((this.cycleStart + CAPPING_CYCLE_MS) / 1000),
+      mvStatus: "NONE",
+      oteStatus: "NONE",
+    };
+  }
+
+  private chatsOf(session: string): Set<string> {
+    this.rollCycle();
+    let chats = this.startedChats.get(session);
+    if (!chats) this.startedChats.set(session, (chats = new Set()));
+    return chats;
+  }
+
+  private rollCycle(): void {
+    if (Date.now() < this.cycleStart + CAPPING_CYCLE_MS) return;
+    this.cycleStart = Date.now();
+    this.startedChats = new Map();
+  }
+
   // ------------------------------------------------------------ numbers, faults, stats
 
   numberExists(digits: string): boolean {
@@ -351,14 +460,17 @@ export class FakeWahaState {
   }
 
   /**
-   * Forgets messages, stats (sends still open keep counting), faults and unknown numbers.
+   * Forgets messages, calls, stats (sends still open keep counting), faults, new chats and unknown numbers.
    * Sessions stay, as on a real server the app still knows about, unless `sessions` is set.
    */
   reset(options: { sessions?: boolean } = {}): void {
     this.records = [];
     this.byId = new Map();
     this.byChat = new Map();
-    this.faults = { latencyMs: 0, errorRate: 0, failNext: 0 };
+    this.faults = noFaults();
+    this.calls = [];
+    this.startedChats = new Map();
+    this.cycleStart = Date.now();
     this.maxInFlight = new Map(this.inFlight);
     this.sent = new Map();
     this.missingNumbers.clear();
