@@ -60,6 +60,29 @@ export async function pauseCampaign(db: Db, campaignId: string, reason?: string)
 }
 
 /**
+ * Paused -> Scheduled (paused before it ever started, its time still ahead) or Running (without a
+ * lease: the runner's claim takes it as any unheld Running campaign, and the sweep does if nobody
+ * starts it). One conditional UPDATE, so the caller is answered with the state the campaign is
+ * really in afterwards, not the Paused it was in while a runner had yet to claim it.
+ */
+export async function resumeCampaign(db: Db, campaignId: string): Promise<Campaign> {
+  const [row] = await db
+    .update(campaigns)
+    .set({
+      ...NOT_PAUSED,
+      status: sql`case when ${campaigns.startedAt} is null and ${campaigns.scheduledAt} > now() then 'Scheduled' else 'Running' end::campaign_status`,
+      leaseHolder: null,
+      leaseExpiresAt: null,
+      lastError: null,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, USER_ACTIONS.resume.from)))
+    .returning();
+  if (row) return row;
+  throw await wrongState(db, campaignId, "resumed", "only a paused campaign can be resumed");
+}
+
+/**
  * Draft | Scheduled | Running | Paused -> Cancelled. Returns only when no send for it can still
  * happen: a send already in flight is waited for (bounded by the send slot's expiry).
  */

@@ -22,10 +22,9 @@ import {
   whatsappSessions,
 } from "../db/schema";
 import { listCampaignEvents, recordCampaignEvent } from "./campaignEvents";
-import { cancelCampaign, pauseCampaign } from "./campaignLifecycle";
+import { cancelCampaign, pauseCampaign, resumeCampaign } from "./campaignLifecycle";
 import { type CampaignCounts, campaignProgress } from "./campaignProgress";
 import { isActive, USER_ACTIONS, userMay } from "./campaignStatuses";
-import { NOT_PAUSED } from "./runner/claim";
 import { normalisePhone } from "./contactImport";
 import { renderTemplate } from "./personalization";
 import { toChatId, type WahaApiClient } from "./waha/client";
@@ -41,9 +40,12 @@ export interface CampaignScheduling {
   startCampaignNow(campaignId: string, options?: { resume?: boolean }): Promise<void>;
 }
 
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 const isoWithOffset = z
   .string()
-  .refine((value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value), {
+  // What the OpenAPI document shows (rest/inputSchemas.ts): the format the refinement enforces.
+  .meta({ format: "date-time", pattern: ISO_WITH_OFFSET.source, examples: ["2026-12-01T09:30:00+01:00"] })
+  .refine((value) => ISO_WITH_OFFSET.test(value), {
     message: "Use ISO-8601 with a time zone offset, e.g. 2026-12-01T09:30:00+01:00 or 2026-12-01T08:30:00Z",
   })
   .transform((value) => new Date(value))
@@ -72,7 +74,7 @@ export const listCampaignsInput = pageInput.extend({
 });
 export const listRecipientsInput = pageInput.extend({
   status: z.enum(recipientStatus.enumValues).optional(),
-  cursor: z.string().regex(/^\d+$/, "The cursor is not one this API returned").optional(),
+  cursor: z.string().regex(/^\d{1,9}$/, "The cursor is not one this API returned: start again without it").optional(),
 });
 
 export type { CampaignCounts } from "./campaignProgress";
@@ -207,18 +209,11 @@ export class CampaignService {
     if (!userMay("resume", campaign.status)) {
       throw conflict(`The campaign is ${campaign.status}: only a paused campaign can be resumed`);
     }
-    if (!campaign.startedAt && campaign.scheduledAt.getTime() > Date.now()) {
-      // Paused before it ever started: it goes back to waiting for its time.
-      const [row] = await this.db
-        .update(campaigns)
-        .set({ status: "Scheduled", ...NOT_PAUSED })
-        .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Paused")))
-        .returning();
-      if (row) await this.scheduling.scheduleCampaignJob(row);
-    } else {
-      await this.scheduling.startCampaignNow(campaignId, { resume: true });
-    }
+    // The state changes first, so the answer is the campaign's real state (Scheduled or Running).
+    const resumed = await resumeCampaign(this.db, campaignId);
     await recordCampaignEvent(this.db, { campaignId, kind: "resumed", reason: "user", detail: `was paused: ${campaign.pauseReason ?? "unknown reason"}` });
+    if (resumed.status === "Scheduled") await this.scheduling.scheduleCampaignJob(resumed);
+    else await this.scheduling.startCampaignNow(campaignId);
     return this.get(workspaceId, campaignId);
   }
 

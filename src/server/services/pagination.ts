@@ -26,22 +26,34 @@ export function encodeCursor(row: { createdAt: Date; id: string }): string {
   return Buffer.from(JSON.stringify({ createdAt: row.createdAt.toISOString(), id: row.id })).toString("base64url");
 }
 
-function decodeCursor(cursor: string): CursorValue {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Every part is checked before it reaches SQL: a cursor is client input, and a date or id the
+ * database cannot read would otherwise fail there (a 500) instead of here (a 400).
+ */
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const refuse = () => badRequest("The cursor is not one this API returned: start again without it", "cursor");
+  let value: Partial<CursorValue> | null;
   try {
-    const value = JSON.parse(Buffer.from(cursor, "base64url").toString()) as CursorValue;
-    if (typeof value.createdAt !== "string" || typeof value.id !== "string") throw new Error("shape");
-    return value;
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString()) as Partial<CursorValue> | null;
   } catch {
-    throw badRequest("The cursor is not one this API returned: start again without it", "cursor");
+    throw refuse();
   }
+  if (typeof value !== "object" || value === null) throw refuse();
+  const { createdAt, id } = value;
+  if (typeof createdAt !== "string" || typeof id !== "string" || !UUID.test(id)) throw refuse();
+  const at = new Date(createdAt);
+  // Only the ISO form encodeCursor writes; Date would accept "1" or "2020" too.
+  if (Number.isNaN(at.getTime()) || at.toISOString() !== createdAt) throw refuse();
+  return { createdAt: at, id };
 }
 
 /** The WHERE part that continues after `cursor`, for columns sorted by (createdAt desc, id desc). */
 export function afterCursor(cursor: string | undefined, createdAt: AnyColumn, id: AnyColumn): SQL | undefined {
   if (!cursor) return undefined;
-  const value = decodeCursor(cursor);
-  const at = new Date(value.createdAt);
-  return or(lt(createdAt, at), and(eq(createdAt, at), lt(id, value.id)));
+  const { createdAt: at, id: lastId } = decodeCursor(cursor);
+  return or(lt(createdAt, at), and(eq(createdAt, at), lt(id, lastId)));
 }
 
 export const newestFirst = (createdAt: AnyColumn, id: AnyColumn) => [desc(createdAt), desc(id)];

@@ -14,44 +14,50 @@ import {
 } from "../../services/contactLists";
 import { MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "../../services/contactImport";
 import { pageInput } from "../../services/pagination";
+import { strictInput } from "../strictInput";
 import { protectedProcedure, router } from "../trpc";
 
 const byId = z.object({ id: z.uuid({ error: "Not a list id" }) });
+const byIdOnly = strictInput(byId);
 
 export const contactListRouter = router({
-  list: protectedProcedure.input(pageInput).query(({ ctx, input }) => listLists(ctx.services.db, ctx.workspaceId, input)),
-  get: protectedProcedure.input(byId).query(({ ctx, input }) => getList(ctx.services.db, ctx.workspaceId, input.id)),
+  list: protectedProcedure.input(strictInput(pageInput)).query(({ ctx, input }) => listLists(ctx.services.db, ctx.workspaceId, input)),
+  get: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => getList(ctx.services.db, ctx.workspaceId, input.id)),
   create: protectedProcedure
-    .input(z.object({ name: listNameSchema }))
+    .input(strictInput(z.object({ name: listNameSchema }), { memberCount: "memberCount is read-only: add contacts with /contacts or /import" }))
     .mutation(({ ctx, input }) => createList(ctx.services.db, ctx.workspaceId, input.name)),
   rename: protectedProcedure
-    .input(byId.extend({ name: listNameSchema }))
+    .input(strictInput(byId.extend({ name: listNameSchema })))
     .mutation(({ ctx, input }) => renameList(ctx.services.db, ctx.workspaceId, input.id, input.name)),
-  delete: protectedProcedure.input(byId).mutation(async ({ ctx, input }) => {
+  delete: protectedProcedure.input(byIdOnly).mutation(async ({ ctx, input }) => {
     await deleteList(ctx.services.db, ctx.workspaceId, input.id);
     return { ok: true };
   }),
   members: protectedProcedure
-    .input(byId.extend(pageInput.shape).extend({ search: z.string().max(100).optional() }))
+    .input(strictInput(byId.extend(pageInput.shape).extend({ search: z.string().max(100).optional() })))
     .query(({ ctx, input }) => listMembers(ctx.services.db, ctx.workspaceId, input.id, input)),
   removeMembers: protectedProcedure
-    .input(byId.extend({ contactIds: z.array(z.uuid()).max(1000) }))
+    .input(strictInput(byId.extend({ contactIds: z.array(z.uuid()).max(1000) })))
     .mutation(({ ctx, input }) => removeMembers(ctx.services.db, ctx.workspaceId, input.id, input.contactIds)),
   importCsv: protectedProcedure
     .input(
-      byId.extend(importOptionsSchema.shape).extend({
-        csv: z.string().min(1, "The file is empty").max(MAX_IMPORT_BYTES, "The file is larger than 10 MB"),
-      }),
+      strictInput(
+        byId.extend(importOptionsSchema.shape).extend({
+          csv: z.string().min(1, "The file is empty").max(MAX_IMPORT_BYTES, "The file is larger than 10 MB"),
+        }),
+      ),
     )
-    .mutation(({ ctx, input }) => importCsvIntoList(ctx.services.db, ctx.workspaceId, input.id, input.csv, input)),
+    .mutation(({ ctx, input }) => importCsvIntoList(ctx.services.db, ctx.workspaceId, input.id, input.csv, { ...input, quotas: ctx.services.quotas })),
   addContacts: protectedProcedure
     .input(
-      byId.extend(importOptionsSchema.shape).extend({
-        contacts: z
-          .array(z.record(z.string(), z.unknown()))
-          .min(1, "Send at least one contact")
-          .max(MAX_IMPORT_ROWS, `At most ${MAX_IMPORT_ROWS} contacts at once`),
-      }),
+      strictInput(
+        byId.extend(importOptionsSchema.shape).extend({
+          contacts: z
+            .array(z.record(z.string(), z.unknown()))
+            .min(1, "Send at least one contact")
+            .max(MAX_IMPORT_ROWS, `At most ${MAX_IMPORT_ROWS} contacts at once`),
+        }),
+      ),
     )
-    .mutation(({ ctx, input }) => addContactsToList(ctx.services.db, ctx.workspaceId, input.id, input.contacts, input)),
+    .mutation(({ ctx, input }) => addContactsToList(ctx.services.db, ctx.workspaceId, input.id, input.contacts, { ...input, quotas: ctx.services.quotas })),
 });

@@ -1,19 +1,22 @@
 import { z } from "zod";
 import { MAX_IMAGE_BYTES } from "../../services/media";
 import { pageInput } from "../../services/pagination";
+import { strictInput } from "../strictInput";
 import { protectedProcedure, router } from "../trpc";
 
-const byId = z.object({ id: z.uuid({ error: "Not an image id" }) });
+const byId = strictInput(z.object({ id: z.uuid({ error: "Not an image id" }) }));
 
 export const mediaRouter = router({
-  list: protectedProcedure.input(pageInput).query(({ ctx, input }) => ctx.services.media.list(ctx.workspaceId, input)),
+  list: protectedProcedure.input(strictInput(pageInput)).query(({ ctx, input }) => ctx.services.media.list(ctx.workspaceId, input)),
   /** The browser sends the file as base64 (JSON); the bytes are checked, not the name. */
   upload: protectedProcedure
     .input(
-      z.object({
-        filename: z.string().min(1).max(200),
-        dataBase64: z.string().min(1, "The file is empty").max(Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 8, "The image is larger than 5 MB"),
-      }),
+      strictInput(
+        z.object({
+          filename: z.string().min(1).max(200),
+          dataBase64: z.string().min(1, "The file is empty").max(Math.ceil((MAX_IMAGE_BYTES * 4) / 3) + 8, "The image is larger than 5 MB"),
+        }),
+      ),
     )
     .mutation(({ ctx, input }) =>
       ctx.services.media.upload(ctx.workspaceId, { filename: input.filename, bytes: Buffer.from(input.dataBase64, "base64") }),

@@ -10,20 +10,22 @@ import {
   updateTemplate,
 } from "../../services/templates";
 import { pageInput } from "../../services/pagination";
+import { strictInput } from "../strictInput";
 import { protectedProcedure, router } from "../trpc";
 
 const byId = z.object({ id: z.uuid({ error: "Not a template id" }) });
+const byIdOnly = strictInput(byId);
 
 export const templateRouter = router({
-  list: protectedProcedure.input(pageInput).query(({ ctx, input }) => listTemplates(ctx.services.db, ctx.workspaceId, input)),
-  get: protectedProcedure.input(byId).query(({ ctx, input }) => getTemplate(ctx.services.db, ctx.workspaceId, input.id)),
+  list: protectedProcedure.input(strictInput(pageInput)).query(({ ctx, input }) => listTemplates(ctx.services.db, ctx.workspaceId, input)),
+  get: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => getTemplate(ctx.services.db, ctx.workspaceId, input.id)),
   create: protectedProcedure
-    .input(templateInput)
+    .input(strictInput(templateInput))
     .mutation(({ ctx, input }) => createTemplate(ctx.services.db, ctx.workspaceId, input)),
   update: protectedProcedure
-    .input(byId.extend(templateInput.partial().shape))
+    .input(strictInput(byId.extend(templateInput.partial().shape)))
     .mutation(({ ctx, input: { id, ...changes } }) => updateTemplate(ctx.services.db, ctx.workspaceId, id, changes)),
-  delete: protectedProcedure.input(byId).mutation(async ({ ctx, input }) => {
+  delete: protectedProcedure.input(byIdOnly).mutation(async ({ ctx, input }) => {
     await deleteTemplate(ctx.services.db, ctx.workspaceId, input.id);
     return { ok: true };
   }),
@@ -33,6 +35,6 @@ export const templateRouter = router({
     attributes: await knownAttributes(ctx.services.db, ctx.workspaceId),
   })),
   preview: protectedProcedure
-    .input(z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), defaultName: z.string().max(60).nullish() }))
+    .input(strictInput(z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), defaultName: z.string().max(60).nullish() })))
     .query(({ ctx, input }) => previewTemplate(ctx.services.db, ctx.workspaceId, input)),
 });
