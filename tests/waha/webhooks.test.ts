@@ -72,6 +72,11 @@ describe("fake WAHA webhooks", () => {
       expect(request.url).toBe("/waha");
       expect(request.headers["x-webhook-hmac-algorithm"]).toBe("sha512");
       expect(request.headers["x-webhook-hmac"]).toBe(createHmac("sha512", HMAC_KEY).update(request.rawBody).digest("hex"));
+      // Exactly what the app's receiver accepts: 128 lower-case hex, and a timestamp in ms near now.
+      expect(request.headers["x-webhook-hmac"]).toMatch(/^[0-9a-f]{128}$/);
+      const { timestamp } = request.json as { timestamp: number };
+      expect(Math.abs(Date.now() - timestamp)).toBeLessThan(60_000);
+      expect(request.headers["x-webhook-timestamp"]).toBe(String(timestamp));
       expect(eventOf(request)).toMatchObject({ session: "hooked", engine: "NOWEB", id: expect.stringMatching(/^evt_[0-9a-z]{26}$/) });
     }
     const ids = receiver.requests.map((request) => eventOf(request).id);
