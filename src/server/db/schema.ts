@@ -196,6 +196,14 @@ export const whatsappSessions = pgTable(
     /** WhatsApp restricts the number (capping, reachout timelock): no sends before this time. */
     restrictedUntil: timestamp("restricted_until", { withTimezone: true }),
     restrictionReason: text("restriction_reason"),
+    /**
+     * Messages this number sent in its current local day and hour (taken by wc_send_step under the
+     * row's lock, so every process counts the same): the bucket's start, and the count in it.
+     */
+    sentDayStart: timestamp("sent_day_start", { withTimezone: true }),
+    sentDayCount: integer("sent_day_count").notNull().default(0),
+    sentHourStart: timestamp("sent_hour_start", { withTimezone: true }),
+    sentHourCount: integer("sent_hour_count").notNull().default(0),
     createdAt: createdAt(),
   },
   (t) => [
@@ -373,6 +381,8 @@ export const campaignRecipients = pgTable(
     lastError: text("last_error"),
     /** Why a `skipped` recipient was not sent: `not_on_whatsapp`, `opted_out`, ... */
     skipReason: text("skip_reason"),
+    /** The recipient's own IANA zone, fixed when the rows are created, for a recipient-local send window; null otherwise. */
+    timeZone: text("time_zone"),
     sendingStartedAt: timestamp("sending_started_at", { withTimezone: true }),
     sentAt: timestamp("sent_at", { withTimezone: true }),
     /** WAHA ack: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED. */

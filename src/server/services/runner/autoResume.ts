@@ -24,6 +24,7 @@ import { recordCampaignEvent } from "../campaignEvents";
 import { WahaError } from "../waha/errors";
 import type { WahaApiClient, WahaSessionInfo } from "../waha/client";
 import { NOT_PAUSED } from "./claim";
+import { resumeEndedRestrictions } from "./restrictions";
 import { AUTO_RESUME_FIRST_CHECK_MS, AUTO_RESUME_GROWTH, AUTO_RESUME_MAX_CHECK_MS, AUTO_RESUME_REASONS, PAUSE_REASONS, pauseReasonFor } from "./pauses";
 
 export interface AutoResumeOptions {
@@ -104,9 +105,19 @@ export class AutoResumeService {
   private async pass(): Promise<void> {
     await this.giveUpOnLongPauses();
     await this.checkDueCauses();
+    await this.resumeEndedRestrictions();
     if (Date.now() - this.lastSessionProbeAt >= this.sessionProbeMs) {
       this.lastSessionProbeAt = Date.now();
       await this.probeAllSessions();
+    }
+  }
+
+  /** A number's restriction with a known end (runner/restrictions.ts): its campaigns resume then. */
+  private async resumeEndedRestrictions(): Promise<void> {
+    if (this.stopped) return;
+    for (const id of await resumeEndedRestrictions(this.db)) {
+      this.logger.info({ campaignId: id }, "campaign resumed: the number's restriction ended");
+      await this.startCampaign(id).catch((error: unknown) => this.logger.error({ campaignId: id, err: error }, "resumed campaign could not be started; the sweep will"));
     }
   }
 

@@ -17,16 +17,18 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
-import { type Campaign, type CampaignStatus, campaigns, mediaItems, whatsappSessions } from "~/server/db/schema";
+import { type Campaign, type CampaignStatus, campaignRecipients, campaigns, mediaItems, whatsappSessions } from "~/server/db/schema";
+import { queryRows } from "~/server/db/client";
 import { childLogger, maskPhone } from "~/server/logger";
-import { type WahaApiClient, WahaError } from "../waha/client";
+import { type WahaApiClient, WahaError, type WahaSessionInfo } from "../waha/client";
 import {
   claimCampaign,
   completeCampaign,
   failRun,
+  markMissed,
   pauseRun,
   readCampaignStatus,
   renewLease,
@@ -38,6 +40,10 @@ import { MessageIdPool } from "./messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./recipients";
 import { settleInterruptedSends } from "./recovery";
 import { type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor } from "./sendSlot";
+import { SendRules, type Waiting, loadNumberState } from "./sendRules";
+import { recordWaiting } from "./waiting";
+import { type Restriction, pauseNumber, restrictionFromWaha } from "./restrictions";
+import { splitDelayForTyping } from "../safeSending/typing";
 import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
 
 export type { CampaignStatus } from "~/server/db/schema";
@@ -63,6 +69,13 @@ export interface CampaignRunnerOptions {
   sendTimeoutMs?: number;
   /** Wakes a run waiting for a busy number when its slot is freed; without it, such waits poll every 50 ms. */
   slotWakeups?: SlotWakeups;
+  /**
+   * The clock the sending rules read (the number's local day and hour, send windows, batch pauses);
+   * tests move it to simulate the next day. The database's clock still paces the send slot.
+   */
+  now?: () => Date;
+  /** The longest sleep before looking at the campaign again while it waits (a limit, a window). Default 5 s. */
+  maxWaitMs?: number;
 }
 
 export interface RunOutcome {
@@ -79,6 +92,11 @@ const slotMarginMs = (sendTimeoutMs: number) => Math.min(2_000, Math.max(250, se
 const MAX_WAIT_MS = 5_000;
 /** Having left the slot to another campaign on the same number, this long before taking a turn again. */
 const TURN_YIELD_MS = 15;
+/**
+ * Another campaign holding the number this long is worth telling the owner (`waiting: number_busy`);
+ * campaigns taking turns on a number, or one short send, are not (and cost no statement).
+ */
+const NUMBER_BUSY_AFTER_MS = 10_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -90,6 +108,8 @@ export class CampaignRunnerService {
   private readonly retry: RetryPolicy;
   private readonly sendTimeoutMs: number;
   private readonly slotWakeups: SlotWakeups;
+  private readonly now: () => Date;
+  private readonly maxWaitMs: number;
   /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
   private readonly active = new Set<string>();
 
@@ -110,6 +130,8 @@ export class CampaignRunnerService {
     const clientTimeout: unknown = wahaApiClient.timeoutMs;
     this.sendTimeoutMs = options.sendTimeoutMs ?? (typeof clientTimeout === "number" ? clientTimeout : DEFAULT_CLIENT_TIMEOUT_MS) + 5_000;
     this.slotWakeups = options.slotWakeups ?? pollingWakeups;
+    this.now = options.now ?? (() => new Date());
+    this.maxWaitMs = Math.max(10, options.maxWaitMs ?? MAX_WAIT_MS);
   }
 
   /**
@@ -131,7 +153,14 @@ export class CampaignRunnerService {
     const holder = `${this.holderId}/${randomBytes(3).toString("hex")}`;
     try {
       const campaign = await claimCampaign(this.db, { campaignId, holder, leaseMs: this.leaseMs, resume: options.resume ?? false });
-      if (!campaign) return { claimed: false, status: await readCampaignStatus(this.db, campaignId) };
+      if (!campaign) {
+        // Not claimable: a due campaign past its latestStart becomes Missed here (every start comes through here).
+        if (previousStatus === "Scheduled" && (await markMissed(this.db, campaignId))) {
+          this.logger.warn({ campaignId, status: "Missed" }, "campaign missed its latest start; it will not be sent");
+          return { claimed: false, status: "Missed" };
+        }
+        return { claimed: false, status: await readCampaignStatus(this.db, campaignId) };
+      }
       const log = this.logger.child({ campaignId });
       log.info({ status: "Running", previousStatus, holder, resumed: previousStatus !== "Scheduled" }, "campaign running");
       const run = new CampaignRun(this.db, this.wahaApiClient, campaign, log, {
@@ -141,6 +170,8 @@ export class CampaignRunnerService {
         retry: this.retry,
         slotTtlMs: this.sendTimeoutMs + maxBackoffMs(this.retry) + slotMarginMs(this.sendTimeoutMs),
         slotWakeups: this.slotWakeups,
+        now: this.now,
+        maxWaitMs: this.maxWaitMs,
       });
       return { claimed: true, status: await run.execute() };
     } finally {
@@ -156,6 +187,8 @@ interface RunSettings {
   retry: RetryPolicy;
   slotTtlMs: number;
   slotWakeups: SlotWakeups;
+  now: () => Date;
+  maxWaitMs: number;
 }
 
 type Step = { done: true; status: CampaignStatus | null } | { done: false };
@@ -177,6 +210,15 @@ class CampaignRun {
   private key!: SlotKey;
   private session!: string;
   private media: { data: string; mimetype: string; filename: string } | null = null;
+  private rules!: SendRules;
+  /** What the campaign row says it waits for (written only when it changes). */
+  private waiting: Waiting | null = null;
+  /** Since when another campaign's send has held the number (for `number_busy`). */
+  private busySinceMs: number | null = null;
+  /** The typing before the next send: the part of the last delay given to it (typing on). */
+  private typingMs: number | null = null;
+  /** The session's reachout timelock as WAHA last said (GOWS). */
+  private timelock: WahaSessionInfo["reachoutTimelock"] = null;
 
   constructor(
     private readonly db: Db,
@@ -208,11 +250,12 @@ class CampaignRun {
   }
 
   private async run(): Promise<CampaignStatus | null> {
+    const number = await loadNumberState(this.db, this.campaign.sessionId);
     const [session] = await this.db
       .select({ id: whatsappSessions.id, wahaSessionName: whatsappSessions.wahaSessionName })
       .from(whatsappSessions)
       .where(eq(whatsappSessions.id, this.campaign.sessionId));
-    if (!session) throw new CampaignConfigurationError("the campaign's WhatsApp session no longer exists");
+    if (!session || !number) throw new CampaignConfigurationError("the campaign's WhatsApp session no longer exists");
     this.session = session.wahaSessionName;
     this.key = {
       campaignId: this.campaign.id,
@@ -225,9 +268,20 @@ class CampaignRun {
     const created = await materializeRecipients(this.db, this.campaign, this.settings.holder);
     if (created !== null) this.log.debug({ recipients: created }, "recipients created");
     this.media = await this.loadMedia();
+    this.rules = new SendRules(
+      this.db,
+      session.id,
+      number,
+      this.campaign,
+      this.settings.now,
+      this.campaign.sendWindow?.recipientLocal ? await this.recipientZones() : [],
+      this.campaign.batchSize ? (await countsOf(this.db, this.campaign.id)).sent : 0,
+    );
 
     const health = await this.checkSession();
     if (health) return this.pause(health.reason, health.error);
+    const restriction = await this.checkRestriction();
+    if (restriction) return this.pauseTheNumber(restriction);
 
     const recovered = await this.recoverSending();
     if (recovered.done) return recovered.status;
@@ -237,17 +291,40 @@ class CampaignRun {
     /** The last delivered recipient, recorded by the next take. */
     let previous: Settlement | null = null;
     for (;;) {
+      // 0. The campaign's own reasons to wait (a batch pause, its window closed): record the
+      //    previous recipient, free the number for others, and wait without a statement per check.
+      await this.rules.refresh();
+      const gate = this.rules.gate();
+      if (gate) {
+        if (previous) {
+          const settled = await this.step(previous);
+          previous = null;
+          if (!settled.leaseOk) return this.stopped();
+          const failing = this.failingNumber(settled);
+          if (failing) return this.pauseTheNumber(failing);
+        }
+        if (!(await this.waitAs(gate))) return this.stopped();
+        continue;
+      }
+
       // 1. Take the next recipient (recording the previous one in the same statement).
       const peeked = await this.nextMessageId(ids);
       if (!peeked.ok) {
         if (previous) await this.step(previous);
         return peeked.status;
       }
-      const take = await this.step(previous, peeked.id);
+      const openZones = this.rules.openZones();
+      const take = await this.step(previous, peeked.id, openZones);
       previous = null;
       if (!take.leaseOk) return this.stopped();
+      const failing = this.failingNumber(take);
+      if (failing) return this.pauseTheNumber(failing);
       const recipient = take.recipient;
       if (!recipient) {
+        const held = await this.heldBack(take, openZones);
+        if (held === "stopped") return this.stopped();
+        if (held && typeof held === "object") return held.status;
+        if (held) continue;
         if (!take.hasPending && !take.slotTaken) {
           const finished = await this.finish();
           if (finished.done) return finished.status;
@@ -257,6 +334,11 @@ class CampaignRun {
         continue;
       }
       ids.consume(peeked.id);
+      this.busySinceMs = null;
+      if (this.waiting) {
+        this.waiting = null;
+        await recordWaiting(this.db, this.campaign.id, this.settings.holder, null);
+      }
 
       // 2. Deliver it.
       const delivery = await this.deliverTo(recipient);
@@ -264,14 +346,136 @@ class CampaignRun {
         this.log.debug({ recipientId: recipient.id, phone: maskPhone(recipient.phone), status: delivery.outcome.status }, "recipient not sent");
       }
 
-      // 3. Settle it: with the next take, unless the run stops here.
-      previous = { recipient, delivery, nextDelayMs: delivery.mayHaveSent ? this.randomDelayMs() : null };
+      // 3. Settle it: with the next take, unless the run stops here. With typing on, the next
+      //    message's typing is part of the delay (the idle part is the number's wait).
+      let nextDelayMs: number | null = null;
+      if (delivery.mayHaveSent) {
+        this.rules.countSent();
+        const delay = this.randomDelayMs();
+        if (this.rules.policy.typing) {
+          const split = splitDelayForTyping(delay, recipient.renderedText);
+          nextDelayMs = split.idleMs;
+          this.typingMs = split.typingMs;
+        } else {
+          nextDelayMs = delay;
+        }
+      }
+      previous = { recipient, delivery, nextDelayMs };
       if (delivery.pause || this.leaseLost) {
         await this.step(previous);
         previous = null;
+        if (delivery.pause?.reason === PAUSE_REASONS.numberRestricted) {
+          return this.pauseTheNumber({ reason: PAUSE_REASONS.numberRestricted, until: delivery.pause.until ?? null, detail: delivery.pause.error });
+        }
         if (delivery.pause) return this.pause(delivery.pause.reason, delivery.pause.error);
         if (this.leaseLost) return this.stopped();
       }
+    }
+  }
+
+  /**
+   * Nothing taken: a limit, a restriction, closed recipient windows or another campaign's long send
+   * may be why. Returns true when it waited for such a reason, "stopped" when the campaign is no
+   * longer ours, a status when the run ends (paused), false when none applies.
+   */
+  private async heldBack(take: StepResult, openZones: string[] | null): Promise<boolean | "stopped" | { status: CampaignStatus | null }> {
+    if (!take.hasPending) return false;
+    if (take.held === "restricted") {
+      const detail = (await this.restrictionDetail()) ?? "WhatsApp restricts this number";
+      return { status: await this.pauseTheNumber({ reason: PAUSE_REASONS.numberRestricted, until: take.heldUntil, detail }) };
+    }
+    if (take.held) return (await this.waitAs(this.rules.heldWaiting(take.held, this.rules.limits()))) || "stopped";
+    if (openZones !== null && !take.slotBusy && take.waitMs <= 0) {
+      const closed = this.rules.recipientWindowWaiting();
+      if (closed) return (await this.waitAs(closed)) || "stopped";
+    }
+    if (take.slotBusy) {
+      // Another campaign's send (or its retries) holds the number: say so once it lasts.
+      const nowMs = Date.now();
+      this.busySinceMs ??= nowMs;
+      if (nowMs - this.busySinceMs >= NUMBER_BUSY_AFTER_MS && this.waiting?.reason !== "number_busy") {
+        const other = await this.slotHolderName();
+        if (other) {
+          this.waiting = { reason: "number_busy", until: new Date(this.settings.now().getTime() + take.waitMs), detail: `${this.rules.numberName} is sending for "${other}"` };
+          await recordWaiting(this.db, this.campaign.id, this.settings.holder, this.waiting);
+        }
+      }
+    } else {
+      this.busySinceMs = null;
+    }
+    return false;
+  }
+
+  /** Records why the campaign waits (when that changed) and sleeps towards `until`; false when the campaign is no longer ours. */
+  private async waitAs(waiting: Waiting): Promise<boolean> {
+    if (this.leaseLost) return false;
+    if (!this.waiting || this.waiting.reason !== waiting.reason || this.waiting.until.getTime() !== waiting.until.getTime()) {
+      this.waiting = waiting;
+      await recordWaiting(this.db, this.campaign.id, this.settings.holder, waiting);
+      this.log.info({ waiting: waiting.reason, until: waiting.until.toISOString() }, "campaign waiting");
+    }
+    // Sleep in short stretches: a pause, a cancel, a policy change or the clock moving is seen within maxWaitMs.
+    await sleep(Math.min(Math.max(waiting.until.getTime() - this.settings.now().getTime(), TURN_YIELD_MS), this.settings.maxWaitMs));
+    if (this.leaseLost) return false;
+    return (await readCampaignStatus(this.db, this.campaign.id)) === "Running";
+  }
+
+  /** The name of the campaign holding the number's slot (not this one), if any. */
+  private async slotHolderName(): Promise<string | null> {
+    const rows = await queryRows<{ name: string }>(
+      this.db,
+      sql`select c.name from whatsapp_sessions w join campaigns c on w.send_slot_holder like '%|' || c.id::text
+           where w.id = ${this.key.sessionId} and c.id <> ${this.campaign.id} limit 1`,
+    );
+    return rows[0]?.name ?? null;
+  }
+
+  /** The zones of the recipients still to send, for a recipient-local window. */
+  private async recipientZones(): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ zone: campaignRecipients.timeZone })
+      .from(campaignRecipients)
+      .where(and(eq(campaignRecipients.campaignId, this.campaign.id), eq(campaignRecipients.status, "pending")));
+    return rows.map((row) => row.zone).filter((zone): zone is string => zone !== null);
+  }
+
+  /** The number's sends failed too many times in a row (the policy's maxConsecutiveFailures): stop it. */
+  private failingNumber(step: StepResult): Restriction | null {
+    const max = this.rules.policy.maxConsecutiveFailures;
+    if (max === null || max <= 0 || step.consecutiveFailures === null || step.consecutiveFailures < max) return null;
+    return {
+      reason: PAUSE_REASONS.tooManyFailures,
+      until: null,
+      detail: `${step.consecutiveFailures} sends in a row failed on ${this.rules.numberName} while it was connected; check the number before resuming`,
+    };
+  }
+
+  /** Pauses every campaign running on the number (this one included) for a restriction. */
+  private async pauseTheNumber(restriction: Restriction): Promise<CampaignStatus | null> {
+    const paused = await pauseNumber(this.db, this.key.sessionId, restriction);
+    this.log.warn({ status: "Paused", reason: restriction.reason, until: restriction.until?.toISOString() ?? null, campaigns: paused.length }, "number's campaigns paused");
+    return paused.includes(this.campaign.id) ? "Paused" : this.stopped();
+  }
+
+  /** What the number's row says of its restriction. */
+  private async restrictionDetail(): Promise<string | null> {
+    const [row] = await this.db
+      .select({ reason: whatsappSessions.restrictionReason })
+      .from(whatsappSessions)
+      .where(eq(whatsappSessions.id, this.key.sessionId));
+    return row?.reason ?? null;
+  }
+
+  /** WAHA's own word on the number: a reachout timelock or the new-chat cap stops it before any send. */
+  private async checkRestriction(): Promise<Restriction | null> {
+    if (typeof this.client.getCapping !== "function") return null;
+    try {
+      const capping = await this.client.getCapping(this.session);
+      return restrictionFromWaha({ capping, timelock: this.timelock }, new Date());
+    } catch (error) {
+      if (!(error instanceof WahaError)) throw error;
+      // An engine or a WAHA without the endpoint: what the session said (its timelock) is all we know.
+      return restrictionFromWaha({ capping: null, timelock: this.timelock }, new Date());
     }
   }
 
@@ -280,20 +484,36 @@ class CampaignRun {
    * then take the next recipient with `messageId`, or nothing when `messageId` is undefined (the run
    * pauses or stops here).
    */
-  private step(previous: Settlement | null, messageId?: string | null): Promise<StepResult> {
+  private step(previous: Settlement | null, messageId?: string | null, openZones: string[] | null = null): Promise<StepResult> {
     return sendStep(this.db, this.key, {
       settle: previous?.delivery.outcome ? { recipient: settledRow(previous), outcome: previous.delivery.outcome } : null,
       release: previous ? { nextDelayMs: previous.nextDelayMs } : null,
       take: messageId === undefined ? "none" : "recipient",
       messageId: messageId ?? null,
+      limits: this.rules.limits(),
+      openZones,
     });
   }
 
   /** Sends through WAHA; anything but WAHA's answer (a database error, a bug) leaves the outcome unknown. */
   private async deliverTo(recipient: SendingRecipient): Promise<Delivery> {
+    const policy = this.rules.policy;
+    // The first message of a run types for its share of a delay too.
+    const typingMs = policy.typing ? (this.typingMs ?? splitDelayForTyping(this.randomDelayMs(), recipient.renderedText).typingMs) : null;
+    this.typingMs = null;
     try {
       return await deliver(
-        { db: this.db, client: this.client, session: this.session, key: this.key, retry: this.settings.retry, media: this.media, sleep },
+        {
+          db: this.db,
+          client: this.client,
+          session: this.session,
+          key: this.key,
+          retry: this.settings.retry,
+          media: this.media,
+          sleep,
+          checkExists: policy.checkExists,
+          typingMs,
+        },
         recipient,
         Date.now(),
       );
@@ -372,6 +592,7 @@ class CampaignRun {
   private async checkSession(): Promise<{ reason: PauseReason; error: string } | null> {
     try {
       const info = await this.withRetry(() => this.client.getSession(this.session));
+      this.timelock = info.reachoutTimelock ?? null;
       if (info.status === "WORKING") return null;
       return { reason: PAUSE_REASONS.sessionNotWorking, error: `WhatsApp session "${this.session}" is ${info.rawStatus ?? info.status}` };
     } catch (error) {

@@ -13,6 +13,9 @@ import { holderIsGone } from "./presence";
 /** The pause columns of a campaign that is not paused. */
 export const NOT_PAUSED = { pauseReason: null, pausedAt: null, autoResumeAt: null, autoResumeEveryMs: null, autoResumeStoppedAt: null } as const;
 
+/** A campaign that is not running waits for nothing (runner/waiting.ts). */
+const NOT_WAITING = { waitingReason: null, waitingUntil: null, waitingDetail: null } as const;
+
 export async function readCampaignStatus(db: Db, campaignId: string): Promise<CampaignStatus | null> {
   const [row] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId));
   return row?.status ?? null;
@@ -28,7 +31,7 @@ export async function claimCampaign(
   input: { campaignId: string; holder: string; leaseMs: number; resume: boolean },
 ): Promise<Campaign | null> {
   const claimable = sql`(
-    (${campaigns.status} = 'Scheduled' and ${campaigns.scheduledAt} <= now())
+    (${campaigns.status} = 'Scheduled' and ${campaigns.scheduledAt} <= now() and (${campaigns.latestStart} is null or ${campaigns.latestStart} >= now()))
     or (${campaigns.status} = 'Running' and (${campaigns.leaseExpiresAt} is null or ${campaigns.leaseExpiresAt} <= now() or ${holderIsGone(sql`${campaigns.leaseHolder}`)}))
     or (${input.resume ? sql`true` : sql`false`} and ${campaigns.status} = 'Paused')
   )`;
@@ -40,6 +43,7 @@ export async function claimCampaign(
       leaseExpiresAt: sql`now() + ${input.leaseMs}::int * interval '1 millisecond'`,
       startedAt: sql`coalesce(${campaigns.startedAt}, now())`,
       ...NOT_PAUSED,
+      ...NOT_WAITING,
       updatedAt: sql`now()`,
     })
     .where(and(eq(campaigns.id, input.campaignId), claimable))
@@ -64,7 +68,7 @@ const heldBy = (campaignId: string, holder: string) =>
 export async function completeCampaign(db: Db, campaignId: string, holder: string): Promise<boolean> {
   const rows = await db
     .update(campaigns)
-    .set({ status: "Completed", completedAt: sql`now()`, leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .set({ status: "Completed", completedAt: sql`now()`, leaseHolder: null, leaseExpiresAt: null, ...NOT_WAITING, updatedAt: sql`now()` })
     .where(
       and(
         heldBy(campaignId, holder),
@@ -93,6 +97,7 @@ export async function pauseRun(db: Db, campaignId: string, holder: string, reaso
       lastError,
       leaseHolder: null,
       leaseExpiresAt: null,
+      ...NOT_WAITING,
       updatedAt: sql`now()`,
     })
     .where(heldBy(campaignId, holder))
@@ -105,8 +110,28 @@ export async function pauseRun(db: Db, campaignId: string, holder: string, reaso
 export async function failRun(db: Db, campaignId: string, holder: string, lastError: string): Promise<boolean> {
   const rows = await db
     .update(campaigns)
-    .set({ status: "Failed", lastError, completedAt: sql`now()`, leaseHolder: null, leaseExpiresAt: null, updatedAt: sql`now()` })
+    .set({ status: "Failed", lastError, completedAt: sql`now()`, leaseHolder: null, leaseExpiresAt: null, ...NOT_WAITING, updatedAt: sql`now()` })
     .where(heldBy(campaignId, holder))
+    .returning({ id: campaigns.id });
+  return rows.length > 0;
+}
+
+/**
+ * `latestStart` (issue 13): a due campaign that could not start by then becomes `Missed`, with the
+ * reason, instead of running late (never sent). One conditional UPDATE; false when it is not such a
+ * campaign (without `latestStart`, a late campaign still runs, as before).
+ */
+export async function markMissed(db: Db, campaignId: string): Promise<boolean> {
+  const rows = await db
+    .update(campaigns)
+    .set({
+      status: "Missed",
+      missedReason: sql`'It could not start by its latest start (' || to_char(${campaigns.latestStart} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '); it was due at ' || to_char(${campaigns.scheduledAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '.'`,
+      completedAt: sql`now()`,
+      ...NOT_WAITING,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Scheduled"), sql`${campaigns.scheduledAt} <= now()`, sql`${campaigns.latestStart} < now()`))
     .returning({ id: campaigns.id });
   return rows.length > 0;
 }

@@ -8,12 +8,13 @@
  * (`waha_unavailable`, which resumes by itself: runner/autoResume.ts).
  */
 import type { Db } from "~/server/db/client";
-import { classifySendFailure } from "../waha/errors";
+import { describeSendFailure } from "../waha/errors";
 import { type WahaApiClient, WahaError } from "../waha/client";
 import { lookupMessage } from "./lookup";
 import { type RecipientOutcome, type SendingRecipient, type SlotKey, refreshSending } from "./sendSlot";
 
 import { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
+import { NOT_ON_WHATSAPP, checkRecipientChat } from "./checkExists";
 
 export interface RetryPolicy {
   attempts: number;
@@ -29,6 +30,10 @@ export interface DeliveryContext {
   /** The campaign's image, sent with the text as its caption; null for a text message. */
   media: { data: string; mimetype: string; filename: string } | null;
   sleep: (ms: number) => Promise<void>;
+  /** The number's policy (issue 13): ask WAHA whether the contact is on WhatsApp first (once per contact). */
+  checkExists?: boolean;
+  /** With a number's `typing` on: sendSeen, startTyping for this long, stopTyping, then the send. Null: no typing. */
+  typingMs?: number | null;
 }
 
 export interface Delivery {
@@ -39,7 +44,7 @@ export interface Delivery {
   /** Something may have reached the recipient: the number's pacing delay applies. */
   mayHaveSent: boolean;
   /** The campaign must pause (the recipient is not lost: it stays pending or sending). */
-  pause?: { reason: PauseReason; error: string };
+  pause?: { reason: PauseReason; error: string; until?: Date | null };
 }
 
 /**
@@ -65,7 +70,23 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
   const { db, client, key, retry } = ctx;
   const maxAttempts = Math.max(1, retry.attempts);
   const trustedId = recipient.wahaMessageId; // fixed by WAHA's new-message-id: lookups by it are authoritative
-  const target = { chatId: recipient.chatId, renderedText: recipient.renderedText, wahaMessageId: trustedId, sendingStartedAtMs: startedAtMs };
+  let chatId = recipient.chatId;
+  if (ctx.checkExists) {
+    try {
+      const check = await checkRecipientChat(db, client, ctx.session, recipient);
+      if (!check.onWhatsapp) {
+        return { outcome: { status: "skipped", reason: NOT_ON_WHATSAPP, error: "This number is not on WhatsApp (WAHA's check-exists)" }, attempts: recipient.attempts, mayHaveSent: false };
+      }
+      chatId = check.chatId;
+    } catch (error) {
+      if (!(error instanceof WahaError)) throw error;
+      // Nothing was sent: the recipient waits, and the campaign pauses like for a failed send.
+      const reason = pauseReasonFor(error) ?? PAUSE_REASONS.wahaUnavailable;
+      return { outcome: { status: "pending", error: error.message, uncounted: true }, attempts: recipient.attempts, mayHaveSent: false, pause: { reason, error: error.message } };
+    }
+  }
+  if (ctx.typingMs !== undefined && ctx.typingMs !== null) await showTyping(ctx, chatId, ctx.typingMs);
+  const target = { chatId, renderedText: recipient.renderedText, wahaMessageId: trustedId, sendingStartedAtMs: startedAtMs };
   let attempts = recipient.attempts;
   let lastError: WahaError | null = null;
   /** The last attempt may have reached WAHA: look before sending again. */
@@ -75,7 +96,7 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
   let anyReachedWaha = false;
 
   const send = async (): Promise<string> => {
-    const common = { session: ctx.session, chatId: recipient.chatId, ...(trustedId ? { messageId: trustedId } : {}) };
+    const common = { session: ctx.session, chatId, ...(trustedId ? { messageId: trustedId } : {}) };
     const answer = ctx.media
       ? await client.sendImage({ ...common, file: ctx.media, caption: recipient.renderedText })
       : await client.sendText({ ...common, text: recipient.renderedText });
@@ -120,7 +141,18 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
       return { outcome: { status: "sent", wahaMessageId: messageId }, attempts, mayHaveSent: true };
     } catch (error) {
       if (!(error instanceof WahaError)) throw error;
-      const failureClass = classifySendFailure(error);
+      const failure = describeSendFailure(error);
+      const failureClass = failure.kind;
+      if (failure.kind === "restricted") {
+        // WhatsApp refused the number itself: nothing was sent; stop the number before it gets worse.
+        const detail = `WhatsApp restricts this number: ${failure.reason}${failure.until ? ` (until ${failure.until.toISOString()})` : ""}`;
+        return {
+          outcome: { status: "pending", error: error.message, uncounted: !anyReachedWaha },
+          attempts,
+          mayHaveSent: false,
+          pause: { reason: PAUSE_REASONS.numberRestricted, error: detail, until: failure.until },
+        };
+      }
       if (failureClass === "session") {
         // WAHA refused before sending (422 / 404 / 401): the recipient waits for the resume.
         const reason = pauseReasonFor(error) ?? PAUSE_REASONS.sessionNotWorking;
@@ -169,4 +201,21 @@ export async function deliver(ctx: DeliveryContext, recipient: SendingRecipient,
     mayHaveSent: false,
     pause: { reason: PAUSE_REASONS.wahaUnavailable, error: failure },
   };
+}
+
+/**
+ * Looks like a person (WAHA's "how to avoid blocking"): read the chat, type for a while, stop, then
+ * the send. Best effort: a failing indicator call does not stop the message (the send says whether
+ * WAHA can take it).
+ */
+async function showTyping(ctx: DeliveryContext, chatId: string, typingMs: number): Promise<void> {
+  const chat = { session: ctx.session, chatId };
+  try {
+    await ctx.client.sendSeen(chat);
+    await ctx.client.startTyping(chat);
+    await ctx.sleep(typingMs);
+    await ctx.client.stopTyping(chat);
+  } catch (error) {
+    if (!(error instanceof WahaError)) throw error;
+  }
 }

@@ -12,6 +12,14 @@ export const PAUSE_REASONS = {
   sessionNotFound: "session_not_found",
   unauthorized: "waha_unauthorized",
   wahaUnavailable: "waha_unavailable",
+  /**
+   * WhatsApp restricts the number (WAHA's capping, a reachout timelock, error 463): every campaign on
+   * the number pauses; it resumes by itself at the restriction's end when WAHA gave one
+   * (runner/restrictions.ts), else a person resumes it.
+   */
+  numberRestricted: "number_restricted",
+  /** The number's sends failed too many times in a row while it was WORKING: a person looks first. */
+  tooManyFailures: "too_many_failures",
 } as const;
 export type PauseReason = (typeof PAUSE_REASONS)[keyof typeof PAUSE_REASONS];
 

@@ -38,6 +38,8 @@ export type RecipientOutcome =
   | { status: "failed"; error: string }
   /** `uncounted`: no attempt reached WAHA, so the attempt its take counted is taken back. */
   | { status: "pending"; error?: string | null; uncounted?: boolean }
+  /** Not sent, on purpose (e.g. `not_on_whatsapp`); the message its take counted is given back. */
+  | { status: "skipped"; reason: string; error: string }
   | { status: "unknown"; error: string };
 
 export interface StepInput {
@@ -49,7 +51,25 @@ export interface StepInput {
   take: "none" | "slot" | "recipient";
   /** The WAHA message id the taken recipient is sent with (fixed before the call). */
   messageId?: string | null;
+  /** The number's limits now; absent: none (counting goes on in the UTC day and hour). */
+  limits?: SendLimits | null;
+  /** Recipient-local send windows: take only recipients in these zones (open now); absent: any. */
+  openZones?: string[] | null;
 }
+
+/**
+ * The number's sending limits at this moment, for wc_send_step: the local day and hour its
+ * messages count in (the number's time zone), and the limits (the warm-up's effective daily limit).
+ */
+export interface SendLimits {
+  dayStart: Date;
+  dailyLimit: number | null;
+  hourStart: Date;
+  hourlyLimit: number | null;
+}
+
+/** Why the number's slot was not taken although it was free: a limit or a restriction. */
+export type HeldBy = "restricted" | "daily_limit" | "hourly_limit";
 
 export interface StepResult {
   /** False: the campaign is no longer Running under our lease (paused, cancelled, deleted, taken over). */
@@ -65,6 +85,12 @@ export interface StepResult {
   waitMs: number;
   /** When nothing was taken: someone holds the slot (a send in flight), as opposed to the delay. */
   slotBusy: boolean;
+  /** When nothing was taken: the number is restricted or reached a limit (null: not held). */
+  held: HeldBy | null;
+  /** With `held: "restricted"`: when the restriction ends. */
+  heldUntil: Date | null;
+  /** The number's failed sends in a row after this settle (null when the step freed or kept no slot). */
+  consecutiveFailures: number | null;
 }
 
 export function slotHolderFor(holder: string, campaignId: string): string {
@@ -84,6 +110,14 @@ interface StepRow {
   rendered_text: string | null;
   attempts: number | null;
   waha_message_id: string | null;
+  held: string | null;
+  held_until: Date | string | null;
+  consecutive_failures: number | null;
+}
+
+/** UTC's day and hour: where messages count when the caller gives no limits. */
+function utcBuckets(now = Date.now()): { dayStart: Date; hourStart: Date } {
+  return { dayStart: new Date(now - (now % 86_400_000)), hourStart: new Date(now - (now % 3_600_000)) };
 }
 
 /** One step of the send loop (see the file's comment): settle, release, take, in one statement. */
@@ -91,6 +125,8 @@ export async function sendStep(db: Db, key: SlotKey, input: StepInput): Promise<
   const settle = input.settle ?? null;
   const outcome = settle?.outcome ?? null;
   const delay = input.release?.nextDelayMs;
+  const limits = input.limits ?? { ...utcBuckets(), dailyLimit: null, hourlyLimit: null };
+  const zones = input.openZones ?? null;
   const [row] = await queryRows<StepRow>(
     db,
     sql`select * from wc_send_step(
@@ -101,7 +137,11 @@ export async function sendStep(db: Db, key: SlotKey, input: StepInput): Promise<
       ${outcome?.status === "sent" ? (outcome.ack ?? null) : null}::int,
       ${outcome?.status === "pending" && outcome.uncounted === true}::boolean,
       ${input.release != null}::boolean, ${delay === null || delay === undefined ? null : Math.max(0, Math.round(delay))}::int,
-      ${input.take}::text, ${input.messageId ?? null}::text)`,
+      ${input.take}::text, ${input.messageId ?? null}::text,
+      ${outcome?.status === "skipped" ? outcome.reason : null}::text,
+      ${limits.dayStart.toISOString()}::timestamptz, ${limits.dailyLimit}::int,
+      ${limits.hourStart.toISOString()}::timestamptz, ${limits.hourlyLimit}::int,
+      ${zones === null ? null : `{${zones.map((zone) => `"${zone.replace(/["\\]/g, "")}"`).join(",")}}`}::text[])`,
   );
   if (!row) throw new Error("wc_send_step returned no row");
   const recipient: SendingRecipient | null =
@@ -116,6 +156,9 @@ export async function sendStep(db: Db, key: SlotKey, input: StepInput): Promise<
     hasPending: bool(row.has_pending),
     waitMs: row.wait_ms === null ? 0 : Number(row.wait_ms),
     slotBusy: bool(row.slot_busy),
+    held: row.held === "restricted" || row.held === "daily_limit" || row.held === "hourly_limit" ? row.held : null,
+    heldUntil: row.held_until === null ? null : new Date(row.held_until),
+    consecutiveFailures: row.consecutive_failures === null ? null : Number(row.consecutive_failures),
   };
 }
 

@@ -1,0 +1,201 @@
+/**
+ * What may hold a run back before a send (issue 13), as the run sees it: the number's policy
+ * (limits, warm-up, typing, check-exists), the campaign's send window and batches. The limits
+ * themselves are enforced in the database where the send slot is taken (wc_send_step, migration
+ * 0005): this file only computes what that statement needs (the number's local day and hour, the
+ * effective daily limit) and says until when a campaign waits. Calendar math is in safeSending/.
+ *
+ * The policy is read when the run starts and again every POLICY_REFRESH_MS, so an owner's change
+ * applies to a running campaign within that time, without a statement per message.
+ */
+import { eq } from "drizzle-orm";
+import type { Db } from "~/server/db/client";
+import { type Campaign, type SendWindow, whatsappSessions } from "~/server/db/schema";
+import { localDayBounds, localHourBounds } from "../safeSending/calendar";
+import { type NumberPolicy, effectiveDailyLimit } from "../safeSending/policy";
+import { currentWindowInterval, nextWindowOpening } from "../safeSending/sendWindow";
+import type { HeldBy, SendLimits } from "./sendSlot";
+
+/** How often a run reads its number's policy again. */
+export const POLICY_REFRESH_MS = 10_000;
+
+/** Why a campaign waits (campaigns.waiting_reason), and until when. */
+export type WaitingReason = "daily_limit" | "hourly_limit" | "send_window" | "batch_pause" | "number_busy";
+
+export interface Waiting {
+  reason: WaitingReason;
+  until: Date;
+  /** The same in words, for the page (e.g. "Sales reached today's limit of 40 messages"). */
+  detail: string;
+}
+
+export interface NumberState {
+  name: string;
+  policy: NumberPolicy;
+  firstSentAt: Date | null;
+}
+
+export async function loadNumberState(db: Db, sessionId: string): Promise<NumberState | null> {
+  const [row] = await db
+    .select({
+      name: whatsappSessions.name,
+      timeZone: whatsappSessions.timeZone,
+      dailyLimit: whatsappSessions.dailyLimit,
+      hourlyLimit: whatsappSessions.hourlyLimit,
+      warmup: whatsappSessions.warmup,
+      typing: whatsappSessions.typing,
+      checkExists: whatsappSessions.checkExists,
+      maxConsecutiveFailures: whatsappSessions.maxConsecutiveFailures,
+      firstSentAt: whatsappSessions.firstSentAt,
+    })
+    .from(whatsappSessions)
+    .where(eq(whatsappSessions.id, sessionId));
+  if (!row) return null;
+  const { name, firstSentAt, ...policy } = row;
+  return { name, policy, firstSentAt };
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/** One run's view of its number's rules and its campaign's window and batches. */
+export class SendRules {
+  private state: NumberState;
+  private loadedAtMs: number;
+  private day: { start: Date; end: Date } | null = null;
+  private hour: { start: Date; end: Date } | null = null;
+  /** The campaign's window (not recipient-local): open until, or closed until. */
+  private windowOpenUntil: Date | null = null;
+  /** Recipient-local windows, per zone: open until `until` (open) or closed until it. */
+  private readonly zones = new Map<string, { open: boolean; until: Date }>();
+  private sentInBatch = 0;
+  private batchPauseUntil: Date | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sessionId: string,
+    initial: NumberState,
+    private readonly campaign: Pick<Campaign, "sendWindow" | "batchSize" | "batchPauseMs" | "name">,
+    private readonly now: () => Date,
+    /** The zones of the campaign's recipients, with a recipient-local window (fixed when the rows were created). */
+    private readonly recipientZones: string[],
+    /** Messages this campaign sent so far: a restarted run goes on with the batch it was in. */
+    alreadySent: number,
+  ) {
+    this.state = initial;
+    this.loadedAtMs = Date.now();
+    if (campaign.batchSize && campaign.batchSize > 0) this.sentInBatch = alreadySent % campaign.batchSize;
+  }
+
+  get policy(): NumberPolicy {
+    return this.state.policy;
+  }
+
+  get numberName(): string {
+    return this.state.name;
+  }
+
+  /** Reads the policy again when it is POLICY_REFRESH_MS old (an owner may have changed it). */
+  async refresh(): Promise<void> {
+    if (Date.now() - this.loadedAtMs < POLICY_REFRESH_MS) return;
+    this.loadedAtMs = Date.now();
+    const fresh = await loadNumberState(this.db, this.sessionId);
+    if (!fresh) return;
+    if (fresh.policy.timeZone !== this.state.policy.timeZone) this.day = this.hour = null;
+    this.state = fresh;
+  }
+
+  /** The day and hour the next message counts in, and the limits that apply now. */
+  limits(): SendLimits {
+    const now = this.now();
+    const zone = this.state.policy.timeZone;
+    if (!this.day || now >= this.day.end || now < this.day.start) this.day = localDayBounds(now, zone);
+    if (!this.hour || now >= this.hour.end || now < this.hour.start) this.hour = localHourBounds(now, zone);
+    return {
+      dayStart: this.day.start,
+      // The warm-up counts from the number's first message; one not yet sent is on its first day.
+      dailyLimit: effectiveDailyLimit(this.state.policy, this.state.firstSentAt ?? now, now),
+      hourStart: this.hour.start,
+      hourlyLimit: this.state.policy.hourlyLimit,
+    };
+  }
+
+  /** Until when a limit the database reported holds the campaign back, in words. */
+  heldWaiting(held: Exclude<HeldBy, "restricted">, limits: SendLimits): Waiting {
+    this.limits();
+    if (held === "daily_limit") {
+      return {
+        reason: "daily_limit",
+        until: this.day!.end,
+        detail: `${this.state.name} reached today's limit of ${plural(limits.dailyLimit ?? 0, "message")}`,
+      };
+    }
+    return {
+      reason: "hourly_limit",
+      until: this.hour!.end,
+      detail: `${this.state.name} reached this hour's limit of ${plural(limits.hourlyLimit ?? 0, "message")}`,
+    };
+  }
+
+  /** The campaign's own reasons to wait before taking a recipient: a batch pause, or its window closed. */
+  gate(): Waiting | null {
+    const now = this.now();
+    if (this.batchPauseUntil && now < this.batchPauseUntil) {
+      return { reason: "batch_pause", until: this.batchPauseUntil, detail: `pause after a batch of ${plural(this.campaign.batchSize ?? 0, "message")}` };
+    }
+    this.batchPauseUntil = null;
+    const window = this.campaign.sendWindow;
+    if (!window || window.recipientLocal) return null;
+    if (this.windowOpenUntil && now < this.windowOpenUntil) return null;
+    const open = currentWindowInterval(window, now);
+    if (open) {
+      this.windowOpenUntil = open.end;
+      return null;
+    }
+    this.windowOpenUntil = null;
+    return { reason: "send_window", until: nextWindowOpening(window, now), detail: windowWords(window) };
+  }
+
+  /** Recipient-local windows: the zones open now (null: no such window, take anyone). */
+  openZones(): string[] | null {
+    const window = this.campaign.sendWindow;
+    if (!window?.recipientLocal) return null;
+    const now = this.now();
+    const open: string[] = [];
+    for (const zone of this.recipientZones) {
+      let known = this.zones.get(zone);
+      if (!known || now >= known.until) {
+        const interval = currentWindowInterval(window, now, zone);
+        known = interval ? { open: true, until: interval.end } : { open: false, until: nextWindowOpening(window, now, zone) };
+        this.zones.set(zone, known);
+      }
+      if (known.open) open.push(zone);
+    }
+    return open;
+  }
+
+  /** Every recipient's window is closed: wait for the first to open. */
+  recipientWindowWaiting(): Waiting | null {
+    const window = this.campaign.sendWindow;
+    if (!window?.recipientLocal) return null;
+    this.openZones();
+    let until: Date | null = null;
+    for (const known of this.zones.values()) if (!known.open && (until === null || known.until < until)) until = known.until;
+    if (!until) return null;
+    return { reason: "send_window", until, detail: `${windowWords(window)}, in each recipient's time zone` };
+  }
+
+  /** A message of this campaign went out: count it in the batch, and start the pause when the batch is full. */
+  countSent(): void {
+    const size = this.campaign.batchSize;
+    if (!size || size <= 0) return;
+    this.sentInBatch += 1;
+    if (this.sentInBatch >= size) {
+      this.sentInBatch = 0;
+      this.batchPauseUntil = new Date(this.now().getTime() + Math.max(0, this.campaign.batchPauseMs ?? 0));
+    }
+  }
+}
+
+function windowWords(window: SendWindow): string {
+  return `sends between ${window.start} and ${window.end} (${window.timeZone})`;
+}
