@@ -13,6 +13,10 @@ const milliseconds = (fallback: number) =>
     .max(3_600_000, "must be at most 3600000 (one hour)")
     .default(fallback);
 
+/** A per-workspace default limit (src/server/services/quotas.ts); a workspace row may override it. */
+const quota = (fallback: number, what: string) =>
+  z.coerce.number({ error: `must be ${what}` }).int(`must be ${what}`).min(0, "must be 0 or more").default(fallback);
+
 export const envSchema = z
   .object({
     NODE_ENV: z.enum(["development", "test", "production"]).default("production"),
@@ -53,6 +57,12 @@ export const envSchema = z
       .enum(["true", "false", "1", "0"], { error: 'must be "true" (behind a reverse proxy that sets X-Forwarded-For/-Proto) or "false"' })
       .default("false")
       .transform((value) => value === "true" || value === "1"),
+    SIGNUP: z
+      .enum(["open", "invite", "closed"], { error: 'must be "open" (anyone), "invite" (with an invite link) or "closed" (CLI and BOOTSTRAP_* only)' })
+      .optional(),
+    QUOTA_NUMBERS: quota(10, "a whole number of WhatsApp numbers"),
+    QUOTA_CONTACTS: quota(100_000, "a whole number of contacts"),
+    QUOTA_MEDIA_BYTES: quota(500 * 1024 * 1024, "a whole number of bytes"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {

@@ -12,7 +12,10 @@ import { type Database, type Db, migrateDatabase, openDatabase } from "./db/clie
 import { listenForSlotReleases } from "./db/notifications";
 import { whatsappSessions } from "./db/schema";
 import { childLogger } from "./logger";
-import { bootstrapAdmin } from "./services/auth";
+import { bootstrapAdmin, type SignupMode } from "./services/auth";
+import { PasswordHasher, type PasswordHasherOptions } from "./services/auth/passwords";
+import { AuthThrottle, type ThrottlePolicy } from "./services/auth/throttle";
+import type { QuotaDefaults } from "./services/quotas";
 import { CampaignService } from "./services/campaigns";
 import { MediaService } from "./services/media";
 import { AutoResumeService } from "./services/runner/autoResume";
@@ -32,6 +35,14 @@ export interface AppServices {
   /** The key WAHA signs webhooks with: WAHA_WEBHOOK_SECRET, else AUTH_SECRET, else (sandbox) one made at start. */
   webhookSecret: string;
   sessions: WhatsappSessionService;
+  /** Hashes and checks passwords; one per process, so its limiter bounds scrypt for the whole process. */
+  passwords: PasswordHasher;
+  /** Log-in and sign-up throttle (database-backed: every process shares it). */
+  authThrottle: AuthThrottle;
+  /** SIGNUP, or by default `open` in sandbox mode and `invite` with a real WAHA. */
+  signupMode: SignupMode;
+  /** QUOTA_* defaults; a workspace's own quota columns win. */
+  quotas: QuotaDefaults;
   campaigns: CampaignService;
   media: MediaService;
   scheduler: SchedulerService;
@@ -50,6 +61,10 @@ export interface CreateAppOptions {
   sweepCron?: string;
   /** Tests check paused campaigns' causes more often. */
   autoResumeTickMs?: number;
+  /** Tests lower scrypt's cost (production: PRODUCTION_SCRYPT). */
+  passwordHashing?: PasswordHasherOptions;
+  /** Tests shorten the throttle's blocks. */
+  throttlePolicy?: ThrottlePolicy;
 }
 
 const log = childLogger("app");
@@ -64,6 +79,8 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     (await openDatabase({ databaseUrl: config.DATABASE_URL ?? null, dataDir: config.DATA_DIR }));
   await migrateDatabase(database);
   const { db } = database;
+  const passwords = new PasswordHasher(options.passwordHashing);
+  const quotas: QuotaDefaults = { numbers: config.QUOTA_NUMBERS, contacts: config.QUOTA_CONTACTS, mediaBytes: config.QUOTA_MEDIA_BYTES };
 
   // The first user is the web process's to make (a worker starting beside it would race it).
   if (options.role !== "worker") {
@@ -71,7 +88,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
       email: config.BOOTSTRAP_ADMIN_EMAIL,
       password: config.BOOTSTRAP_ADMIN_PASSWORD,
       apiKey: config.BOOTSTRAP_API_KEY,
-    });
+    }, { passwords });
     if (bootstrap.created) log.info({ email: bootstrap.email }, "created the first user from BOOTSTRAP_ADMIN_EMAIL");
   }
 
@@ -109,7 +126,13 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     sandbox: fakeWaha !== null,
     fakeWaha,
     webhookSecret,
+    passwords,
+    authThrottle: new AuthThrottle(db, options.throttlePolicy),
+    // Anyone may sign up only where nothing real is at stake: a real WAHA's numbers are the owner's.
+    signupMode: config.SIGNUP ?? (fakeWaha ? "open" : "invite"),
+    quotas,
     sessions: new WhatsappSessionService(db, waha, {
+      quotas,
       sandboxUrl: fakeWaha?.url ?? null,
       webhookUrl: config.WAHA_WEBHOOK_URL ?? null,
       webhookHmacKey: webhookSecret,
@@ -120,7 +143,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
       { delayMinMs: config.SEND_DELAY_MIN_MS, delayMaxMs: config.SEND_DELAY_MAX_MS },
       { waha, mediaDir, slotWakeups },
     ),
-    media: new MediaService(db, mediaDir),
+    media: new MediaService(db, mediaDir, quotas),
     scheduler,
     autoResume: new AutoResumeService(db, waha, (campaignId) => scheduler.startCampaignNow(campaignId), {
       giveUpAfterMs: config.AUTO_RESUME_GIVE_UP_HOURS * 3_600_000,

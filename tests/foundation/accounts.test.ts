@@ -30,7 +30,7 @@ for (const backend of backends) {
   describe(`[${backend}] accounts`, () => {
     let app: TestApp;
     beforeAll(async () => {
-      app = await startTestApp(backend);
+      app = await startTestApp(backend, { SIGNUP: "open" });
     });
     afterAll(async () => {
       await app?.close();

@@ -21,6 +21,7 @@ const EXPECTED: Record<AppErrorCode, { trpc: TRPCError["code"]; http: number; re
   CONFLICT: { trpc: "CONFLICT", http: 409, rest: "conflict" },
   UNPROCESSABLE: { trpc: "UNPROCESSABLE_CONTENT", http: 422, rest: "unprocessable" },
   UNAVAILABLE: { trpc: "SERVICE_UNAVAILABLE", http: 503, rest: "unavailable" },
+  TOO_MANY_REQUESTS: { trpc: "TOO_MANY_REQUESTS", http: 429, rest: "too_many_requests" },
   INTERNAL: { trpc: "INTERNAL_SERVER_ERROR", http: 500, rest: "internal" },
 };
 
@@ -37,14 +38,14 @@ describe("each AppError code", () => {
     expect(rest.code).toBe(EXPECTED[code].rest);
   });
 
-  it("the REST body: the message and field, and retryable only on a 503", () => {
+  it("the REST body: the message and field, and retryable only on a 503 or a 429", () => {
     expect(toRestError(toTrpcError(new AppError("UNPROCESSABLE", "The scheduled time has passed", "scheduledAt"))).toBody()).toEqual({
       error: { code: "unprocessable", message: "The scheduled time has passed", field: "scheduledAt" },
     });
     expect(toRestError(new AppError("UNAVAILABLE", "WAHA is down")).toBody()).toEqual({
       error: { code: "unavailable", message: "WAHA is down", retryable: true },
     });
-    for (const code of APP_ERROR_CODES) expect(new AppError(code, "x").retryable).toBe(code === "UNAVAILABLE");
+    for (const code of APP_ERROR_CODES) expect(new AppError(code, "x").retryable).toBe(code === "UNAVAILABLE" || code === "TOO_MANY_REQUESTS");
   });
 
   it("an INTERNAL error never tells its detail, and keeps it for the log", () => {

@@ -12,8 +12,13 @@ import { type AppServices, createAppServices } from "~/server/app";
 import { createCaller } from "~/server/api/root";
 import { createUser, createApiKey, type Caller } from "~/server/services/auth";
 import { createHttpServer } from "~/server/http/server";
+import type { PasswordHasherOptions, ScryptParams } from "~/server/services/auth/passwords";
+import type { ThrottlePolicy } from "~/server/services/auth/throttle";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
 import { createTestDatabase, type TestDatabase } from "./db";
+
+/** A cheap scrypt cost for test apps. */
+export const TEST_SCRYPT: ScryptParams = { logN: 10, r: 8, p: 1 };
 
 export interface TestApp {
   services: AppServices;
@@ -30,7 +35,14 @@ export const TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789";
 export async function startTestApp(
   kind: DatabaseKind,
   env: Record<string, string> = {},
-  options: { initializeScheduler?: boolean; autoResume?: boolean; autoResumeTickMs?: number } = {},
+  options: {
+    initializeScheduler?: boolean;
+    autoResume?: boolean;
+    autoResumeTickMs?: number;
+    /** Default: scrypt at N = 2^10 so that tests stay fast (production: 2^17, tests/abuse/accounts.test.ts checks it). */
+    passwordHashing?: PasswordHasherOptions;
+    throttlePolicy?: ThrottlePolicy;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(kind);
   const fakeWaha = await startFakeWaha({ port: 0 });
@@ -48,6 +60,8 @@ export async function startTestApp(
   const services = await createAppServices(config, {
     database,
     sweepCron: "*/1 * * * * *",
+    passwordHashing: options.passwordHashing ?? { params: TEST_SCRYPT },
+    ...(options.throttlePolicy ? { throttlePolicy: options.throttlePolicy } : {}),
     ...(options.autoResumeTickMs ? { autoResumeTickMs: options.autoResumeTickMs } : {}),
   });
   if (options.initializeScheduler !== false) await services.scheduler.initialize();
@@ -75,7 +89,7 @@ let userCounter = 0;
 /** A new user in a workspace of their own, with a tRPC caller and a REST API key. */
 export async function createTestUser(app: TestApp) {
   const email = `user${++userCounter}-${Date.now()}@example.com`;
-  const user = await createUser(app.services.db, { email, password: "correct horse battery" });
+  const user = await createUser(app.services.db, { email, password: "correct horse battery" }, { passwords: app.services.passwords });
   const { key } = await createApiKey(app.services.db, { workspaceId: user.workspaceId, userId: user.id, name: "test" });
   const caller: Caller = { userId: user.id, workspaceId: user.workspaceId, email, via: "session" };
   return {

@@ -23,6 +23,8 @@ export interface TrpcContext {
   services: AppServices;
   caller: Caller | null;
   cookies: SessionCookieJar | null;
+  /** The client's IP address (src/server/http/proxy.ts), for the log-in throttle; null when not over HTTP. */
+  clientIp?: string | null;
 }
 
 /**
@@ -37,6 +39,7 @@ export const ERROR_MAPPING = {
   CONFLICT: { trpc: "CONFLICT", http: 409, rest: "conflict" },
   UNPROCESSABLE: { trpc: "UNPROCESSABLE_CONTENT", http: 422, rest: "unprocessable" },
   UNAVAILABLE: { trpc: "SERVICE_UNAVAILABLE", http: 503, rest: "unavailable" },
+  TOO_MANY_REQUESTS: { trpc: "TOO_MANY_REQUESTS", http: 429, rest: "too_many_requests" },
   INTERNAL: { trpc: "INTERNAL_SERVER_ERROR", http: 500, rest: "internal" },
 } as const satisfies Record<AppErrorCode, { trpc: TRPCError["code"]; http: number; rest: string }>;
 
@@ -52,6 +55,7 @@ const FROM_TRPC_CODE: Partial<Record<TRPCError["code"], AppErrorCode>> = {
   PRECONDITION_FAILED: "CONFLICT",
   UNPROCESSABLE_CONTENT: "UNPROCESSABLE",
   SERVICE_UNAVAILABLE: "UNAVAILABLE",
+  TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
 };
 
 /**
@@ -84,6 +88,11 @@ const internal = (cause: unknown) => new AppError("INTERNAL", INTERNAL_MESSAGE, 
 /** The first issue names the field (a dotted path into arrays: `contacts.0.phone`). */
 function fromZodError(error: ZodError): AppError {
   const issue = error.issues[0];
+  // An unknown field (strictInput.ts) is named by the key itself; its message already says it.
+  if (issue?.code === "unrecognized_keys") {
+    const field = [...issue.path, issue.keys[0]].map(String).join(".");
+    return new AppError("BAD_REQUEST", issue.message, field, { cause: error });
+  }
   const field = issue?.path.map(String).join(".") || undefined;
   const message = issue ? `${field ? `${field}: ` : ""}${issue.message}` : "The request is not valid";
   return new AppError("BAD_REQUEST", message, field, { cause: error });

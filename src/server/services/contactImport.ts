@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { contactListMembers, contacts } from "../db/schema";
 import { badRequest } from "./errors";
+import { assertContactQuota, DEFAULT_QUOTAS, lockForContacts, type QuotaDefaults } from "./quotas";
 
 export const MAX_IMPORT_ROWS = 50_000;
 export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
@@ -21,6 +22,7 @@ export const countrySchema = z
   .string()
   .trim()
   .toUpperCase()
+  .meta({ pattern: "^[A-Za-z]{2}$", description: "ISO 3166-1 alpha-2 country code, e.g. US, DE or ID" })
   .refine((code) => countryCodes.has(code), { message: "Use a two-letter country code such as US, DE or ID" });
 
 export interface ColumnMapping {
@@ -116,6 +118,19 @@ export function attributeKey(column: string): string {
     .replace(/^_+|_+$/g, "");
 }
 
+/**
+ * Names an attribute may not have: anything on Object.prototype (`constructor`, `__proto__`,
+ * `toString`, ...) and `prototype`. Such a key shadows or pollutes JavaScript objects, and the
+ * dashboard's transport refuses it, so one imported column would break its list for good.
+ */
+const RESERVED_ATTRIBUTE_NAMES = new Set(
+  [...Object.getOwnPropertyNames(Object.prototype), "prototype"].map((name) => name.toLowerCase()),
+);
+
+export function isReservedAttributeName(name: string): boolean {
+  return RESERVED_ATTRIBUTE_NAMES.has(name.toLowerCase()) || RESERVED_ATTRIBUTE_NAMES.has(attributeKey(name));
+}
+
 export function normalisePhone(value: string, defaultCountry?: string): { phone: string } | { reason: string } {
   const trimmed = value.trim();
   if (!trimmed) return { reason: "The phone number is empty" };
@@ -136,7 +151,7 @@ export function normalisePhone(value: string, defaultCountry?: string): { phone:
 export function prepareImport(
   columns: string[],
   rows: RawContactRow[],
-  options: { defaultCountry?: string; mapping?: ColumnMapping } = {},
+  options: { defaultCountry?: string; mapping?: ColumnMapping; source?: "csv" | "json" } = {},
 ): PreparedImport {
   const phoneColumn = findColumn(columns, options.mapping?.phone, PHONE_COLUMNS);
   if (!phoneColumn) {
@@ -151,6 +166,7 @@ export function prepareImport(
   const firstNameColumn =
     options.mapping?.firstName === "" ? undefined : findColumn(columns, options.mapping?.firstName, FIRST_NAME_COLUMNS);
   const ignored = new Set([phoneColumn, firstNameColumn, ...(options.mapping?.ignore ?? [])]);
+  refuseReservedColumns(columns.filter((column) => !ignored.has(column)), rows, options.source ?? "csv");
   const byPhone = new Map<string, NormalisedContact>();
   const rejected: RejectedRow[] = [];
   let duplicatesMerged = 0;
@@ -181,6 +197,22 @@ export function prepareImport(
   return { contacts: [...byPhone.values()], rejected, duplicatesMerged, columns };
 }
 
+/** A column that would become a reserved attribute refuses the whole import, naming where it is. */
+function refuseReservedColumns(columns: string[], rows: RawContactRow[], source: "csv" | "json"): void {
+  const column = columns.find(isReservedAttributeName);
+  if (column === undefined) return;
+  const fix = "rename it, or leave it out with mapping.ignore";
+  if (source === "csv") {
+    throw badRequest(`Column ${JSON.stringify(column)} (line 1, the header) cannot be imported: it is a reserved name; ${fix}`, "csv");
+  }
+  const row = rows.find((candidate) => Object.hasOwn(candidate.values, column));
+  const position = row?.line ?? 1;
+  throw badRequest(
+    `Contact ${position}: the key ${JSON.stringify(column)} cannot be imported: it is a reserved name; ${fix}`,
+    `contacts.${position - 1}.${column}`,
+  );
+}
+
 export interface ImportResult {
   received: number;
   added: number;
@@ -192,12 +224,14 @@ export interface ImportResult {
 /** Upserts the contacts and adds them to the list, in one transaction. */
 export async function importContacts(
   db: Db,
-  input: { workspaceId: string; listId: string; prepared: PreparedImport; received: number },
+  input: { workspaceId: string; listId: string; prepared: PreparedImport; received: number; quotas?: QuotaDefaults },
 ): Promise<ImportResult> {
   const { prepared } = input;
   let added = 0;
   let updated = 0;
   await db.transaction(async (tx) => {
+    // Under the workspace's lock: over QUOTA_CONTACTS after the upserts, the whole import rolls back.
+    const limits = await lockForContacts(tx, input.workspaceId, input.quotas ?? DEFAULT_QUOTAS);
     for (let start = 0; start < prepared.contacts.length; start += 1000) {
       const batch = prepared.contacts.slice(start, start + 1000);
       const upserted = await tx
@@ -229,6 +263,7 @@ export async function importContacts(
         .values(upserted.map((row) => ({ listId: input.listId, contactId: row.id })))
         .onConflictDoNothing();
     }
+    await assertContactQuota(tx, input.workspaceId, limits);
   });
   return {
     received: input.received,

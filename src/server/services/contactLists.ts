@@ -12,9 +12,11 @@ import {
   importContacts,
   parseContactsCsv,
   prepareImport,
+  isReservedAttributeName,
   type RawContactRow,
 } from "./contactImport";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
+import type { QuotaDefaults } from "./quotas";
 
 export const listNameSchema = z.string().trim().min(1, "Give the list a name").max(100, "Keep the name under 100 characters");
 
@@ -93,7 +95,7 @@ export async function listMembers(db: Db, workspaceId: string, listId: string, i
       id: contacts.id,
       phone: contacts.phone,
       firstName: contacts.firstName,
-      attributes: contacts.attributes,
+      attributes: sql<Record<string, string>>`${contacts.attributes}`.mapWith((value: unknown) => readableAttributes(value)),
       optedOut: contacts.optedOut,
       createdAt: contacts.createdAt,
     })
@@ -112,6 +114,19 @@ export async function listMembers(db: Db, workspaceId: string, listId: string, i
   return toPage(rows, input.limit);
 }
 
+/**
+ * Attributes as callers read them. Rows imported before reserved names were refused may hold a key
+ * like `constructor`, which the dashboard's transport (superjson) refuses to carry: such keys are
+ * left out on read, so the list stays readable.
+ */
+function readableAttributes(value: unknown): Record<string, string> {
+  const stored = typeof value === "string" ? (JSON.parse(value) as unknown) : value;
+  if (typeof stored !== "object" || stored === null || Array.isArray(stored)) return {};
+  return Object.fromEntries(
+    Object.entries(stored as Record<string, unknown>).filter(([key, item]) => !isReservedAttributeName(key) && typeof item === "string"),
+  ) as Record<string, string>;
+}
+
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`);
 }
@@ -128,11 +143,16 @@ export async function removeMembers(db: Db, workspaceId: string, listId: string,
 
 export const importOptionsSchema = z.object({
   defaultCountry: countrySchema.optional(),
+  // Strict: a misspelt "ignores" would otherwise import the columns it meant to leave out.
   mapping: z
-    .object({ phone: z.string().optional(), firstName: z.string().optional(), ignore: z.array(z.string()).optional() })
+    .strictObject(
+      { phone: z.string().max(200).optional(), firstName: z.string().max(200).optional(), ignore: z.array(z.string().max(200)).max(1000).optional() },
+      { error: (issue) => (issue.code === "unrecognized_keys" ? `Unknown mapping field ${JSON.stringify(issue.keys[0])}: mapping takes phone, firstName, ignore` : undefined) },
+    )
     .optional(),
 });
-export type ImportOptions = { defaultCountry?: string; mapping?: ColumnMapping };
+/** `quotas`: QUOTA_* from the env (AppServices.quotas); DEFAULT_QUOTAS when not given. */
+export type ImportOptions = { defaultCountry?: string; mapping?: ColumnMapping; quotas?: QuotaDefaults };
 
 export async function importCsvIntoList(
   db: Db,
@@ -144,7 +164,7 @@ export async function importCsvIntoList(
   await getList(db, workspaceId, listId);
   const { columns, rows } = parseContactsCsv(csvText);
   const prepared = prepareImport(columns, rows, options);
-  return importContacts(db, { workspaceId, listId, prepared, received: rows.length });
+  return importContacts(db, { workspaceId, listId, prepared, received: rows.length, quotas: options.quotas });
 }
 
 /** JSON rows `{phone, first_name?, ...}`; line numbers are the array positions, from 1. */
@@ -165,6 +185,6 @@ export async function addContactsToList(
         .map(([key, value]) => [key, String(value)]),
     ),
   }));
-  const prepared = prepareImport(columns, rows, options);
-  return importContacts(db, { workspaceId, listId, prepared, received: rows.length });
+  const prepared = prepareImport(columns, rows, { ...options, source: "json" });
+  return importContacts(db, { workspaceId, listId, prepared, received: rows.length, quotas: options.quotas });
 }

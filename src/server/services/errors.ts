@@ -17,6 +17,8 @@ export const APP_ERROR_CODES = [
   "UNPROCESSABLE",
   /** Something we depend on is down or busy, e.g. WAHA unreachable (503): the same request may succeed later. */
   "UNAVAILABLE",
+  /** Too many attempts, e.g. wrong passwords (429): `retryAfterSeconds` says when to try again. */
+  "TOO_MANY_REQUESTS",
   /** A bug (500). */
   "INTERNAL",
 ] as const;
@@ -29,15 +31,19 @@ export class AppError extends Error {
     public readonly code: AppErrorCode,
     message: string,
     public readonly field?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterSeconds?: number },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? null;
   }
 
-  /** Worth sending the same request again later: only when what failed was unavailable. */
+  /** When the same request may succeed (HTTP `Retry-After`), for UNAVAILABLE and TOO_MANY_REQUESTS. */
+  readonly retryAfterSeconds: number | null;
+
+  /** Worth sending the same request again later: only when what failed was unavailable or throttled. */
   get retryable(): boolean {
-    return this.code === "UNAVAILABLE";
+    return this.code === "UNAVAILABLE" || this.code === "TOO_MANY_REQUESTS";
   }
 }
 

@@ -8,6 +8,7 @@ import { campaigns, mediaItems } from "../db/schema";
 import { ACTIVE_STATUSES } from "./campaignStatuses";
 import { conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
+import { assertMediaQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas";
 
 /** WhatsApp accepts images up to 5 MB. */
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
@@ -34,6 +35,8 @@ export class MediaService {
   constructor(
     private readonly db: Db,
     private readonly mediaDir: string,
+    /** QUOTA_MEDIA_BYTES and the rest; DEFAULT_QUOTAS when not given. */
+    private readonly quotas: QuotaDefaults = DEFAULT_QUOTAS,
   ) {}
 
   async upload(workspaceId: string, input: { filename: string; bytes: Buffer }) {
@@ -44,14 +47,19 @@ export class MediaService {
     const type = detectImageType(input.bytes);
     if (!type) throw unprocessable("Only JPEG, PNG or WebP images can be sent", "file");
     const storagePath = path.join(workspaceId, `${randomUUID()}.${type.extension}`);
-    await mkdir(path.join(this.mediaDir, workspaceId), { recursive: true });
-    await writeFile(path.join(this.mediaDir, storagePath), input.bytes);
     const filename = path.basename(input.filename).slice(0, 200) || `image.${type.extension}`;
-    const [item] = await this.db
-      .insert(mediaItems)
-      .values({ workspaceId, filename, mimetype: type.mimetype, sizeBytes: input.bytes.length, storagePath })
-      .returning();
-    return item!;
+    // Checked and recorded under the workspace's lock; the file is written only once the quota allows it.
+    const item = await this.db.transaction(async (tx) => {
+      await assertMediaQuota(tx, workspaceId, this.quotas, input.bytes.length);
+      await mkdir(path.join(this.mediaDir, workspaceId), { recursive: true });
+      await writeFile(path.join(this.mediaDir, storagePath), input.bytes);
+      const [row] = await tx
+        .insert(mediaItems)
+        .values({ workspaceId, filename, mimetype: type.mimetype, sizeBytes: input.bytes.length, storagePath })
+        .returning();
+      return row!;
+    });
+    return item;
   }
 
   /** The library as the browser sees it: no storage paths. */

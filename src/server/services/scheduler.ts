@@ -22,7 +22,7 @@ import { NodeCronStartDriver, scheduleSweep } from "./scheduling/nodeCronDriver"
 import { PgBossStartDriver } from "./scheduling/pgBossDriver";
 import { SchedulerError } from "./scheduling/schedulerError";
 import type { DriverRuns, SchedulerDriver, StartDriver } from "./scheduling/startDriver";
-import { findCampaignSchedule, findScheduledCampaigns, findStaleRunningCampaigns, planSweep } from "./scheduling/sweep";
+import { findCampaignSchedule, findScheduledCampaigns, findStaleRunningCampaigns, HOUSEKEEPING_INTERVAL_MS, planSweep, purgeExpiredRows } from "./scheduling/sweep";
 import { pruneWebhookEvents } from "./wahaWebhooks";
 import type { WahaApiClient } from "./waha/client";
 
@@ -81,6 +81,7 @@ export class SchedulerService {
   private initialized = false;
   private stopping: Promise<void> | null = null;
   private lastSweepAt: Date | null = null;
+  private lastHousekeepingAt = 0;
 
   constructor(
     private readonly db: Db,
@@ -210,11 +211,20 @@ export class SchedulerService {
         if (summary.armed + summary.missed + summary.recovered + summary.disarmed > 0) this.logger.info(summary, "sweep");
         else this.logger.debug(summary, "sweep");
       })
+      .then(() => this.housekeeping())
       .catch((error: unknown) => this.logger.error({ err: error }, "sweep failed"))
       .finally(() => {
         this.currentSweep = null;
       });
     return this.currentSweep;
+  }
+
+  /** Expired rows go, at most every HOUSEKEEPING_INTERVAL_MS (the first sweep after start does it). */
+  private async housekeeping(): Promise<void> {
+    if (Date.now() - this.lastHousekeepingAt < HOUSEKEEPING_INTERVAL_MS) return;
+    this.lastHousekeepingAt = Date.now();
+    const removed = await purgeExpiredRows(this.db);
+    this.logger.debug(removed, "housekeeping: expired rows removed");
   }
 
   /** Puts timers / queued jobs in step with the database, starts missed campaigns, takes over dead runs. */

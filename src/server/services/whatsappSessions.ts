@@ -3,13 +3,16 @@
  * reads refresh it from WAHA when WAHA answers and fall back to the stored one when it does not.
  */
 import { randomBytes } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { type WhatsappSession, whatsappSessions } from "../db/schema";
+import { campaigns, type WhatsappSession, whatsappSessions } from "../db/schema";
+import { ACTIVE_STATUSES } from "./campaignStatuses";
 import { childLogger } from "../logger";
 import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { type WahaApiClient, WahaError } from "./waha/client";
+import { assertNumberQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas";
+import { effectiveDailyLimit, type NumberPolicy, SAFE_DEFAULT_POLICY, warmupSchedule } from "./safeSending/policy";
 
 export const sessionNameSchema = z
   .string()
@@ -33,17 +36,39 @@ const log = childLogger("whatsapp-sessions");
  */
 const NOWEB_STORE = { enabled: true, fullSync: false } as const;
 
-export interface SessionView {
+/** A number as the API and the pages show it: its status and its sending policy (issue 13). */
+export interface SessionView extends NumberPolicy {
   id: string;
   name: string;
   wahaSessionName: string;
   status: string;
   phoneNumber: string | null;
   pushName: string | null;
+  /** Today's daily cap: `dailyLimit`, or the warm-up's step for today; null = no cap. */
+  todayLimit: number | null;
+  /** The warm-up's daily caps, each for WARMUP_STEP_DAYS days (null at the end = no cap); null when warm-up is off. */
+  warmupSchedule: (number | null)[] | null;
+  firstSentAt: Date | null;
+  /** WhatsApp restricts the number (capping, timelock): its campaigns wait until then. */
+  restrictedUntil: Date | null;
+  restrictionReason: string | null;
   createdAt: Date;
 }
 
-function view(row: WhatsappSession): SessionView {
+function policyOf(row: WhatsappSession): NumberPolicy {
+  return {
+    timeZone: row.timeZone,
+    dailyLimit: row.dailyLimit,
+    hourlyLimit: row.hourlyLimit,
+    warmup: row.warmup,
+    typing: row.typing,
+    checkExists: row.checkExists,
+    maxConsecutiveFailures: row.maxConsecutiveFailures,
+  };
+}
+
+function view(row: WhatsappSession, now = new Date()): SessionView {
+  const policy = policyOf(row);
   return {
     id: row.id,
     name: row.name,
@@ -51,6 +76,12 @@ function view(row: WhatsappSession): SessionView {
     status: row.status,
     phoneNumber: row.phoneNumber,
     pushName: row.pushName,
+    ...policy,
+    todayLimit: effectiveDailyLimit(policy, row.firstSentAt, now),
+    warmupSchedule: policy.warmup ? warmupSchedule(policy.dailyLimit) : null,
+    firstSentAt: row.firstSentAt,
+    restrictedUntil: row.restrictedUntil,
+    restrictionReason: row.restrictionReason,
     createdAt: row.createdAt,
   };
 }
@@ -74,6 +105,8 @@ export class WhatsappSessionService {
       sandboxUrl: string | null;
       webhookUrl?: string | null;
       webhookHmacKey?: string | null;
+      /** QUOTA_* (the number quota is checked on create); DEFAULT_QUOTAS when not given. */
+      quotas?: QuotaDefaults;
     } = { sandboxUrl: null },
   ) {}
 
@@ -82,14 +115,22 @@ export class WhatsappSessionService {
     this.options.webhookUrl = url;
   }
 
-  async create(workspaceId: string, name: string): Promise<SessionView> {
+  /**
+   * A number created by a person starts with SAFE_DEFAULT_POLICY (the columns' own defaults are
+   * neutral, for rows made elsewhere); `policy` overrides any of it, e.g. the owner's time zone.
+   */
+  async create(workspaceId: string, name: string, policy: Partial<NumberPolicy> = {}): Promise<SessionView> {
     const wahaSessionName = wahaNameFor(name);
     let row: WhatsappSession;
     try {
-      [row] = (await this.db
-        .insert(whatsappSessions)
-        .values({ workspaceId, name, wahaSessionName, status: "STARTING" })
-        .returning()) as [WhatsappSession];
+      // Each number is a session on the owner's WAHA server: counted and added under the workspace's lock.
+      [row] = (await this.db.transaction(async (tx) => {
+        await assertNumberQuota(tx, workspaceId, this.options.quotas ?? DEFAULT_QUOTAS);
+        return tx
+          .insert(whatsappSessions)
+          .values({ workspaceId, name, wahaSessionName, status: "STARTING", ...SAFE_DEFAULT_POLICY, ...policy })
+          .returning();
+      })) as [WhatsappSession];
     } catch (error) {
       if (isUniqueViolation(error)) throw conflict(`A number named "${name}" already exists`, "name");
       throw error;
@@ -137,6 +178,19 @@ export class WhatsappSessionService {
     return row;
   }
 
+  /** Changes the number's sending policy (any subset of it); takes effect at its next send. */
+  async updatePolicy(workspaceId: string, sessionId: string, changes: Partial<NumberPolicy>): Promise<SessionView> {
+    await this.row(workspaceId, sessionId);
+    if (Object.keys(changes).length === 0) return this.get(workspaceId, sessionId);
+    const [row] = await this.db
+      .update(whatsappSessions)
+      .set(changes)
+      .where(and(eq(whatsappSessions.id, sessionId), eq(whatsappSessions.workspaceId, workspaceId)))
+      .returning();
+    if (!row) throw notFound("WhatsApp number");
+    return this.refresh(row);
+  }
+
   /** The QR code to scan while the session waits for one (PNG as a data URL). */
   async qr(workspaceId: string, sessionId: string): Promise<{ status: string; qrDataUrl: string | null }> {
     const session = await this.get(workspaceId, sessionId);
@@ -154,6 +208,39 @@ export class WhatsappSessionService {
     const session = await this.row(workspaceId, sessionId);
     await this.waha.logoutSession(session.wahaSessionName);
     return this.refresh(session);
+  }
+
+  /**
+   * Deletes the number: logged out and stopped on WAHA, then the row. Refused while a campaign that
+   * has not ended sends from it, and while finished campaigns still name it (their history would
+   * lose its number). WAHA unreachable or refusing our key leaves everything as it was; a session
+   * WAHA no longer has, or will not log out (not logged in), is no reason to keep the row.
+   */
+  async delete(workspaceId: string, sessionId: string): Promise<void> {
+    const session = await this.row(workspaceId, sessionId);
+    const [campaignUse] = await this.db
+      .select({
+        active: sql<string | null>`min(${campaigns.name}) filter (where ${inArray(campaigns.status, ACTIVE_STATUSES)})`,
+        total: sql<number>`count(*)::int`,
+      })
+      .from(campaigns)
+      .where(eq(campaigns.sessionId, sessionId));
+    if (campaignUse?.active) {
+      throw conflict(`Campaign "${campaignUse.active}" still sends from this number: cancel it or let it finish first`);
+    }
+    if ((campaignUse?.total ?? 0) > 0) {
+      throw conflict(`${campaignUse!.total} finished campaign(s) were sent from this number: delete them first`);
+    }
+    for (const step of [() => this.waha.logoutSession(session.wahaSessionName), () => this.waha.stopSession(session.wahaSessionName)]) {
+      try {
+        await step();
+      } catch (error) {
+        // WAHA down, or refusing our key: the session may still be live there, so the row stays.
+        if (error instanceof WahaError && (error.kind === "transient" || error.kind === "unauthorized")) throw error;
+        log.info({ session: session.wahaSessionName, err: error instanceof Error ? error.message : String(error) }, "WAHA refused a step of deleting a session; deleting the number anyway");
+      }
+    }
+    await this.db.delete(whatsappSessions).where(and(eq(whatsappSessions.id, sessionId), eq(whatsappSessions.workspaceId, workspaceId)));
   }
 
   /** Sandbox only: the fake WAHA plays the phone that scanned the QR code. */

@@ -1,15 +1,25 @@
-import { createUser, credentialsSchema, logIn, logOut } from "../../services/auth";
+import { z } from "zod";
+import { credentialsSchema, logIn, logOut, newAccountSchema, openSession, signUp } from "../../services/auth";
+import { createInvite, listOpenInvites, revokeInvite } from "../../services/auth/invites";
+import { AppError } from "../../services/errors";
 import { protectedProcedure, publicProcedure, router } from "../trpc";
 
 export const authRouter = router({
-  signUp: publicProcedure.input(credentialsSchema).mutation(async ({ ctx, input }) => {
-    await createUser(ctx.services.db, input);
-    const session = await logIn(ctx.services.db, input);
+  /** What the sign-up page shows before anyone logs in: whether sign-up is open, needs an invite, or is closed. */
+  signupMode: publicProcedure.query(({ ctx }) => ({ mode: ctx.services.signupMode })),
+  signUp: publicProcedure.input(newAccountSchema).mutation(async ({ ctx, input }) => {
+    const deps = { passwords: ctx.services.passwords, throttle: ctx.services.authThrottle, clientIp: ctx.clientIp ?? null };
+    const user = await signUp(ctx.services.db, input, { ...deps, mode: ctx.services.signupMode });
+    const session = await openSession(ctx.services.db, user);
     ctx.cookies?.set(session.token, session.expiresAt);
     return session.user;
   }),
   logIn: publicProcedure.input(credentialsSchema).mutation(async ({ ctx, input }) => {
-    const session = await logIn(ctx.services.db, input);
+    const session = await logIn(ctx.services.db, input, {
+      passwords: ctx.services.passwords,
+      throttle: ctx.services.authThrottle,
+      clientIp: ctx.clientIp ?? null,
+    });
     ctx.cookies?.set(session.token, session.expiresAt);
     return session.user;
   }),
@@ -31,4 +41,20 @@ export const authRouter = router({
       defaultDelayMaxMs: ctx.services.config.SEND_DELAY_MAX_MS,
     };
   }),
+  /** An invite link's token, shown once; whoever signs up with it joins the caller's workspace. */
+  createInvite: protectedProcedure
+    .input(z.object({ email: z.email({ error: "Enter a valid email address, or leave it empty" }).trim().toLowerCase().optional() }))
+    .mutation(async ({ ctx, input }) => {
+      if (ctx.services.signupMode === "closed") {
+        throw new AppError("CONFLICT", "Sign-up is closed on this server (SIGNUP=closed): set SIGNUP=invite to let invited people join");
+      }
+      return createInvite(ctx.services.db, { workspaceId: ctx.workspaceId, userId: ctx.caller.userId, email: input.email ?? null });
+    }),
+  listInvites: protectedProcedure.query(({ ctx }) => listOpenInvites(ctx.services.db, ctx.workspaceId)),
+  revokeInvite: protectedProcedure
+    .input(z.object({ id: z.uuid({ error: "Not an invite id" }) }))
+    .mutation(async ({ ctx, input }) => {
+      await revokeInvite(ctx.services.db, ctx.workspaceId, input.id);
+      return { ok: true };
+    }),
 });

@@ -2,6 +2,7 @@ import { and, asc, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { campaigns } from "~/server/db/schema";
 import { holderIsGone } from "../runner/presence";
+import { purgeExpiredAuthRows } from "../auth/purge";
 
 /**
  * What the scheduler reads from the database, and the pure decision the periodic sweep (and
@@ -78,4 +79,12 @@ export function planSweep(input: SweepInput): SweepPlan {
     }
   }
   return plan;
+}
+
+/** Housekeeping runs with the sweep, but at most this often per process (its rows expire in hours, not seconds). */
+export const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
+
+/** Rows whose time is over: ended or idle log-in sessions, old throttle rows, expired invites. */
+export async function purgeExpiredRows(db: Db) {
+  return { ...(await purgeExpiredAuthRows(db)) };
 }
