@@ -278,7 +278,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
 
       <aside className="space-y-4">
         <Card title="Preview">
-          {body ? <MessagePreview body={body} defaultName={defaultName} imageUrl={imageUrl} /> : <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>}
+          {body ? <MessagePreview body={body} defaultName={defaultName} imageUrl={imageUrl} listId={listId} /> : <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>}
         </Card>
       </aside>
     </form>

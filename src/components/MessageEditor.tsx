@@ -82,6 +82,11 @@ export function MessageEditor({
             <code>{"{Name}"}</code> (single braces) still works, and falls back to the campaign’s default name.
           </li>
           <li>
+            Choices in braces vary the text per contact: <code>{"{Hi|Hello|Hey}"}</code>, nested too (
+            <code>{"{Hi|Hello {there|friend}}"}</code>). A contact always gets the same variant. Write <code>{"\\|"}</code>,{" "}
+            <code>{"\\{"}</code> or <code>{"\\}"}</code> for the character itself.
+          </li>
+          <li>
             WhatsApp formatting: <code>*bold*</code>, <code>_italic_</code>, <code>~strikethrough~</code>, <code>```monospace```</code>.
           </li>
         </ul>

@@ -5,9 +5,14 @@
  * - the seed project's `{Name}` (single braces, the word "name" in any case), which falls back to the
  *   campaign's default name.
  * Other single-brace text (`{like this}`) is ordinary text: WhatsApp messages contain braces.
- * A template is checked when it is saved (`findUnknownPlaceholders`), so a campaign never discovers a
- * bad placeholder halfway through a list.
+ * A template is checked when it is saved (`findUnknownPlaceholders`, `findMessageTextProblem`), so a
+ * campaign never discovers a bad placeholder halfway through a list.
+ * Spintax (`{Hi|Hello}`, spintax.ts) is chosen first, per recipient, then the placeholders are filled:
+ * a contact's own data is never read as spintax.
  */
+import { type SpintaxPart, type SpintaxProblem, canBeBlank, countVariants, hasGroups, parseSpintax, renderSpintax, sampleVariants, seedFrom, seededRandom } from "./spintax";
+
+export type MessageTextProblem = SpintaxProblem;
 
 export interface Placeholder {
   /** As written, trimmed: `first_name`, `City`, `Name`. */
@@ -111,4 +116,61 @@ export function renderTemplate(
 function nonEmpty(value: string | null | undefined): string | undefined {
   if (value === null || value === undefined) return undefined;
   return value.trim().length > 0 ? value : undefined;
+}
+
+/**
+ * Why a message text cannot be saved, or null: blank (only spaces), an unclosed `{{`, unbalanced
+ * spintax, or spintax of which a variant is blank. The message names the position to fix.
+ */
+export function findMessageTextProblem(body: string): MessageTextProblem | null {
+  if (body.trim().length === 0) return { position: 1, message: "The message is empty: write some text (spaces alone are not a message)" };
+  const parsed = parseSpintax(body);
+  if (!parsed.ok) return parsed.problem;
+  if (canBeBlank(parsed.parts)) {
+    const group = parsed.parts.find((part) => part.kind === "group");
+    return {
+      position: group?.kind === "group" ? group.position : 1,
+      message: `A variant of this message is empty: give every choice of the {…|…} group at position ${group?.kind === "group" ? group.position : 1} some text`,
+    };
+  }
+  return null;
+}
+
+/** The variant seed of one recipient: the same contact and text always give the same variant (a resend or a preview too). */
+export function variantSeed(body: string, recipientKey: string): number {
+  return seedFrom(`${recipientKey}\n${body}`);
+}
+
+/**
+ * A message text made ready to personalise many times (parsed once). A text saved before the
+ * spintax rules that does not parse is sent as written, braces and all, as it was then.
+ */
+export class CompiledMessage {
+  private readonly parts: SpintaxPart[] | null;
+
+  constructor(readonly body: string) {
+    const parsed = parseSpintax(body);
+    this.parts = parsed.ok ? parsed.parts : null;
+  }
+
+  /** The text one recipient gets: its spintax variant (from `recipientKey`), then its placeholders. */
+  render(contact: PersonalizationContact, options: { recipientKey: string; defaultName?: string | null }): string {
+    const chosen = this.parts ? renderSpintax(this.parts, seededRandom(variantSeed(this.body, options.recipientKey))) : this.body;
+    return renderTemplate(chosen, contact, { defaultName: options.defaultName ?? null });
+  }
+
+  /** How many texts the spintax alone can make (1 without groups), up to `cap`. */
+  variantCount(cap = 1_000_000): number {
+    return this.parts ? countVariants(this.parts, cap) : 1;
+  }
+
+  hasSpintax(): boolean {
+    return this.parts !== null && hasGroups(this.parts);
+  }
+
+  /** Up to `limit` different variants for one contact, placeholders filled. */
+  samples(contact: PersonalizationContact, limit: number, options: { defaultName?: string | null } = {}): string[] {
+    if (!this.parts) return [renderTemplate(this.body, contact, { defaultName: options.defaultName ?? null })];
+    return sampleVariants(this.parts, limit).map((variant) => renderTemplate(variant, contact, { defaultName: options.defaultName ?? null }));
+  }
 }

@@ -2,11 +2,11 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
-import { campaigns, contacts, templates } from "../db/schema";
+import { campaigns, contactListMembers, contacts, templates } from "../db/schema";
 import { TEMPLATE_STILL_NEEDED_STATUSES } from "./campaignStatuses";
-import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
+import { badRequest, conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
-import { findUnknownPlaceholders, renderTemplate } from "./personalization";
+import { CompiledMessage, findMessageTextProblem, findUnknownPlaceholders } from "./personalization";
 
 export const MAX_MESSAGE_LENGTH = 4096;
 
@@ -28,6 +28,17 @@ export async function knownAttributes(db: Db, workspaceId: string): Promise<stri
   return rows.map((row) => row.key).sort();
 }
 
+/**
+ * The rules every message text (a template's body, a campaign's own text) meets before it is saved:
+ * well-formed (not blank, placeholders and spintax closed; 400 naming the position), and only
+ * placeholders a contact can fill (422).
+ */
+export async function assertMessageText(db: Db, workspaceId: string, body: string, field = "body") {
+  const problem = findMessageTextProblem(body);
+  if (problem) throw badRequest(problem.message, field);
+  await assertPlaceholdersKnown(db, workspaceId, body, field);
+}
+
 export async function assertPlaceholdersKnown(db: Db, workspaceId: string, body: string, field = "body") {
   const unknown = findUnknownPlaceholders(body, await knownAttributes(db, workspaceId));
   if (unknown.length > 0) {
@@ -40,7 +51,7 @@ export async function assertPlaceholdersKnown(db: Db, workspaceId: string, body:
 }
 
 export async function createTemplate(db: Db, workspaceId: string, input: TemplateInput) {
-  await assertPlaceholdersKnown(db, workspaceId, input.body);
+  await assertMessageText(db, workspaceId, input.body);
   try {
     const [template] = await db.insert(templates).values({ workspaceId, ...input }).returning();
     return template!;
@@ -51,7 +62,7 @@ export async function createTemplate(db: Db, workspaceId: string, input: Templat
 }
 
 export async function updateTemplate(db: Db, workspaceId: string, templateId: string, input: Partial<TemplateInput>) {
-  if (input.body !== undefined) await assertPlaceholdersKnown(db, workspaceId, input.body);
+  if (input.body !== undefined) await assertMessageText(db, workspaceId, input.body);
   try {
     const [template] = await db
       .update(templates)
@@ -96,13 +107,24 @@ export async function deleteTemplate(db: Db, workspaceId: string, templateId: st
   await db.delete(templates).where(and(eq(templates.id, templateId), eq(templates.workspaceId, workspaceId)));
 }
 
-/** Renders a body for one of the workspace's contacts (or a sample contact when none is given). */
+/** Sample variants a preview shows, and the members of a list it renders to count distinct texts. */
+const PREVIEW_SAMPLES = 5;
+const PREVIEW_LIST_LIMIT = 20_000;
+const VARIANT_COUNT_CAP = 1_000_000;
+
+/**
+ * Renders a body for one of the workspace's contacts (or a sample contact when none is given), as the
+ * campaign will: its spintax variant for that contact, then its placeholders. Also what the editor
+ * shows beside it: a problem that would refuse the text on save (with its position), a few variants,
+ * and how many distinct texts the spintax makes, or, for a chosen list, how many its members will get.
+ */
 export async function previewTemplate(
   db: Db,
   workspaceId: string,
-  input: { body: string; contactId?: string; defaultName?: string | null },
+  input: { body: string; contactId?: string; listId?: string; defaultName?: string | null },
 ) {
-  let contact: { phone: string; firstName: string | null; attributes: Record<string, string> } = {
+  let contact: { id: string | null; phone: string; firstName: string | null; attributes: Record<string, string> } = {
+    id: null,
     phone: "+12015550100",
     firstName: "Ava",
     attributes: {},
@@ -115,8 +137,38 @@ export async function previewTemplate(
     if (!row) throw notFound("Contact");
     contact = row;
   }
+  const defaultName = input.defaultName ?? null;
+  const message = new CompiledMessage(input.body);
+  const problem = findMessageTextProblem(input.body);
+  const variantCount = message.variantCount(VARIANT_COUNT_CAP + 1);
+  const list = input.listId ? await distinctTextsForList(db, workspaceId, input.listId, message, defaultName) : null;
   return {
-    text: renderTemplate(input.body, contact, { defaultName: input.defaultName ?? null }),
+    text: message.render(contact, { recipientKey: contact.id ?? contact.phone, defaultName }),
     unknownPlaceholders: findUnknownPlaceholders(input.body, await knownAttributes(db, workspaceId)),
+    /** Why saving would refuse this text (position 1-based), or null. */
+    problem,
+    spintax: message.hasSpintax(),
+    /** Different texts the spintax alone can make (before placeholders), capped. */
+    variantCount: Math.min(variantCount, VARIANT_COUNT_CAP),
+    variantCountCapped: variantCount > VARIANT_COUNT_CAP,
+    /** A few of those variants, for the previewed contact. */
+    samples: message.hasSpintax() ? message.samples(contact, PREVIEW_SAMPLES, { defaultName }) : [],
+    /** For a chosen list: how many distinct texts its members will get (exact up to PREVIEW_LIST_LIMIT members). */
+    list,
   };
+}
+
+/** Renders the text for each member (as materialisation does) and counts the distinct results. */
+async function distinctTextsForList(db: Db, workspaceId: string, listId: string, message: CompiledMessage, defaultName: string | null) {
+  const members = await db
+    .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+    .from(contactListMembers)
+    .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+    .where(and(eq(contactListMembers.listId, listId), eq(contacts.workspaceId, workspaceId), eq(contacts.optedOut, false)))
+    .limit(PREVIEW_LIST_LIMIT + 1);
+  const texts = new Set<string>();
+  for (const member of members.slice(0, PREVIEW_LIST_LIMIT)) {
+    texts.add(message.render({ phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} }, { recipientKey: member.contactId, defaultName }));
+  }
+  return { recipients: Math.min(members.length, PREVIEW_LIST_LIMIT), distinctTexts: texts.size, partial: members.length > PREVIEW_LIST_LIMIT };
 }

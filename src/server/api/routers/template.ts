@@ -35,6 +35,10 @@ export const templateRouter = router({
     attributes: await knownAttributes(ctx.services.db, ctx.workspaceId),
   })),
   preview: protectedProcedure
-    .input(strictInput(z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), defaultName: z.string().max(60).nullish() })))
+    .input(
+      strictInput(
+        z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), listId: z.uuid().optional(), defaultName: z.string().max(60).nullish() }),
+      ),
+    )
     .query(({ ctx, input }) => previewTemplate(ctx.services.db, ctx.workspaceId, input)),
 });
