@@ -25,7 +25,7 @@ async function main() {
   const pages = next({ dev, dir: repoRoot, quiet: !dev });
   await pages.prepare();
   const handler = pages.getRequestHandler();
-  const server = createHttpServer(services, (req, res) => handler(req, res));
+  const server = createHttpServer(services, (req, res) => handler(req, res), { devPages: dev });
   server.listen(config.PORT, config.HOST, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.PORT;

@@ -4,23 +4,31 @@
  * database, the scheduler and the fake WAHA exist once (Next bundles never open them).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import type { AppServices } from "../app";
-import { appRouter } from "../api/root";
-import type { TrpcContext } from "../api/trpc";
 import { childLogger } from "../logger";
-import { callerFromSessionToken } from "../services/auth";
 import { handleRest } from "../rest/handler";
 import { toRestError } from "../rest/errors";
 import { handleWahaWebhook } from "../services/wahaWebhooks";
-import { cookieJar } from "./cookies";
+import { BODY_LIMIT_BYTES, describeBytes } from "./limits";
+import { isHttps } from "./proxy";
+import { declaresMoreThan, discardUnreadBodyAfterAnswer } from "./requestBody";
+import { setSecurityHeaders } from "./securityHeaders";
+import { handleTrpc, TRPC_PREFIX } from "./trpcEndpoint";
 
 const log = childLogger("http");
 
 export type PageHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export function createHttpServer(services: AppServices, pages: PageHandler | null): Server {
+export interface HttpServerOptions {
+  /** Pages come from Next's dev server (npm run dev), which needs eval and a WebSocket. */
+  devPages?: boolean;
+}
+
+export function createHttpServer(services: AppServices, pages: PageHandler | null, options: HttpServerOptions = {}): Server {
   return createServer((req, res) => {
+    const isApi = (req.url ?? "/").startsWith("/api/");
+    setSecurityHeaders(res, { kind: isApi ? "api" : "page", https: isHttps(req, services.config), devPages: options.devPages ?? false });
+    discardUnreadBodyAfterAnswer(req, res);
     handle(services, pages, req, res).catch((error: unknown) => {
       log.error({ err: error, url: req.url }, "request failed");
       if (!res.headersSent) {
@@ -36,24 +44,12 @@ export function createHttpServer(services: AppServices, pages: PageHandler | nul
 
 async function handle(services: AppServices, pages: PageHandler | null, req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? "/", "http://localhost");
-  if (url.pathname.startsWith("/api/trpc/")) {
-    await nodeHTTPRequestHandler({
-      router: appRouter,
-      req,
-      res,
-      path: url.pathname.slice("/api/trpc/".length),
-      createContext: async ({ req: request, res: response }): Promise<TrpcContext> => {
-        const cookies = cookieJar(request, response);
-        const caller = cookies.token ? await callerFromSessionToken(services.db, cookies.token) : null;
-        return { services, caller, cookies };
-      },
-      onError: ({ error, path }) => {
-        if (error.code === "INTERNAL_SERVER_ERROR") log.error({ err: error.cause ?? error, path }, "tRPC procedure failed");
-      },
-    });
+  if (url.pathname.startsWith(TRPC_PREFIX)) {
+    await handleTrpc(services, req, res, url);
     return;
   }
   if (url.pathname === "/api/webhooks/waha" && req.method === "POST") {
+    if (refuseDeclaredOverLimit(req, res, BODY_LIMIT_BYTES.json)) return;
     await receiveWebhook(services, req, res);
     return;
   }
@@ -66,7 +62,18 @@ async function handle(services: AppServices, pages: PageHandler | null, req: Inc
     res.end("Not found");
     return;
   }
+  // Pages take no bodies worth more than a form's.
+  if (refuseDeclaredOverLimit(req, res, BODY_LIMIT_BYTES.json)) return;
   await pages(req, res);
+}
+
+/** 413 before a byte is read when `Content-Length` already says too much; true when it answered. */
+function refuseDeclaredOverLimit(req: IncomingMessage, res: ServerResponse, limitBytes: number): boolean {
+  if (!declaresMoreThan(req, limitBytes)) return false;
+  res.statusCode = 413;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.end(JSON.stringify({ error: { code: "payload_too_large", message: `The request body is larger than ${describeBytes(limitBytes)}` } }));
+  return true;
 }
 
 const MAX_WEBHOOK_BYTES = 1024 * 1024;

@@ -1,45 +1,37 @@
 /**
- * Request bodies: read with a size limit, decoded as UTF-8, parsed as JSON when asked. A body over
- * the limit is drained (up to a hard cap) before the 413 goes out, so the client reads the answer
- * instead of a reset connection.
+ * Request bodies: read under the route's size limit (src/server/http/limits.ts: 1 MB for JSON, more
+ * for CSV), decoded as UTF-8, parsed as JSON when asked, with the nesting depth checked first. A body
+ * over the limit is left unread: the 413 goes out at once and the server drops the rest
+ * (src/server/http/requestBody.ts).
  */
 import type { IncomingMessage } from "node:http";
+import { jsonNestingExceeds, tooDeepMessage } from "../http/jsonDepth";
+import { BODY_LIMIT_BYTES, describeBytes, MAX_JSON_DEPTH } from "../http/limits";
+import { BodyTooLargeError, declaresMoreThan, readBoundedBody } from "../http/requestBody";
 import { RestError } from "./errors";
 
-/** A little over the 10 MB CSV import limit, so the import's own message reaches the caller. */
-export const MAX_BODY_BYTES = 11 * 1024 * 1024;
-/** Past this much, the connection is cut rather than drained. */
-const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
-
-export async function readBodyText(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > DRAIN_CAP_BYTES) {
-    req.destroy();
-    throw tooLarge(limit);
+export async function readBodyText(req: IncomingMessage, limitBytes: number = BODY_LIMIT_BYTES.json): Promise<string> {
+  try {
+    return (await readBoundedBody(req, limitBytes)).toString("utf8");
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) throw tooLarge(limitBytes);
+    throw error;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let overLimit = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > DRAIN_CAP_BYTES) {
-      req.destroy();
-      throw tooLarge(limit);
-    }
-    if (size > limit) overLimit = true;
-    if (!overLimit) chunks.push(chunk);
-  }
-  if (overLimit) throw tooLarge(limit);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
-function tooLarge(limit: number): RestError {
-  return new RestError("payload_too_large", `The request body is larger than ${Math.round(limit / 1024 / 1024)} MB`);
+/** Before anything else (even the API key): a `Content-Length` over the limit is refused unread. */
+export function refuseDeclaredOverLimit(req: IncomingMessage, limitBytes: number): void {
+  if (declaresMoreThan(req, limitBytes)) throw tooLarge(limitBytes);
+}
+
+function tooLarge(limitBytes: number): RestError {
+  return new RestError("payload_too_large", `The request body is larger than ${describeBytes(limitBytes)}, the limit of this endpoint`);
 }
 
 /** An empty body reads as `undefined`; anything else must be JSON. */
 export function parseJson(text: string): unknown {
   if (!text.trim()) return undefined;
+  if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) throw new RestError("bad_request", tooDeepMessage(MAX_JSON_DEPTH));
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {

@@ -10,7 +10,8 @@ import type { AppServices } from "../app";
 import { createCaller } from "../api/root";
 import { childLogger } from "../logger";
 import { type Caller, callerFromApiKey } from "../services/auth";
-import { isJsonContentType, isPlainObject, parseJson, readBodyText } from "./body";
+import { BODY_LIMIT_BYTES } from "../http/limits";
+import { isJsonContentType, isPlainObject, parseJson, readBodyText, refuseDeclaredOverLimit } from "./body";
 import { RestError, toRestError } from "./errors";
 import { type JsonSchema, primaryType, procedureInputSchema } from "./inputSchemas";
 import { openApiDocument } from "./openapi";
@@ -34,6 +35,7 @@ export async function handleRest(services: AppServices, req: IncomingMessage, re
       sendJson(res, 200, route.name === "health" ? await health(services) : openApiDocument());
       return;
     }
+    refuseDeclaredOverLimit(req, bodyLimitOf(route));
     const caller = await authenticate(services, req);
     const input = await buildInput(route, params, url, req);
     refuseNulCharacters(input);
@@ -62,6 +64,11 @@ async function authenticate(services: AppServices, req: IncomingMessage): Promis
   return caller;
 }
 
+/** CSV imports may be large; every other body is JSON (or nothing) under the JSON limit. */
+function bodyLimitOf(route: ProcedureRoute): number {
+  return route.input === "csv" ? BODY_LIMIT_BYTES.csv : BODY_LIMIT_BYTES.json;
+}
+
 /** The server-side caller's function for a dotted procedure path ("campaign.get"). */
 function procedureOf(trpc: ReturnType<typeof createCaller>, path: string): (input: unknown) => Promise<unknown> {
   return path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], trpc) as (
@@ -83,7 +90,7 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
     case "query":
       return { ...fromQuery, ...params };
     case "json": {
-      const parsed = parseJson(await readBodyText(req));
+      const parsed = parseJson(await readBodyText(req, bodyLimitOf(route)));
       const body = parsed === undefined ? {} : parsed;
       if (Array.isArray(body) && route.arrayBodyField) return { ...fromQuery, [route.arrayBodyField]: body, ...params };
       if (!isPlainObject(body)) {
@@ -104,7 +111,7 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
           "csv",
         );
       }
-      const text = await readBodyText(req);
+      const text = await readBodyText(req, bodyLimitOf(route));
       if (isJsonContentType(req)) {
         const body = parseJson(text);
         if (!isPlainObject(body)) throw new RestError("bad_request", "A JSON body must be an object {csv, defaultCountry?}");
@@ -118,20 +125,28 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
 /**
  * PostgreSQL text cannot hold U+0000: a string with one would fail in the database as a 500.
  * Refuse it here, naming the field (keys count too: JSON contacts' keys become attributes).
+ * Walks with a stack of its own, not recursion: no input is deep enough to overflow it.
  */
-function refuseNulCharacters(value: unknown, path: string[] = []): void {
+function refuseNulCharacters(input: unknown): void {
   const refuse = (at: string[]) => {
     const field = at.join(".") || undefined;
     throw new RestError("bad_request", `${field ? `${field}: ` : ""}Text cannot contain NUL (\\u0000) characters`, field);
   };
-  if (typeof value === "string") {
-    if (value.includes("\u0000")) refuse(path);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, index) => refuseNulCharacters(item, [...path, String(index)]));
-  } else if (isPlainObject(value)) {
-    for (const [key, item] of Object.entries(value)) {
-      if (key.includes("\u0000")) refuse(path);
-      refuseNulCharacters(item, [...path, key]);
+  // Children are pushed last-first, so the first bad field in document order is the one named.
+  const pending: Array<{ value: unknown; path: string[] }> = [{ value: input, path: [] }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const { value, path } = next;
+    if (typeof value === "string") {
+      if (value.includes("\u0000")) refuse(path);
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index--) pending.push({ value: value[index], path: [...path, String(index)] });
+    } else if (isPlainObject(value)) {
+      const entries = Object.entries(value);
+      if (entries.some(([key]) => key.includes("\u0000"))) refuse(path);
+      for (let index = entries.length - 1; index >= 0; index--) {
+        const [key, item] = entries[index]!;
+        pending.push({ value: item, path: [...path, key] });
+      }
     }
   }
 }
