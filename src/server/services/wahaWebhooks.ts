@@ -9,7 +9,7 @@
  * applied. Ids are kept `EVENT_RETENTION_MS` (far beyond the window), then pruned by the sweep.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { and, eq, inArray, isNull, lt, lte, or } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaignRecipients, campaigns, webhookEvents, whatsappSessions } from "../db/schema";
@@ -134,11 +134,9 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
   if (!parsed.success) return "ignored";
   const { id, ack } = parsed.data;
   // Only the event's own number's messages: a message id alone could name another number's message.
-  const campaignsOfSession = tx
-    .select({ id: campaigns.id })
-    .from(campaigns)
-    .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
-    .where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
+  // A correlated scalar subquery (never flattened into a join) keeps the message id index as the only
+  // way in, whatever the statistics say: a join could scan a whole 1,000,000-recipient campaign per ack.
+  const sessionOfRecipient = sql`(select ${whatsappSessions.wahaSessionName} from ${campaigns} join ${whatsappSessions} on ${whatsappSessions.id} = ${campaigns.sessionId} where ${campaigns.id} = ${campaignRecipients.campaignId})`;
   // Acks can arrive out of order: keep the furthest one (ERROR always wins).
   await tx
     .update(campaignRecipients)
@@ -146,7 +144,7 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
     .where(
       and(
         eq(campaignRecipients.wahaMessageId, id),
-        inArray(campaignRecipients.campaignId, campaignsOfSession),
+        eq(sessionOfRecipient, wahaSessionName),
         ack < 0 ? undefined : or(isNull(campaignRecipients.ack), lt(campaignRecipients.ack, ack)),
       ),
     );
