@@ -119,7 +119,8 @@ describe("admin CLI and first-run bootstrap", () => {
     } finally {
       await database.close();
     }
-  });
+    // Two child processes, each compiling the CLI and migrating a fresh PGlite: slow on a loaded machine.
+  }, 150_000);
 
   it("BOOTSTRAP_* creates the first user and key once, and only when no user exists", async () => {
     const app = await startTestApp(backends[0]!, {

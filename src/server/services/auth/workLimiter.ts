@@ -9,8 +9,9 @@ import { AppError } from "../errors";
 export class WorkLimiter {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  /** The most jobs seen running at once (tests and the bench read it). */
+  /** The most jobs seen running at once, and jobs started (tests and measurements read them). */
   maxObservedRunning = 0;
+  jobsStarted = 0;
 
   constructor(
     readonly concurrency: number,
@@ -32,6 +33,7 @@ export class WorkLimiter {
       this.running++;
     }
     this.maxObservedRunning = Math.max(this.maxObservedRunning, this.running);
+    this.jobsStarted++;
     try {
       return await job();
     } finally {
