@@ -67,6 +67,13 @@ for (const backend of backends) {
       expect(logged.err.message).toContain("contacts_workspace_phone_unique");
       expect(logged.err.params).toBeUndefined();
       expect(logged.err.stack).toContain("params: [redacted]");
+
+      // The driver's own error, logged alone (as the tRPC error hook does with `cause`), holds no value either.
+      log.error({ err: (error as Error).cause }, "driver error");
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toContain("contacts_workspace_phone_unique");
+      expect(lines[1]).not.toContain(DIGITS);
+      expect(lines[1]).not.toContain("Erika");
     });
 
     it("a value quoted in PostgreSQL's message is dropped too", async () => {
