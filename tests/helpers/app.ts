@@ -42,10 +42,12 @@ export async function startTestApp(
     /** Default: scrypt at N = 2^10 so that tests stay fast (production: 2^17, tests/abuse/accounts.test.ts checks it). */
     passwordHashing?: PasswordHasherOptions;
     throttlePolicy?: ThrottlePolicy;
+    /** The fake WAHA's engine (default WEBJS); GOWS reports reachout timelocks and capping. */
+    fakeWahaEngine?: "WEBJS" | "NOWEB" | "GOWS";
   } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(kind);
-  const fakeWaha = await startFakeWaha({ port: 0 });
+  const fakeWaha = await startFakeWaha({ port: 0, ...(options.fakeWahaEngine ? { engine: options.fakeWahaEngine } : {}) });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "waha-campaigns-test-"));
   const config = parseEnv({
     NODE_ENV: "test",

@@ -3,10 +3,26 @@
  * status and the time left at the campaign's pace. Counts come from `campaign_recipient_counts`,
  * which triggers keep (migration 0003): one indexed lookup, whatever the campaign's size. Before
  * recipients exist (the campaign has not started), the audience is its list's reachable members.
+ *
+ * Safe sending (issue 13): a campaign held back reads with `waiting: {reason, until, detail}` (what
+ * the runner recorded, runner/waiting.ts), and its ETA is simulated under its number's limits, the
+ * warm-up, its send window and batches (safeSending/eta.ts) instead of "remaining × mean delay";
+ * that costs one more lookup (the numbers' policies and counters), only when some campaign is active.
  */
 import { and, count, eq, inArray } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
-import { type Campaign, type CampaignStatus, type RecipientStatus, campaignRecipientCounts, contactListMembers, contacts } from "~/server/db/schema";
+import {
+  type Campaign,
+  type CampaignStatus,
+  type RecipientStatus,
+  campaignRecipientCounts,
+  contactListMembers,
+  contacts,
+  whatsappSessions,
+} from "~/server/db/schema";
+import { localDayBounds, localHourBounds } from "./safeSending/calendar";
+import { simulateRun } from "./safeSending/eta";
+import type { WaitingReason } from "./safeSending/waiting";
 
 export type CampaignCounts = { total: number } & Record<RecipientStatus, number>;
 
@@ -14,9 +30,31 @@ export interface CampaignProgress {
   counts: CampaignCounts;
   /** Seconds until the last message goes out at the campaign's pace; null when not progressing. */
   etaSeconds: number | null;
+  /** Why the campaign is held back now, and until when; null when it is not. */
+  waiting: { reason: WaitingReason; until: Date | null; detail: string | null } | null;
 }
 
-type CountedCampaign = Pick<Campaign, "id" | "listId" | "recipientsMaterializedAt" | "status" | "scheduledAt" | "delayMinMs" | "delayMaxMs">;
+type CountedCampaign = Pick<
+  Campaign,
+  | "id"
+  | "listId"
+  | "recipientsMaterializedAt"
+  | "status"
+  | "scheduledAt"
+  | "delayMinMs"
+  | "delayMaxMs"
+  | "sessionId"
+  | "sendWindow"
+  | "batchSize"
+  | "batchPauseMs"
+  | "waitingReason"
+  | "waitingUntil"
+  | "waitingDetail"
+>;
+
+type NumberRow = typeof whatsappSessions.$inferSelect;
+
+const isActive = (status: CampaignStatus) => status === "Running" || status === "Scheduled";
 
 const emptyCounts = (): CampaignCounts => ({ total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 });
 
@@ -49,13 +87,28 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
       .groupBy(contactListMembers.listId);
     for (const size of sizes) audience.set(size.listId, size.n);
   }
+  const activeNumbers = [...new Set(campaigns.filter((campaign) => isActive(campaign.status)).map((campaign) => campaign.sessionId))];
+  const numbers = new Map<string, NumberRow>();
+  if (activeNumbers.length > 0) {
+    for (const row of await db.select().from(whatsappSessions).where(inArray(whatsappSessions.id, activeNumbers))) numbers.set(row.id, row);
+  }
+  const now = new Date();
   for (const campaign of campaigns) {
     let counts = campaign.recipientsMaterializedAt ? counted.get(campaign.id) : undefined;
     if (!counts) {
       counts = emptyCounts();
       if (!campaign.recipientsMaterializedAt) counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
     }
-    progress.set(campaign.id, { counts, etaSeconds: estimateEtaSeconds(campaign, counts.pending + counts.sending) });
+    const remaining = counts.pending + counts.sending;
+    const number = numbers.get(campaign.sessionId);
+    progress.set(campaign.id, {
+      counts,
+      etaSeconds: number && governed(campaign, number) ? simulatedEtaSeconds(campaign, number, counts, now) : estimateEtaSeconds(campaign, remaining),
+      waiting:
+        isActive(campaign.status) && campaign.waitingReason
+          ? { reason: campaign.waitingReason as WaitingReason, until: campaign.waitingUntil, detail: campaign.waitingDetail }
+          : null,
+    });
   }
   return progress;
 }
@@ -83,4 +136,44 @@ export function estimateEtaSeconds(
   const perMessageMs = (campaign.delayMinMs + campaign.delayMaxMs) / 2;
   const startsInMs = campaign.status === "Scheduled" ? Math.max(0, campaign.scheduledAt.getTime() - Date.now()) : 0;
   return Math.ceil((startsInMs + remaining * perMessageMs) / 1000);
+}
+
+/** Whether any safe-sending rule can hold the campaign back (else the plain estimate is exact enough). */
+function governed(campaign: CountedCampaign, number: NumberRow): boolean {
+  return number.dailyLimit !== null || number.hourlyLimit !== null || number.warmup || campaign.sendWindow !== null || (campaign.batchSize ?? 0) > 0;
+}
+
+/**
+ * The ETA under the number's limits and warm-up, the window and the batches (safeSending/eta.ts),
+ * from the number's counters as wc_send_step keeps them. Null when not progressing, or when the
+ * rules never let it finish.
+ */
+function simulatedEtaSeconds(campaign: CountedCampaign, number: NumberRow, counts: CampaignCounts, now: Date): number | null {
+  const remaining = counts.pending + counts.sending;
+  if (remaining <= 0 || !isActive(campaign.status)) return null;
+  const start = campaign.status === "Scheduled" && campaign.scheduledAt > now ? campaign.scheduledAt : now;
+  const zone = number.timeZone;
+  const day = localDayBounds(start, zone);
+  const hour = localHourBounds(start, zone);
+  const run = simulateRun(
+    {
+      remaining,
+      delayMinMs: campaign.delayMinMs,
+      delayMaxMs: campaign.delayMaxMs,
+      policy: { timeZone: zone, dailyLimit: number.dailyLimit, hourlyLimit: number.hourlyLimit, warmup: number.warmup },
+      sentToday: number.sentDayStart?.getTime() === day.start.getTime() ? number.sentDayCount : 0,
+      sentThisHour: number.sentHourStart?.getTime() === hour.start.getTime() ? number.sentHourCount : 0,
+      firstSentAt: number.firstSentAt,
+      sendWindow: campaign.sendWindow,
+      batchSize: campaign.batchSize,
+      batchPauseMs: campaign.batchPauseMs,
+      campaignSent: counts.sent,
+      // The batch in progress is taken as just begun: the runner keeps its pause in memory.
+      campaignLastSentAt: null,
+      nextSendAt: campaign.waitingUntil && campaign.waitingUntil > start ? campaign.waitingUntil : null,
+    },
+    start,
+  );
+  if (!run.finishAt) return null;
+  return Math.ceil((run.finishAt.getTime() - now.getTime()) / 1000);
 }
