@@ -5,12 +5,18 @@ import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 
-/** Log in or sign up; a logged-in visitor goes straight to the overview. */
+/**
+ * Log in or sign up; a logged-in visitor goes straight to the overview. An invite link (`/?invite=…`)
+ * opens the sign-up form, and the account joins the inviter's workspace. Sign-up is offered as the
+ * server allows it (SIGNUP: open, invite, closed).
+ */
 export default function LoginPage() {
   const trpc = useTRPC();
   const router = useRouter();
   const me = useQuery(trpc.auth.me.queryOptions());
+  const signupMode = useQuery(trpc.auth.signupMode.queryOptions()).data?.mode ?? "open";
   const [mode, setMode] = useState<"logIn" | "signUp">("logIn");
+  const [inviteToken, setInviteToken] = useState<string | null>(null);
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const queryClient = useQueryClient();
@@ -26,6 +32,14 @@ export default function LoginPage() {
   useEffect(() => {
     if (me.data) router.replace("/overview");
   }, [me.data, router]);
+  useEffect(() => {
+    const invite = new URLSearchParams(window.location.search).get("invite");
+    if (invite) {
+      setInviteToken(invite);
+      setMode("signUp");
+    }
+  }, []);
+  const canSignUp = signupMode === "open" || (signupMode === "invite" && inviteToken !== null);
 
   const input =
     "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-emerald-600 focus:outline-none focus:ring-2 focus:ring-emerald-600/20";
@@ -45,10 +59,14 @@ export default function LoginPage() {
           className="space-y-4 rounded-lg border border-slate-200 bg-white p-6 shadow-sm"
           onSubmit={(event) => {
             event.preventDefault();
-            action.mutate({ email, password });
+            if (mode === "logIn") logIn.mutate({ email, password });
+            else signUp.mutate({ email, password, ...(inviteToken ? { inviteToken } : {}) });
           }}
         >
-          <h2 className="text-lg font-semibold">{mode === "logIn" ? "Log in" : "Create your account"}</h2>
+          <h2 className="text-lg font-semibold">{mode === "logIn" ? "Log in" : inviteToken ? "Join your team" : "Create your account"}</h2>
+          {mode === "signUp" && inviteToken ? (
+            <p className="text-sm text-slate-600" data-testid="auth-invite">You were invited: your account joins the workspace of whoever sent the link.</p>
+          ) : null}
           <label className="block text-sm font-medium text-slate-700">
             Email
             <input
@@ -75,7 +93,9 @@ export default function LoginPage() {
               value={password}
               onChange={(event) => setPassword(event.target.value)}
             />
-            {mode === "signUp" ? <span className="mt-1 block text-xs font-normal text-slate-500">At least 8 characters.</span> : null}
+            {mode === "signUp" ? (
+              <span className="mt-1 block text-xs font-normal text-slate-500">At least 8 characters, and not a common password (a few unrelated words work well).</span>
+            ) : null}
           </label>
           {action.error && (
             <p role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
@@ -90,17 +110,25 @@ export default function LoginPage() {
           >
             {action.isPending ? "One moment…" : mode === "logIn" ? "Log in" : "Create account"}
           </button>
-          <button
-            type="button"
-            data-testid="auth-toggle"
-            className="w-full text-sm text-emerald-800 underline"
-            onClick={() => {
-              action.reset();
-              setMode(mode === "logIn" ? "signUp" : "logIn");
-            }}
-          >
-            {mode === "logIn" ? "No account yet? Sign up" : "Have an account? Log in"}
-          </button>
+          {canSignUp || mode === "signUp" ? (
+            <button
+              type="button"
+              data-testid="auth-toggle"
+              className="w-full text-sm text-emerald-800 underline"
+              onClick={() => {
+                action.reset();
+                setMode(mode === "logIn" ? "signUp" : "logIn");
+              }}
+            >
+              {mode === "logIn" ? "No account yet? Sign up" : "Have an account? Log in"}
+            </button>
+          ) : (
+            <p className="text-center text-sm text-slate-600" data-testid="auth-signup-closed">
+              {signupMode === "invite"
+                ? "New accounts need an invite: ask a member of your team for an invite link."
+                : "Sign-up is closed on this server: ask its administrator for an account."}
+            </p>
+          )}
         </form>
         <p className="mt-4 text-xs text-slate-500">
           Send only to people who asked to hear from you: WhatsApp bans numbers that send unsolicited bulk messages.

@@ -11,6 +11,7 @@ import { ErrorMessage } from "~/components/ui/error";
 import { Field, Input } from "~/components/ui/field";
 import { useToast } from "~/components/ui/toast";
 import { useTRPC } from "~/trpc/react";
+import { InvitesCard } from "./invites";
 
 export default function ApiKeysPage() {
   const trpc = useTRPC();
@@ -154,6 +155,7 @@ export default function ApiKeysPage() {
           <Empty>No API key yet.</Empty>
         )}
       </Card>
+      <InvitesCard />
     </>
   );
 }
