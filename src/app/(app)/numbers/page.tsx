@@ -2,7 +2,8 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { formatDateTime } from "~/components/format";
+import { browserTimeZone, formatDateTime } from "~/components/format";
+import { NumberPolicyForm } from "~/components/NumberPolicyForm";
 import { SessionStatusBadge } from "~/components/StatusBadge";
 import type { WhatsappSession } from "~/components/types";
 import { Button } from "~/components/ui/button";
@@ -43,7 +44,8 @@ export default function NumbersPage() {
           className="flex flex-col gap-3 sm:flex-row sm:items-end"
           onSubmit={(event) => {
             event.preventDefault();
-            create.mutate({ name });
+            // Limits count days in the owner's zone; the other safe defaults come from the server.
+            create.mutate({ name, timeZone: browserTimeZone() });
           }}
         >
           <Field label="Name" hint="For you, e.g. Sales or Support" className="flex-1">
@@ -186,6 +188,15 @@ function SessionCard({ session, sandbox }: { session: WhatsappSession; sandbox: 
         ) : null}
       </div>
       <ErrorMessage error={simulate.error ?? logout.error} />
+      <details className="mt-4 border-t border-slate-100 pt-3">
+        <summary className="cursor-pointer text-sm font-medium text-slate-700">
+          Sending policy: {session.dailyLimit ?? "no limit"} a day, {session.hourlyLimit ?? "no limit"} an hour
+          {session.warmup ? ", warm-up" : ""}
+        </summary>
+        <div className="mt-3">
+          <NumberPolicyForm session={session} />
+        </div>
+      </details>
     </Card>
   );
 }

@@ -4,6 +4,7 @@
  * hours in the number's zone; send windows open at a wall-clock time. Both must hold on the days a zone
  * moves its clocks (a 23- or 25-hour day) and in zones whose offset is not whole hours (+5:30, +5:45).
  */
+import { z } from "zod";
 
 export interface LocalDateTime {
   year: number;
@@ -58,6 +59,10 @@ export function isValidTimeZone(timeZone: string): boolean {
     return false;
   }
 }
+
+export const timeZoneSchema = z
+  .string()
+  .refine(isValidTimeZone, { message: 'Use an IANA time zone such as "Europe/Berlin" or "UTC".' });
 
 /** The wall clock in `timeZone` at `instant`. */
 export function localDateTime(instant: Date, timeZone: string): LocalDateTime {

@@ -5,8 +5,7 @@
  * check_exists, max_consecutive_failures.
  */
 import { z } from "zod";
-import { localDaysBetween } from "./calendar";
-import { timeZoneSchema } from "./sendWindow";
+import { localDaysBetween, timeZoneSchema } from "./calendar";
 
 export interface NumberPolicy {
   /** IANA zone whose calendar days and hours the limits count. */

@@ -10,7 +10,7 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import { z } from "zod";
 import type { SendWindow } from "~/server/db/schema";
-import { isValidTimeZone, localDateTime, zonedTimeToInstant, type Interval } from "./calendar";
+import { localDateTime, timeZoneSchema, zonedTimeToInstant, type Interval } from "./calendar";
 import { SINGLE_ZONE_COUNTRIES } from "./countryTimeZones";
 
 export type { SendWindow };
@@ -23,10 +23,6 @@ export function minuteOfDay(hhmm: string): number {
   if (!match) throw new Error(`"${hhmm}" is not a time of day in the form HH:MM`);
   return Number(match[1]) * 60 + Number(match[2]);
 }
-
-export const timeZoneSchema = z
-  .string()
-  .refine(isValidTimeZone, { message: 'Use an IANA time zone such as "Europe/Berlin" or "UTC".' });
 
 export const sendWindowSchema = z
   .object({

@@ -6,12 +6,13 @@ import { useParams, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { CampaignForm } from "~/components/CampaignForm";
 import { CampaignProgress } from "~/components/CampaignProgress";
-import { browserTimeZone, formatDateTime, formatRelative } from "~/components/format";
+import { browserTimeZone, formatDateTime, formatDuration, formatRelative } from "~/components/format";
 import { MediaThumb } from "~/components/MediaThumb";
 import { describeEvent, describePause } from "~/components/pauseText";
 import { SendsChart } from "~/components/SendsChart";
 import { CampaignStatusBadge, RecipientStatusBadge } from "~/components/StatusBadge";
 import { type Campaign, LIVE_STATUSES, RECIPIENT_STATUSES, type RecipientStatus } from "~/components/types";
+import { WaitingNotice } from "~/components/WaitingNotice";
 import { WhatsAppBubble } from "~/components/WhatsAppText";
 import { Button } from "~/components/ui/button";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
@@ -31,6 +32,8 @@ export default function CampaignPage() {
     refetchInterval: (query) => (!query.state.data || LIVE_STATUSES.includes(query.state.data.status) ? 1500 : false),
   });
   const [editing, setEditing] = useState(false);
+  // The number's name for "Waiting: Sales reached today's limit…" (the list is cached, not polled).
+  const numbers = useQuery(trpc.whatsappSession.list.queryOptions());
 
   if (campaign.isError) {
     return (
@@ -71,6 +74,12 @@ export default function CampaignPage() {
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Progress" className="lg:col-span-2" testId="campaign-progress-card">
           <CampaignProgress campaign={data} testId="campaign-progress" />
+          <WaitingNotice campaign={data} numberName={numbers.data?.find((number) => number.id === data.sessionId)?.name ?? null} />
+          {data.status === "Missed" ? (
+            <p className="mt-3 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800" data-testid="campaign-missed">
+              Missed: {data.missedReason ?? "it could not start by its latest start"}
+            </p>
+          ) : null}
           {data.status === "Paused" ? (
             <p className="mt-3 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="pause-reason">
               {describePause(data)}
@@ -218,6 +227,28 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
         <dd>
           {campaign.delayMinMs / 1000}–{campaign.delayMaxMs / 1000} s between messages
         </dd>
+        <dt className="text-slate-500">Send window</dt>
+        <dd data-testid="campaign-window">
+          {campaign.sendWindow
+            ? `${campaign.sendWindow.start}–${campaign.sendWindow.end} ${campaign.sendWindow.recipientLocal ? "in each recipient's zone (else " + campaign.sendWindow.timeZone + ")" : campaign.sendWindow.timeZone}${
+                campaign.sendWindow.days ? `, ${campaign.sendWindow.days.map((day) => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][day - 1]).join(" ")}` : ""
+              }`
+            : "any time"}
+        </dd>
+        {campaign.batchSize && campaign.batchPauseMs ? (
+          <>
+            <dt className="text-slate-500">Batches</dt>
+            <dd>
+              {campaign.batchSize} messages, then a {formatDuration(campaign.batchPauseMs / 1000)} pause
+            </dd>
+          </>
+        ) : null}
+        {campaign.latestStart ? (
+          <>
+            <dt className="text-slate-500">Latest start</dt>
+            <dd>{formatDateTime(campaign.latestStart)}</dd>
+          </>
+        ) : null}
       </dl>
       {campaign.mediaId ? <MediaThumb id={campaign.mediaId} alt="Attached image" className="mt-3 h-24 w-24 rounded-md" /> : null}
       {body ? (
