@@ -365,7 +365,9 @@ class CampaignRun {
         await this.step(previous);
         previous = null;
         if (delivery.pause?.reason === PAUSE_REASONS.numberRestricted) {
-          return this.pauseTheNumber({ reason: PAUSE_REASONS.numberRestricted, until: delivery.pause.until ?? null, detail: delivery.pause.error });
+          // WhatsApp's 463 does not say until when: WAHA's timelock or capping may.
+          const until = delivery.pause.until ?? (await this.restrictionEnd());
+          return this.pauseTheNumber({ reason: PAUSE_REASONS.numberRestricted, until, detail: delivery.pause.error });
         }
         if (delivery.pause) return this.pause(delivery.pause.reason, delivery.pause.error);
         if (this.leaseLost) return this.stopped();
@@ -396,7 +398,7 @@ class CampaignRun {
       if (nowMs - this.busySinceMs >= NUMBER_BUSY_AFTER_MS && this.waiting?.reason !== "number_busy") {
         const other = await this.slotHolderName();
         if (other) {
-          this.waiting = { reason: "number_busy", until: new Date(this.settings.now().getTime() + take.waitMs), detail: `${this.rules.numberName} is sending for "${other}"` };
+          this.waiting = { reason: "number_busy", until: new Date(this.settings.now().getTime() + take.waitMs), detail: other };
           await recordWaiting(this.db, this.campaign.id, this.settings.holder, this.waiting);
         }
       }
@@ -464,6 +466,16 @@ class CampaignRun {
       .from(whatsappSessions)
       .where(eq(whatsappSessions.id, this.key.sessionId));
     return row?.reason ?? null;
+  }
+
+  /** When WAHA says the number's restriction ends (its session's timelock, its capping cycle); null when it does not say. */
+  private async restrictionEnd(): Promise<Date | null> {
+    try {
+      this.timelock = (await this.client.getSession(this.session)).reachoutTimelock ?? null;
+    } catch (error) {
+      if (!(error instanceof WahaError)) throw error;
+    }
+    return (await this.checkRestriction())?.until ?? null;
   }
 
   /** WAHA's own word on the number: a reachout timelock or the new-chat cap stops it before any send. */

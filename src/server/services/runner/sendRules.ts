@@ -14,18 +14,20 @@ import { type Campaign, type SendWindow, whatsappSessions } from "~/server/db/sc
 import { localDayBounds, localHourBounds } from "../safeSending/calendar";
 import { type NumberPolicy, effectiveDailyLimit } from "../safeSending/policy";
 import { currentWindowInterval, nextWindowOpening } from "../safeSending/sendWindow";
+import type { WaitingReason } from "../safeSending/waiting";
 import type { HeldBy, SendLimits } from "./sendSlot";
 
 /** How often a run reads its number's policy again. */
 export const POLICY_REFRESH_MS = 10_000;
 
-/** Why a campaign waits (campaigns.waiting_reason), and until when. */
-export type WaitingReason = "daily_limit" | "hourly_limit" | "send_window" | "batch_pause" | "number_busy";
-
+/**
+ * Why a campaign waits (campaigns.waiting_reason), until when, and what the page's words need
+ * (safeSending/waiting.ts `describeWaiting`): the limit ("40"), the window's hours ("09:00–20:00"),
+ * the batch size ("50"), or the other campaign's name.
+ */
 export interface Waiting {
   reason: WaitingReason;
   until: Date;
-  /** The same in words, for the page (e.g. "Sales reached today's limit of 40 messages"). */
   detail: string;
 }
 
@@ -54,8 +56,6 @@ export async function loadNumberState(db: Db, sessionId: string): Promise<Number
   const { name, firstSentAt, ...policy } = row;
   return { name, policy, firstSentAt };
 }
-
-const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
 
 /** One run's view of its number's rules and its campaign's window and batches. */
 export class SendRules {
@@ -126,13 +126,13 @@ export class SendRules {
       return {
         reason: "daily_limit",
         until: this.day!.end,
-        detail: `${this.state.name} reached today's limit of ${plural(limits.dailyLimit ?? 0, "message")}`,
+        detail: String(limits.dailyLimit ?? 0),
       };
     }
     return {
       reason: "hourly_limit",
       until: this.hour!.end,
-      detail: `${this.state.name} reached this hour's limit of ${plural(limits.hourlyLimit ?? 0, "message")}`,
+      detail: String(limits.hourlyLimit ?? 0),
     };
   }
 
@@ -140,7 +140,7 @@ export class SendRules {
   gate(): Waiting | null {
     const now = this.now();
     if (this.batchPauseUntil && now < this.batchPauseUntil) {
-      return { reason: "batch_pause", until: this.batchPauseUntil, detail: `pause after a batch of ${plural(this.campaign.batchSize ?? 0, "message")}` };
+      return { reason: "batch_pause", until: this.batchPauseUntil, detail: String(this.campaign.batchSize ?? 0) };
     }
     this.batchPauseUntil = null;
     const window = this.campaign.sendWindow;
@@ -181,7 +181,7 @@ export class SendRules {
     let until: Date | null = null;
     for (const known of this.zones.values()) if (!known.open && (until === null || known.until < until)) until = known.until;
     if (!until) return null;
-    return { reason: "send_window", until, detail: `${windowWords(window)}, in each recipient's time zone` };
+    return { reason: "send_window", until, detail: windowWords(window) };
   }
 
   /** A message of this campaign went out: count it in the batch, and start the pause when the batch is full. */
@@ -196,6 +196,7 @@ export class SendRules {
   }
 }
 
+/** The window's hours, as the page shows them. */
 function windowWords(window: SendWindow): string {
-  return `sends between ${window.start} and ${window.end} (${window.timeZone})`;
+  return `${window.start}–${window.end}`;
 }
