@@ -71,7 +71,7 @@ export interface PasswordHasherOptions {
   params?: ScryptParams;
   /** Hashes at once; default: one less than the cores, at least 1, at most 2. */
   concurrency?: number;
-  /** Hashes waiting beyond those; more are refused with a 503. Default 32. */
+  /** Hashes waiting beyond those; more are refused with a 503 (at ~0.5–1 s a hash, a longer queue only makes people wait). Default 8. */
   maxQueued?: number;
 }
 
@@ -90,7 +90,7 @@ export class PasswordHasher {
     this.params = options.params ?? PRODUCTION_SCRYPT;
     this.limiter = new WorkLimiter(
       options.concurrency ?? Math.min(2, Math.max(1, availableParallelism() - 1)),
-      options.maxQueued ?? 32,
+      options.maxQueued ?? 8,
     );
   }
 
