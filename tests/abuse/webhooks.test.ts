@@ -11,6 +11,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EnvError, parseEnv } from "~/env";
 import { campaignRecipients, campaigns, webhookEvents, whatsappSessions, workspaces } from "~/server/db/schema";
+import { SchedulerService } from "~/server/services/scheduler";
 import { EVENT_RETENTION_MS, TIMESTAMP_WINDOW_MS } from "~/server/services/wahaWebhooks";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, TEST_WEBHOOK_SECRET, type TestApp } from "../helpers/app";
@@ -191,8 +192,14 @@ for (const backend of backends) {
         { eventId: old, receivedAt: new Date(Date.now() - EVENT_RETENTION_MS - 3_600_000) },
         { eventId: recent, receivedAt: new Date(Date.now() - EVENT_RETENTION_MS + 3_600_000) },
       ]);
-      // The test app sweeps every second.
-      await waitFor("the old event id pruned", async () => (await app.services.db.select().from(webhookEvents).where(eq(webhookEvents.eventId, old))).length === 0);
+      // A process starting now (its first sweep does the housekeeping; later ones every 10 minutes).
+      const scheduler = new SchedulerService(app.services.db, app.services.waha, { sweepCron: "*/1 * * * * *" });
+      try {
+        await scheduler.initialize();
+        await waitFor("the old event id pruned", async () => (await app.services.db.select().from(webhookEvents).where(eq(webhookEvents.eventId, old))).length === 0, { timeoutMs: 15_000 });
+      } finally {
+        await scheduler.stop();
+      }
       const left = await app.services.db.select().from(webhookEvents).where(inArray(webhookEvents.eventId, [old, recent]));
       expect(left.map((row) => row.eventId)).toEqual([recent]);
     });

@@ -23,7 +23,6 @@ import { PgBossStartDriver } from "./scheduling/pgBossDriver";
 import { SchedulerError } from "./scheduling/schedulerError";
 import type { DriverRuns, SchedulerDriver, StartDriver } from "./scheduling/startDriver";
 import { findCampaignSchedule, findScheduledCampaigns, findStaleRunningCampaigns, HOUSEKEEPING_INTERVAL_MS, planSweep, purgeExpiredRows } from "./scheduling/sweep";
-import { pruneWebhookEvents } from "./wahaWebhooks";
 import type { WahaApiClient } from "./waha/client";
 
 export { SchedulerError, type SchedulerErrorCode } from "./scheduling/schedulerError";
@@ -258,11 +257,8 @@ export class SchedulerService {
       await this.driver.startNow(campaignId, "recover");
     }
 
-    // WAHA's event ids are kept only as long as a retry or replay could still come (wahaWebhooks.ts).
-    const prunedWebhookEvents = await pruneWebhookEvents(this.db, now);
-
     this.lastSweepAt = now;
-    return { armed: plan.arm.length, missed: plan.missed.length, recovered, disarmed, prunedWebhookEvents };
+    return { armed: plan.arm.length, missed: plan.missed.length, recovered, disarmed };
   }
 
   private async shutdown(): Promise<void> {

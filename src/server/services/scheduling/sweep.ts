@@ -3,6 +3,7 @@ import type { Db } from "~/server/db/client";
 import { campaigns } from "~/server/db/schema";
 import { holderIsGone } from "../runner/presence";
 import { purgeExpiredAuthRows } from "../auth/purge";
+import { pruneWebhookEvents } from "../wahaWebhooks";
 
 /**
  * What the scheduler reads from the database, and the pure decision the periodic sweep (and
@@ -84,7 +85,7 @@ export function planSweep(input: SweepInput): SweepPlan {
 /** Housekeeping runs with the sweep, but at most this often per process (its rows expire in hours, not seconds). */
 export const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
 
-/** Rows whose time is over: ended or idle log-in sessions, old throttle rows, expired invites. */
+/** Rows whose time is over: ended or idle log-in sessions, old throttle rows, expired invites, old webhook event ids. */
 export async function purgeExpiredRows(db: Db) {
-  return { ...(await purgeExpiredAuthRows(db)) };
+  return { ...(await purgeExpiredAuthRows(db)), webhookEvents: await pruneWebhookEvents(db) };
 }
