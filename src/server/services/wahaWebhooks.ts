@@ -29,12 +29,12 @@ const eventSchema = z.object({
   id: z.string().min(1).max(200),
   /** Milliseconds since the epoch, when WAHA raised the event (required in WAHA's schema). */
   timestamp: z.number(),
-  event: z.string(),
-  session: z.string(),
+  event: z.string().max(100),
+  session: z.string().max(200),
   payload: z.unknown(),
 });
-const sessionStatusPayload = z.object({ status: z.string() });
-const ackPayload = z.object({ id: z.string(), ack: z.number().int().min(-1).max(4) });
+const sessionStatusPayload = z.object({ status: z.string().max(64) });
+const ackPayload = z.object({ id: z.string().max(500), ack: z.number().int().min(-1).max(4) });
 
 export type WebhookOutcome = "handled" | "duplicate" | "ignored";
 
