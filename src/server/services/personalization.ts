@@ -138,7 +138,11 @@ export function findMessageTextProblem(body: string): MessageTextProblem | null 
 
 /** The variant seed of one recipient: the same contact and text always give the same variant (a resend or a preview too). */
 export function variantSeed(body: string, recipientKey: string): number {
-  return seedFrom(`${recipientKey}\n${body}`);
+  return variantSeedFrom(seedFrom(body), recipientKey);
+}
+
+function variantSeedFrom(bodyHash: number, recipientKey: string): number {
+  return seedFrom(`\n${recipientKey}`, bodyHash);
 }
 
 /**
@@ -147,15 +151,21 @@ export function variantSeed(body: string, recipientKey: string): number {
  */
 export class CompiledMessage {
   private readonly parts: SpintaxPart[] | null;
+  /** The text with its escapes resolved when it has no groups (then no recipient needs a seed). */
+  private readonly fixedText: string | null;
+  /** The body hashed once: a recipient's seed continues from it (a million recipients, one pass over the body). */
+  private readonly bodyHash: number;
 
   constructor(readonly body: string) {
     const parsed = parseSpintax(body);
     this.parts = parsed.ok ? parsed.parts : null;
+    this.fixedText = this.parts === null ? body : hasGroups(this.parts) ? null : renderSpintax(this.parts, () => 0);
+    this.bodyHash = seedFrom(body);
   }
 
   /** The text one recipient gets: its spintax variant (from `recipientKey`), then its placeholders. */
   render(contact: PersonalizationContact, options: { recipientKey: string; defaultName?: string | null }): string {
-    const chosen = this.parts ? renderSpintax(this.parts, seededRandom(variantSeed(this.body, options.recipientKey))) : this.body;
+    const chosen = this.fixedText ?? renderSpintax(this.parts!, seededRandom(variantSeedFrom(this.bodyHash, options.recipientKey)));
     return renderTemplate(chosen, contact, { defaultName: options.defaultName ?? null });
   }
 

@@ -118,9 +118,12 @@ function readPlaceholder(body: string, start: number): { kind: "placeholder"; te
   return { kind: "group" };
 }
 
-/** A 32-bit seed from any text (FNV-1a): the same recipient and text give the same seed everywhere. */
-export function seedFrom(text: string): number {
-  let hash = 0x811c9dc5;
+/**
+ * A 32-bit seed from any text (FNV-1a): the same recipient and text give the same seed everywhere.
+ * `start` continues a hash (hash a long text once, then each recipient's key from there).
+ */
+export function seedFrom(text: string, start = 0x811c9dc5): number {
+  let hash = start;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
