@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart]`
+ * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety]`
  *
  * Measures the scheduler and the sender against their baselines and limits (issue 7) and prints one
  * table. It reports; it does not assert: a missed target is a "no" in the table, not a failure.
@@ -20,6 +20,7 @@ import { leftoverDatabases } from "./lib/pg";
 import { type Row, renderTable } from "./lib/table";
 import { measureScheduleScale } from "./scheduleScale";
 import { measureSendingOverhead } from "./sendingOverhead";
+import { measureSafeSendingCost } from "./safeSendingCost";
 import { measureRestartTakeover } from "./restartTakeover";
 import { measureStartPrecision } from "./startPrecision";
 
@@ -30,6 +31,7 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
   api: measureApiLatency,
   idle: measureIdleServer,
   restart: measureRestartTakeover,
+  safety: measureSafeSendingCost,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only ${Object.keys(MEASUREMENTS).join(",")}]

@@ -80,6 +80,8 @@ interface SendingArgs {
   sessionPrefix: string;
   /** WAHA replaced by an in-process stub answering at once: what the runner and the database cost alone. */
   stubWaha?: boolean;
+  /** The numbers' safe-sending policy (issue 13; bench/safeSendingCost.ts); absent: the neutral column defaults. */
+  policy?: { typing: boolean; checkExists: boolean; dailyLimit: number | null; hourlyLimit: number | null };
 }
 
 export interface SendingOutcome {
@@ -105,6 +107,11 @@ export async function sendingChild(args: SendingArgs): Promise<SendingOutcome> {
   try {
     await migrateDatabase(database);
     const { campaignIds } = await seedSending(database.db, args);
+    if (args.policy) {
+      const policy = args.policy;
+      await database.db.execute(sql`update whatsapp_sessions set typing = ${policy.typing}, check_exists = ${policy.checkExists},
+        daily_limit = ${policy.dailyLimit}::int, hourly_limit = ${policy.hourlyLimit}::int`);
+    }
     const waha = args.stubWaha ? stubWahaClient(WahaApiClient) : new WahaApiClient({ baseUrl: args.wahaUrl });
     const counter = new StatementCounter();
     const uncount = database.pglite ? countPglite(database.pglite, counter) : countPostgres(counter);
@@ -162,12 +169,13 @@ function stubWahaClient(Client: typeof WahaApiClient): WahaApiClient {
   return new StubWahaClient({ baseUrl: "http://127.0.0.1:9" });
 }
 
-async function runSending(
+export async function runSending(
   ctx: BenchContext,
   backend: "pglite" | "postgres",
   sessions: number,
   perCampaign: number,
   stubWaha = false,
+  policy?: SendingArgs["policy"],
 ): Promise<SendingOutcome> {
   const bench = backend === "postgres" ? await createBenchDatabase("sending") : null;
   try {
@@ -185,8 +193,9 @@ async function runSending(
         recipientsPerCampaign: perCampaign,
         sessionPrefix,
         stubWaha,
+        ...(policy ? { policy } : {}),
       } satisfies SendingArgs,
-      { logFile: path.join(ctx.logDir, `sending-${backend}-${sessions}x${perCampaign}${stubWaha ? "-stub" : ""}.log`), timeoutMs: 10 * 60_000, env: { LOG_LEVEL: "warn", NODE_ENV: "production" } },
+      { logFile: path.join(ctx.logDir, `sending-${backend}-${sessions}x${perCampaign}${stubWaha ? "-stub" : ""}${policy ? "-policy" : ""}.log`), timeoutMs: 10 * 60_000, env: { LOG_LEVEL: "warn", NODE_ENV: "production" } },
     ).result;
   } finally {
     await bench?.drop();
