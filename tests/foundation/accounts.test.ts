@@ -3,12 +3,13 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TRPCError } from "@trpc/server";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCaller } from "~/server/api/root";
 import type { SessionCookieJar } from "~/server/api/trpc";
 import { openDatabase } from "~/server/db/client";
-import { apiKeys, users } from "~/server/db/schema";
+import { parseEnv } from "~/env";
+import { apiKeys, authSessions, users } from "~/server/db/schema";
 import { callerFromApiKey, callerFromSessionToken, sha256 } from "~/server/services/auth";
 import { backends } from "../helpers/db";
 import { startTestApp, type TestApp } from "../helpers/app";
@@ -78,6 +79,18 @@ for (const backend of backends) {
       expect(await callerFromSessionToken(app.services.db, token)).toBeNull();
     });
 
+    it("a used session keeps its last_seen_at current (written at most once a minute); an expired one is refused", async () => {
+      const cookies = jar();
+      const anonymous = createCaller({ services: app.services, caller: null, cookies });
+      const user = await anonymous.auth.signUp({ email: "seen@example.com", password: "long enough password" });
+      await app.services.db.update(authSessions).set({ lastSeenAt: sql`now() - interval '2 hours'` }).where(eq(authSessions.userId, user.id));
+      expect(await callerFromSessionToken(app.services.db, cookies.value!)).toMatchObject({ userId: user.id });
+      const [seen] = await app.services.db.select().from(authSessions).where(eq(authSessions.userId, user.id));
+      expect(Date.now() - seen!.lastSeenAt.getTime()).toBeLessThan(60_000);
+      await app.services.db.update(authSessions).set({ expiresAt: sql`now() - interval '1 second'` }).where(eq(authSessions.userId, user.id));
+      expect(await callerFromSessionToken(app.services.db, cookies.value!)).toBeNull();
+    });
+
     it("API keys are stored hashed, shown once, and stop working when revoked", async () => {
       const cookies = jar();
       const anonymous = createCaller({ services: app.services, caller: null, cookies });
@@ -137,5 +150,31 @@ describe("admin CLI and first-run bootstrap", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("SIGNUP and QUOTA_*", () => {
+  it("SIGNUP is open by default only in sandbox mode, invite with a real WAHA, and a set value wins", async () => {
+    for (const [env, expected] of [
+      [{ WAHA_URL: "" }, "open"],
+      [{}, "invite"],
+      [{ SIGNUP: "closed", WAHA_URL: "" }, "closed"],
+    ] as const) {
+      const app = await startTestApp(backends[0]!, env, { initializeScheduler: false });
+      try {
+        expect(app.services.sandbox).toBe(env.WAHA_URL === "");
+        expect(app.services.signupMode).toBe(expected);
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
+  it("bad values stop start-up naming the variable; the quota defaults are 10 numbers, 100,000 contacts, 500 MB", () => {
+    expect(() => parseEnv({ SIGNUP: "everyone" })).toThrow(/SIGNUP must be "open" \(anyone\), "invite"/);
+    expect(() => parseEnv({ QUOTA_NUMBERS: "-1" })).toThrow(/QUOTA_NUMBERS must be 0 or more/);
+    expect(() => parseEnv({ QUOTA_MEDIA_BYTES: "lots" })).toThrow(/QUOTA_MEDIA_BYTES must be a whole number of bytes/);
+    expect(parseEnv({})).toMatchObject({ QUOTA_NUMBERS: 10, QUOTA_CONTACTS: 100_000, QUOTA_MEDIA_BYTES: 500 * 1024 * 1024 });
+    expect(parseEnv({}).SIGNUP).toBeUndefined();
   });
 });
