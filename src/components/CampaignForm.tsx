@@ -8,6 +8,7 @@ import { browserTimeZone, formatRelative, localInputToIsoWithOffset, offsetLabel
 import { MediaThumb, useMediaUrl } from "./MediaThumb";
 import { MessageEditor } from "./MessageEditor";
 import { MessagePreview } from "./MessagePreview";
+import { SafeSendingOptions, safeSendingDraft, safeSendingFields } from "./SafeSendingOptions";
 import type { Campaign } from "./types";
 import { Button } from "./ui/button";
 import { Card } from "./ui/card";
@@ -51,6 +52,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const [delayMin, setDelayMin] = useState<string | null>(campaign ? seconds(campaign.delayMinMs) : null);
   const [delayMax, setDelayMax] = useState<string | null>(campaign ? seconds(campaign.delayMaxMs) : null);
   const [localError, setLocalError] = useState<string | null>(null);
+  const [safeSending, setSafeSending] = useState(() => safeSendingDraft(campaign, browserTimeZone()));
 
   // Until the user types a delay, show the server's default (SEND_DELAY_MIN_MS / MAX_MS).
   const delayMinValue = delayMin ?? (appInfo.data ? seconds(appInfo.data.defaultDelayMinMs) : "");
@@ -83,6 +85,8 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
     const maxMs = Math.round(Number(delayMaxValue) * 1000);
     if (!Number.isFinite(minMs) || !Number.isFinite(maxMs) || minMs < 0 || maxMs < 0) return setLocalError("Delays are seconds, 0 or more");
     if (maxMs < minMs) return setLocalError("The longest delay must not be shorter than the shortest");
+    const safeFields = safeSendingFields(safeSending);
+    if ("error" in safeFields) return setLocalError(safeFields.error);
     const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
     const fields = {
       name,
@@ -93,6 +97,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
       delayMinMs: minMs,
       delayMaxMs: maxMs,
       defaultName: defaultName.trim() || null,
+      ...safeFields,
     };
     if (campaign) {
       update.mutate({ id: campaign.id, ...fields, ...(when !== initialWhen ? { scheduledAt } : {}) });
@@ -267,6 +272,13 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
               for people who have not messaged you before; short gaps to a cold audience get numbers banned.
             </p>
           </div>
+        </Card>
+
+        <Card title="Keeping the number safe">
+          <SafeSendingOptions draft={safeSending} onChange={setSafeSending} fieldError={fieldError} />
+          <p className="mt-2 text-xs text-slate-500">
+            The number&apos;s own daily and hourly limits and warm-up (under Numbers) apply to every campaign on it.
+          </p>
         </Card>
 
         {localError ? <ErrorMessage error={{ message: localError }} /> : null}

@@ -33,6 +33,8 @@ const ADDED = [
   "GET /api/v1/templates/{id}",
   "GET /api/v1/campaigns",
   "GET /api/v1/campaigns/{id}/events",
+  // Issue 13: a number's sending policy.
+  "PATCH /api/v1/sessions/{id}",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

@@ -128,6 +128,21 @@ export const restRoutes: RestRoute[] = [
   },
   {
     kind: "procedure",
+    method: "PATCH",
+    path: "/api/v1/sessions/{id}",
+    procedure: "whatsappSession.update",
+    input: "json",
+    operationId: "updateSession",
+    summary: "Change a WhatsApp number's sending policy: limits, warm-up, typing, check-exists, time zone",
+    description:
+      "Any subset of `timeZone`, `dailyLimit`, `hourlyLimit` (null = no limit), `warmup`, `typing`, `checkExists`, " +
+      "`maxConsecutiveFailures` (null = never pause on failures). Numbers created here start with the safe defaults " +
+      "(README: Keeping your number safe). Takes effect at the number's next send, in every campaign.",
+    tag: "Sessions",
+    status: 200,
+    response: "Session",
+  },  {
+    kind: "procedure",
     method: "POST",
     path: "/api/v1/sessions/{id}/simulate-scan",
     procedure: "whatsappSession.simulateScan",

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import {
   type Campaign,
+  type SendWindow,
   campaignRecipients,
   campaignStatus,
   campaigns,
@@ -26,12 +27,13 @@ import { cancelCampaign, pauseCampaign, resumeCampaign } from "./campaignLifecyc
 import { type CampaignCounts, campaignProgress } from "./campaignProgress";
 import { isActive, USER_ACTIONS, userMay } from "./campaignStatuses";
 import { normalisePhone } from "./contactImport";
-import { renderTemplate } from "./personalization";
+import { CompiledMessage } from "./personalization";
 import { toChatId, type WahaApiClient } from "./waha/client";
 import type { SlotWakeups } from "../db/notifications";
 import { AppError, conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";
-import { assertPlaceholdersKnown, MAX_MESSAGE_LENGTH } from "./templates";
+import { sendWindowSchema } from "./safeSending/sendWindow";
+import { assertMessageText, MAX_MESSAGE_LENGTH } from "./templates";
 
 /** What the campaign service needs of the scheduler (SchedulerService implements it). */
 export interface CampaignScheduling {
@@ -63,6 +65,16 @@ export const campaignFields = z.object({
   delayMinMs: delay.optional(),
   delayMaxMs: delay.optional(),
   defaultName: z.string().trim().max(60).nullish(),
+  /** Issue 13: when it may send (null = any time), batches with pauses, and the latest it may start. */
+  sendWindow: sendWindowSchema.nullish(),
+  batchSize: z.number().int("batchSize is a whole number of messages").min(1, "batchSize must be at least 1").max(100_000, "batchSize must be at most 100000").nullish(),
+  batchPauseMs: z
+    .number()
+    .int("Use whole milliseconds")
+    .min(1_000, "batchPauseMs must be at least 1000 (one second)")
+    .max(86_400_000, "batchPauseMs must be at most 86400000 (one day)")
+    .nullish(),
+  latestStart: isoWithOffset.nullish(),
 });
 export const createCampaignInput = campaignFields;
 export type CreateCampaignInput = z.output<typeof createCampaignInput>;
@@ -78,10 +90,13 @@ export const listRecipientsInput = pageInput.extend({
 });
 
 export type { CampaignCounts } from "./campaignProgress";
+import type { CampaignProgress } from "./campaignProgress";
 
 export type CampaignView = Omit<Campaign, "leaseHolder" | "leaseExpiresAt"> & {
   counts: CampaignCounts;
   etaSeconds: number | null;
+  /** Held back by a limit, a window, a batch pause or a busy number (campaignProgress.ts). */
+  waiting: CampaignProgress["waiting"];
 };
 
 /** A campaign must be set a little ahead: the scheduler refuses an instant already past. */
@@ -114,14 +129,16 @@ export class CampaignService {
     }
     const [sample] = campaign.listId
       ? await this.db
-          .select({ phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+          .select({ id: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
           .from(contactListMembers)
           .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
           .where(eq(contactListMembers.listId, campaign.listId))
           .orderBy(asc(contacts.phone))
           .limit(1)
       : [];
-    const text = renderTemplate(body, sample ?? { phone: target.phone, firstName: null, attributes: {} }, {
+    // The variant that first contact will get (the same seed as materialisation).
+    const text = new CompiledMessage(body).render(sample ?? { phone: target.phone, firstName: null, attributes: {} }, {
+      recipientKey: sample?.id ?? target.phone,
       defaultName: campaign.defaultName,
     });
     const chatId = toChatId(target.phone);
@@ -179,6 +196,10 @@ export class CampaignService {
       delayMinMs: input.delayMinMs ?? current.delayMinMs,
       delayMaxMs: input.delayMaxMs ?? current.delayMaxMs,
       defaultName: input.defaultName !== undefined ? input.defaultName : current.defaultName,
+      sendWindow: input.sendWindow !== undefined ? input.sendWindow : current.sendWindow,
+      batchSize: input.batchSize !== undefined ? input.batchSize : current.batchSize,
+      batchPauseMs: input.batchPauseMs !== undefined ? input.batchPauseMs : current.batchPauseMs,
+      latestStart: input.latestStart !== undefined ? input.latestStart : current.latestStart,
     };
     // Switching from template to text (or back) clears the other.
     if (input.text && input.templateId === undefined) merged.templateId = null;
@@ -344,6 +365,10 @@ export class CampaignService {
       delayMinMs?: number;
       delayMaxMs?: number;
       defaultName?: string | null;
+      sendWindow?: SendWindow | null;
+      batchSize?: number | null;
+      batchPauseMs?: number | null;
+      latestStart?: Date | null;
     },
     current: Campaign | null,
   ) {
@@ -356,6 +381,15 @@ export class CampaignService {
     const delayMinMs = input.delayMinMs ?? this.defaults.delayMinMs;
     const delayMaxMs = input.delayMaxMs ?? Math.max(this.defaults.delayMaxMs, delayMinMs);
     if (delayMaxMs < delayMinMs) throw unprocessable("The longest delay must not be shorter than the shortest", "delayMaxMs");
+    if (Boolean(input.batchSize) !== Boolean(input.batchPauseMs)) {
+      throw unprocessable(
+        "Give batchSize and batchPauseMs together (after batchSize messages, pause batchPauseMs), or neither",
+        input.batchSize ? "batchPauseMs" : "batchSize",
+      );
+    }
+    if (input.latestStart && input.latestStart.getTime() < input.scheduledAt.getTime()) {
+      throw unprocessable("latestStart must not be before scheduledAt: it is the latest the campaign may still start", "latestStart");
+    }
 
     const [list] = await this.db
       .select({ id: contactLists.id })
@@ -369,7 +403,7 @@ export class CampaignService {
         .where(and(eq(templates.id, input.templateId), eq(templates.workspaceId, workspaceId)));
       if (!template) throw unprocessable("That template does not exist", "templateId");
     } else {
-      await assertPlaceholdersKnown(this.db, workspaceId, input.text!, "text");
+      await assertMessageText(this.db, workspaceId, input.text!, "text");
     }
     if (input.mediaId) {
       const [media] = await this.db
@@ -401,6 +435,10 @@ export class CampaignService {
       delayMinMs,
       delayMaxMs,
       defaultName: input.defaultName ?? null,
+      sendWindow: input.sendWindow ?? null,
+      batchSize: input.batchSize ?? null,
+      batchPauseMs: input.batchPauseMs ?? null,
+      latestStart: input.latestStart ?? null,
     };
   }
 }

@@ -23,6 +23,11 @@ const CAMPAIGN_READ_ONLY: Record<string, string> = {
   completedAt: "completedAt is read-only: the campaign's run sets it",
   counts: "counts are read-only: they count the recipients",
   pauseReason: "pauseReason is read-only; use /pause to pause",
+  missedReason: "missedReason is read-only: the scheduler sets it when latestStart passes",
+  waiting: "waiting is read-only: it says what holds the campaign back (limits, window, batch pause)",
+  waitingReason: "waitingReason is read-only: it says what holds the campaign back",
+  waitingUntil: "waitingUntil is read-only: it says when the campaign goes on",
+  waitingDetail: "waitingDetail is read-only",
 };
 
 export const campaignRouter = router({

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { numberPolicyPatchSchema } from "../../services/safeSending/policy";
 import { sessionNameSchema } from "../../services/whatsappSessions";
 import { strictInput } from "../strictInput";
 import { protectedProcedure, router } from "../trpc";
@@ -6,12 +7,27 @@ import { protectedProcedure, router } from "../trpc";
 const byId = z.object({ id: z.uuid({ error: "Not a WhatsApp number id" }) });
 const byIdOnly = strictInput(byId);
 
+/** What a number reads back with but no caller writes (the runner and WAHA set these). */
+const SESSION_READ_ONLY: Record<string, string> = {
+  status: "status is WAHA's: scan the QR code, or log out",
+  todayLimit: "todayLimit is worked out from dailyLimit and the warm-up: set those",
+  warmupSchedule: "warmupSchedule follows from dailyLimit: set dailyLimit and warmup",
+  firstSentAt: "firstSentAt is read-only: the number's first send sets it",
+  restrictedUntil: "restrictedUntil is read-only: WhatsApp's restriction sets it",
+  restrictionReason: "restrictionReason is read-only: WhatsApp's restriction sets it",
+  wahaSessionName: "wahaSessionName is read-only: the server names the WAHA session",
+};
+
 export const whatsappSessionRouter = router({
   list: protectedProcedure.query(({ ctx }) => ctx.services.sessions.list(ctx.workspaceId)),
   get: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.sessions.get(ctx.workspaceId, input.id)),
   create: protectedProcedure
-    .input(strictInput(z.object({ name: sessionNameSchema })))
-    .mutation(({ ctx, input }) => ctx.services.sessions.create(ctx.workspaceId, input.name)),
+    .input(strictInput(numberPolicyPatchSchema.extend({ name: sessionNameSchema }), SESSION_READ_ONLY))
+    .mutation(({ ctx, input: { name, ...policy } }) => ctx.services.sessions.create(ctx.workspaceId, name, policy)),
+  /** The number's sending policy (issue 13): any subset of its fields. */
+  update: protectedProcedure
+    .input(strictInput(byId.extend(numberPolicyPatchSchema.shape), SESSION_READ_ONLY))
+    .mutation(({ ctx, input: { id, ...policy } }) => ctx.services.sessions.updatePolicy(ctx.workspaceId, id, policy)),
   qr: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.sessions.qr(ctx.workspaceId, input.id)),
   requestPairingCode: protectedProcedure
     .input(strictInput(byId.extend({ phoneNumber: z.string().regex(/^\+?[0-9 ()-]{6,20}$/, "Write the phone number with its country code") })))
