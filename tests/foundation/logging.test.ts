@@ -9,6 +9,7 @@ import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { campaignRecipients, contacts, workspaces } from "~/server/db/schema";
 import { createLogger, safeErrorSerializer } from "~/server/logger";
+import { AppError } from "~/server/services/errors";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 
 const PHONE = "+4915112345678";
@@ -74,6 +75,14 @@ for (const backend of backends) {
       expect(lines[1]).toContain("contacts_workspace_phone_unique");
       expect(lines[1]).not.toContain(DIGITS);
       expect(lines[1]).not.toContain("Erika");
+
+      // Wrapped as the cause of another error: its text is in the message and stack of the wrapper.
+      log.error({ err: new AppError("INTERNAL", "could not save the contact", undefined, { cause: error }) }, "wrapped");
+      expect(lines).toHaveLength(3);
+      expect(lines[2]).toContain("could not save the contact");
+      expect(lines[2]).toContain("Failed query");
+      expect(lines[2]).not.toContain(DIGITS);
+      expect(lines[2]).not.toContain("Erika");
     });
 
     it("a value quoted in PostgreSQL's message is dropped too", async () => {
