@@ -40,6 +40,7 @@ describe("the OpenAPI document's 503", () => {
     expect(with503.sort()).toEqual(
       [
         "POST /api/v1/sessions",
+        "DELETE /api/v1/sessions/{id}",
         "POST /api/v1/campaigns",
         "PATCH /api/v1/campaigns/{id}",
         "DELETE /api/v1/campaigns/{id}",

@@ -33,6 +33,13 @@ const ADDED = [
   "GET /api/v1/templates/{id}",
   "GET /api/v1/campaigns",
   "GET /api/v1/campaigns/{id}/events",
+  // Issue 12: deletes and the media library.
+  "DELETE /api/v1/sessions/{id}",
+  "DELETE /api/v1/lists/{id}",
+  "DELETE /api/v1/templates/{id}",
+  "POST /api/v1/media",
+  "GET /api/v1/media",
+  "DELETE /api/v1/media/{id}",
   // Issue 13: a number's sending policy.
   "PATCH /api/v1/sessions/{id}",
 ];

@@ -13,6 +13,7 @@ import { type Caller, callerFromApiKey } from "../services/auth";
 import { BODY_LIMIT_BYTES } from "../http/limits";
 import { isJsonContentType, isPlainObject, parseJson, readBodyText, refuseDeclaredOverLimit } from "./body";
 import { RestError, toRestError } from "./errors";
+import { readImageBody } from "./imageBody";
 import { type JsonSchema, primaryType, procedureInputSchema } from "./inputSchemas";
 import { openApiDocument } from "./openapi";
 import { matchRoute, type ProcedureRoute } from "./routes";
@@ -66,7 +67,7 @@ async function authenticate(services: AppServices, req: IncomingMessage): Promis
 
 /** CSV imports may be large; every other body is JSON (or nothing) under the JSON limit. */
 function bodyLimitOf(route: ProcedureRoute): number {
-  return route.input === "csv" ? BODY_LIMIT_BYTES.csv : BODY_LIMIT_BYTES.json;
+  return route.input === "csv" ? BODY_LIMIT_BYTES.csv : route.input === "image" ? BODY_LIMIT_BYTES.media : BODY_LIMIT_BYTES.json;
 }
 
 /** The server-side caller's function for a dotted procedure path ("campaign.get"). */
@@ -103,6 +104,8 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
       }
       return { ...fromQuery, ...body, ...params };
     }
+    case "image":
+      return { ...(await readImageBody(req)), ...fromQuery, ...params };
     case "csv": {
       if (/^multipart\//i.test(req.headers["content-type"] ?? "")) {
         throw new RestError(

@@ -3,6 +3,7 @@
  * inputs (inputSchemas.ts): parameters and request bodies are the validation's own schemas.
  */
 import { type JsonSchema, primaryType, procedureInputSchema, withoutProperties } from "./inputSchemas";
+import { IMAGE_CONTENT_TYPES } from "./imageBody";
 import { responseSchemas } from "./responseSchemas";
 import { pathParameters, type ProcedureRoute, type RestRoute, restRoutes } from "./routes";
 
@@ -21,13 +22,13 @@ interface ErrorResponseSpec {
 
 const hasInput = (route: RestRoute) => route.kind === "procedure" && procedureInputSchema(route.procedure) !== null;
 const changesState = (route: RestRoute) => route.kind === "procedure" && route.method !== "GET";
-const hasBody = (route: RestRoute) => route.kind === "procedure" && (route.input === "json" || route.input === "csv");
+const hasBody = (route: RestRoute) => route.kind === "procedure" && (route.input === "json" || route.input === "csv" || route.input === "image");
 
 const ERROR_RESPONSES: ErrorResponseSpec[] = [
   {
     status: 400,
     name: "BadRequest",
-    description: "Malformed JSON or an invalid field (`field` names it)",
+    description: "Malformed JSON, an invalid field, or a field this endpoint does not take (unknown or read-only); `field` names it",
     applies: hasInput,
   },
   { status: 401, name: "Unauthorized", description: "No API key, or one that is unknown or revoked", applies: (r) => r.kind === "procedure" },
@@ -44,6 +45,13 @@ const ERROR_RESPONSES: ErrorResponseSpec[] = [
     name: "Unprocessable",
     description: "Well-formed but not doable: e.g. a time in the past, an unknown list, an unknown placeholder",
     applies: changesState,
+  },
+  {
+    status: 405,
+    name: "MethodNotAllowed",
+    description: "The path exists but does not answer this method; the `Allow` header lists those it answers",
+    // Not listed under operations (an operation is a method that is answered): any path, any other method.
+    applies: () => false,
   },
   { status: 500, name: "Internal", description: "An error on our side; nothing internal is revealed", applies: () => true },
   {
@@ -82,7 +90,9 @@ function buildDocument(): Record<string, unknown> {
       description:
         "Scheduled WhatsApp campaigns through WAHA. Authenticate with `Authorization: Bearer <api key>` " +
         "(create a key in the dashboard or with `npm run cli -- create-user --api-key`). Every error is " +
-        "`{error: {code, message, field?, retryable?}}`; a 503 has `retryable: true`. Dates are ISO-8601 strings. See docs/rest-api.md.",
+        "`{error: {code, message, field?, retryable?}}`; a 503 has `retryable: true`. Dates are ISO-8601 strings. A field an " +
+        "endpoint does not take (unknown or read-only) is a 400 naming it. A method a path does not answer is 405 " +
+        "(`#/components/responses/MethodNotAllowed`) with an `Allow` header. See docs/rest-api.md.",
     },
     servers: [{ url: "/", description: "This server" }],
     security: [{ bearerAuth: [] }],
@@ -92,6 +102,7 @@ function buildDocument(): Record<string, unknown> {
       { name: "Lists", description: "Contact lists and imports" },
       { name: "Templates", description: "Message templates" },
       { name: "Campaigns", description: "Scheduled campaigns and their recipients" },
+      { name: "Media", description: "Images a campaign can send (`mediaId`)" },
     ],
     paths,
     components: {
@@ -102,7 +113,11 @@ function buildDocument(): Record<string, unknown> {
       responses: Object.fromEntries(
         ERROR_RESPONSES.map((spec) => [
           spec.name,
-          { description: spec.description, content: { "application/json": { schema: spec.schema ?? { $ref: "#/components/schemas/Error" } } } },
+          {
+            description: spec.description,
+            ...(spec.status === 405 ? { headers: { Allow: { description: "The methods this path answers", schema: { type: "string" } } } } : {}),
+            content: { "application/json": { schema: spec.schema ?? { $ref: "#/components/schemas/Error" } } },
+          },
         ]),
       ),
     },
@@ -131,13 +146,21 @@ function buildOperation(route: RestRoute, requestSchemas: Record<string, JsonSch
       parameters.push({
         name,
         in: "query",
-        required: input.required?.includes(name) ?? false,
+        // An image upload's filename has a default (rest/imageBody.ts).
+        required: route.input !== "image" && (input.required?.includes(name) ?? false),
         schema,
         ...(primaryType(schema) === "array" ? { style: "form", explode: true, description: "Repeat the parameter or separate values with commas" } : {}),
       });
     }
     const body = requestBody(route, input, pathNames);
-    if (body) {
+    if (route.input === "image") {
+      operation.requestBody = {
+        required: true,
+        content: Object.fromEntries(
+          IMAGE_CONTENT_TYPES.map((type) => [type, { schema: { type: "string", format: "binary", contentMediaType: type } }]),
+        ),
+      };
+    } else if (body) {
       const name = `${route.operationId[0]!.toUpperCase()}${route.operationId.slice(1)}Request`;
       requestSchemas[name] = body.schema;
       operation.requestBody = {

@@ -137,7 +137,6 @@ export const responseSchemas: Record<string, JsonSchema> = {
         Object.fromEntries(
           ["total", ...recipientStatus.enumValues].map((key) => [key, { type: "integer" } satisfies JsonSchema]),
         ),
-        ["total", "pending", "sent", "failed", "unknown"],
       ),
       etaSeconds: { ...nullable({ type: "integer" }), description: "Estimated seconds left; null when not active" },
       sendWindow: {
@@ -159,6 +158,22 @@ export const responseSchemas: Record<string, JsonSchema> = {
       batchPauseMs: nullable({ type: "integer" }),
       latestStart: { ...nullable(dateTime), description: "Not started by then: Missed instead of running late" },
       missedReason: { ...nullable({ type: "string" }), description: "Why a Missed campaign never ran" },
+      waiting: {
+        ...nullable(
+          object(
+            {
+              reason: { type: "string", enum: ["daily_limit", "hourly_limit", "send_window", "batch_pause", "number_busy"] },
+              until: { ...nullable(dateTime), description: "When it goes on" },
+              detail: {
+                ...nullable({ type: "string" }),
+                description: "The limit (\"40\"), the window's hours (\"09:00–20:00\"), the batch size, or the other campaign's name",
+              },
+            },
+            ["reason", "until"],
+          ),
+        ),
+        description: "What holds an active campaign back now (it stays Running or Scheduled); null when nothing does",
+      },
       waitingReason: {
         ...nullable({ type: "string", enum: ["daily_limit", "hourly_limit", "send_window", "batch_pause", "number_busy"] }),
         description: "What holds a Running campaign back now; null when it is not waiting",
@@ -168,9 +183,16 @@ export const responseSchemas: Record<string, JsonSchema> = {
       createdAt: dateTime,
       updatedAt: dateTime,
     },
-    ["id", "name", "status", "scheduledAt", "startedAt", "completedAt", "sessionId", "counts"],
   ),
   CampaignPage: page("Campaign"),
+  Media: object({
+    id: uuid,
+    filename: { type: "string" },
+    mimetype: { type: "string", enum: ["image/jpeg", "image/png", "image/webp"] },
+    sizeBytes: { type: "integer", maximum: 5 * 1024 * 1024 },
+    createdAt: dateTime,
+  }),
+  MediaPage: page("Media"),
   CampaignEvent: object({
     id: { type: "integer" },
     campaignId: uuid,

@@ -19,7 +19,7 @@ type PathsOf<TRecord> = {
 export type ProcedurePath = PathsOf<AppRouter["_def"]["record"]>;
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
-export type RouteTag = "Meta" | "Sessions" | "Lists" | "Templates" | "Campaigns";
+export type RouteTag = "Meta" | "Sessions" | "Lists" | "Templates" | "Campaigns" | "Media";
 
 interface RouteBase {
   method: HttpMethod;
@@ -39,9 +39,10 @@ export interface ProcedureRoute extends RouteBase {
   procedure: ProcedurePath;
   /**
    * Where the input fields other than path parameters come from: the query string, a JSON body,
-   * a CSV body (the `csv` field; a JSON body is accepted too), or nowhere.
+   * a CSV body (the `csv` field; a JSON body is accepted too), an image body (the `dataBase64`
+   * field, from the raw bytes: rest/imageBody.ts), or nowhere.
    */
-  input: "query" | "json" | "csv" | "none";
+  input: "query" | "json" | "csv" | "image" | "none";
   /** Input fields a body route also reads from the query string (`?defaultCountry=US`). */
   queryFields?: string[];
   /** A JSON array body stands for this one field (a bare array of contacts). */
@@ -61,6 +62,12 @@ export interface PublicRoute extends RouteBase {
 export type RestRoute = ProcedureRoute | PublicRoute;
 
 const asPage = (items: unknown) => ({ items, nextCursor: null });
+
+/** A stored image as the API shows it: never where it is kept on disk. */
+const withoutStoragePath = (item: unknown) => {
+  const { storagePath: _storagePath, workspaceId: _workspaceId, ...shown } = item as Record<string, unknown>;
+  return shown;
+};
 
 export const restRoutes: RestRoute[] = [
   {
@@ -141,7 +148,8 @@ export const restRoutes: RestRoute[] = [
     tag: "Sessions",
     status: 200,
     response: "Session",
-  },  {
+  },
+  {
     kind: "procedure",
     method: "POST",
     path: "/api/v1/sessions/{id}/simulate-scan",
@@ -153,6 +161,21 @@ export const restRoutes: RestRoute[] = [
     tag: "Sessions",
     status: 200,
     response: "Session",
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/sessions/{id}",
+    procedure: "whatsappSession.delete",
+    input: "none",
+    operationId: "deleteSession",
+    summary: "Delete a WhatsApp number: logs it out and stops its WAHA session",
+    description:
+      "409 while a campaign that has not ended sends from it, or while finished campaigns still refer to it " +
+      "(delete those first: their history names the number).",
+    tag: "Sessions",
+    status: 204,
+    dependsOn: ["waha"],
   },
 
   // Contact lists
@@ -191,6 +214,17 @@ export const restRoutes: RestRoute[] = [
     tag: "Lists",
     status: 200,
     response: "List",
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/lists/{id}",
+    procedure: "contactList.delete",
+    input: "none",
+    operationId: "deleteList",
+    summary: "Delete a contact list (its contacts stay in the workspace); 409 while a campaign that has not ended uses it",
+    tag: "Lists",
+    status: 204,
   },
   {
     kind: "procedure",
@@ -277,6 +311,60 @@ export const restRoutes: RestRoute[] = [
     tag: "Templates",
     status: 200,
     response: "Template",
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/templates/{id}",
+    procedure: "template.delete",
+    input: "none",
+    operationId: "deleteTemplate",
+    summary: "Delete a template; 409 while a campaign that has not rendered its texts yet (Draft, Scheduled, Paused) uses it",
+    description: "A Running campaign rendered every text when it started, so it no longer needs the template.",
+    tag: "Templates",
+    status: 204,
+  },
+
+  // Media library
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/media",
+    procedure: "media.upload",
+    input: "image",
+    queryFields: ["filename"],
+    operationId: "uploadMedia",
+    summary: "Upload an image (JPEG, PNG or WebP, at most 5 MB) for campaigns' `mediaId`",
+    description:
+      "The body is the image itself with its Content-Type (`curl --data-binary @photo.jpg -H 'Content-Type: image/jpeg'`); " +
+      "`?filename=` names it. The bytes decide the type, not the name: anything else is 422.",
+    tag: "Media",
+    status: 201,
+    response: "Media",
+    present: withoutStoragePath,
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/media",
+    procedure: "media.list",
+    input: "query",
+    operationId: "listMedia",
+    summary: "The workspace's images, newest first",
+    tag: "Media",
+    status: 200,
+    response: "MediaPage",
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/media/{id}",
+    procedure: "media.delete",
+    input: "none",
+    operationId: "deleteMedia",
+    summary: "Delete an image; 409 while a campaign that has not ended sends it",
+    tag: "Media",
+    status: 204,
   },
 
   // Campaigns

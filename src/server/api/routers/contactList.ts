@@ -20,6 +20,16 @@ import { protectedProcedure, router } from "../trpc";
 const byId = z.object({ id: z.uuid({ error: "Not a list id" }) });
 const byIdOnly = strictInput(byId);
 
+/**
+ * One contact as sent, its keys untouched: a record schema would copy it and silently drop a
+ * `__proto__` key that the import must refuse (contactImport.ts, reserved attribute names).
+ */
+const contactItem = z
+  .custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
+    message: 'Each contact must be an object such as {"phone": "+4915123456789", "first_name": "Ana"}',
+  })
+  .meta({ type: "object", additionalProperties: true, description: "phone (required), first_name, and any attributes" });
+
 export const contactListRouter = router({
   list: protectedProcedure.input(strictInput(pageInput)).query(({ ctx, input }) => listLists(ctx.services.db, ctx.workspaceId, input)),
   get: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => getList(ctx.services.db, ctx.workspaceId, input.id)),
@@ -53,7 +63,7 @@ export const contactListRouter = router({
       strictInput(
         byId.extend(importOptionsSchema.shape).extend({
           contacts: z
-            .array(z.record(z.string(), z.unknown()))
+            .array(contactItem)
             .min(1, "Send at least one contact")
             .max(MAX_IMPORT_ROWS, `At most ${MAX_IMPORT_ROWS} contacts at once`),
         }),

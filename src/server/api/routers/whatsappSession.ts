@@ -33,6 +33,10 @@ export const whatsappSessionRouter = router({
     .input(strictInput(byId.extend({ phoneNumber: z.string().regex(/^\+?[0-9 ()-]{6,20}$/, "Write the phone number with its country code") })))
     .mutation(({ ctx, input }) => ctx.services.sessions.requestPairingCode(ctx.workspaceId, input.id, input.phoneNumber)),
   logout: protectedProcedure.input(byIdOnly).mutation(({ ctx, input }) => ctx.services.sessions.logout(ctx.workspaceId, input.id)),
+  delete: protectedProcedure.input(byIdOnly).mutation(async ({ ctx, input }) => {
+    await ctx.services.sessions.delete(ctx.workspaceId, input.id);
+    return { ok: true };
+  }),
   simulateScan: protectedProcedure
     .input(byIdOnly)
     .mutation(({ ctx, input }) => ctx.services.sessions.simulateScan(ctx.workspaceId, input.id)),
