@@ -5,16 +5,15 @@
  * campaign on the number), in words: "Waiting: Sales reached today's limit of 40; resumes tomorrow at
  * 09:00". The runner writes the reason; safeSending/waiting.ts says it.
  */
-import { describeWaiting, WAITING_REASONS, type WaitingReason } from "~/server/services/safeSending/waiting";
+import { describeWaiting } from "~/server/services/safeSending/waiting";
 import { browserTimeZone } from "./format";
 import type { Campaign } from "./types";
 
-const isWaitingReason = (value: string | null): value is WaitingReason => WAITING_REASONS.includes(value as WaitingReason);
-
 export function waitingText(campaign: Campaign, numberName: string | null, now = new Date()): string | null {
-  if ((campaign.status !== "Running" && campaign.status !== "Scheduled") || !isWaitingReason(campaign.waitingReason)) return null;
+  const waiting = campaign.waiting;
+  if (!waiting || (campaign.status !== "Running" && campaign.status !== "Scheduled")) return null;
   return describeWaiting(
-    { reason: campaign.waitingReason, until: campaign.waitingUntil ? new Date(campaign.waitingUntil) : null, detail: campaign.waitingDetail },
+    { reason: waiting.reason, until: waiting.until ? new Date(waiting.until) : null, detail: waiting.detail },
     { now, timeZone: browserTimeZone(), numberName },
   );
 }
