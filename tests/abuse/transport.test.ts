@@ -10,6 +10,7 @@ import path from "node:path";
 import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authSessions, mediaItems, users } from "~/server/db/schema";
+import { jsonNestingExceeds } from "~/server/http/jsonDepth";
 import { createHttpServer } from "~/server/http/server";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
 import { backends } from "../helpers/db";
@@ -33,6 +34,19 @@ function expectRefusal(answer: { status: number | null; json?: unknown; body?: s
   expect(answer.status, JSON.stringify(body)).toBe(status);
   expect(body).toEqual({ error: { code, message: expect.any(String) } });
 }
+
+describe("the nesting depth of JSON text", () => {
+  it("counts arrays and objects, not brackets inside strings or escaped quotes", () => {
+    expect(jsonNestingExceeds(deeplyNestedJson(32), 32)).toBe(false);
+    expect(jsonNestingExceeds(deeplyNestedJson(33), 32)).toBe(true);
+    // Five levels: { { [ { [
+    expect(jsonNestingExceeds(`{"a":{"b":[1,{"c":[]}]}}`, 5)).toBe(false);
+    expect(jsonNestingExceeds(`{"a":{"b":[1,{"c":[]}]}}`, 4)).toBe(true);
+    expect(jsonNestingExceeds(JSON.stringify({ text: "[".repeat(100) }), 1)).toBe(false);
+    expect(jsonNestingExceeds(JSON.stringify({ text: `\\"${"{".repeat(100)}` }), 1)).toBe(false);
+    expect(jsonNestingExceeds(`["\\\\",${deeplyNestedJson(5)}]`, 5)).toBe(true);
+  });
+});
 
 describe("a real app process under 4 parallel 100 MB bodies", () => {
   let app: AppProcess;
@@ -157,6 +171,12 @@ describe.each(backends)("[%s] attacks on the transport", (kind) => {
         body: csv,
       });
       expect(imported.status, imported.text.slice(0, 500)).toBe(200);
+    });
+
+    it("a body nobody reads (no API key: 401) is dropped only up to a cap, then the connection is cut", async () => {
+      const answer = await streamLargeBody(`${app.url}/api/v1/lists`, { totalBytes: 100 * MB, declareLength: false, headers: { authorization: "Bearer not-a-key" } });
+      expectRefusal(answer, 401, "unauthorized");
+      expect(answer.sentBytes).toBeLessThan(100 * MB);
     });
 
     it("an image upload alone gets the media limit (3 MB passes), and past it is 413 with nothing stored", async () => {
