@@ -6,6 +6,7 @@
  *   go first, the others wait for their own 09:00, then go;
  * - batch pauses: after each batch the campaign waits `batchPauseMs` of the clock;
  * - the hourly limit, and the warm-up's first-day limit (20 however high the daily limit);
+ * - consecutive failures: N refused sends in a row pause the number's campaigns;
  * - latestStart: a due campaign past it becomes Missed, with a reason, and sends nothing.
  */
 import { eq, inArray } from "drizzle-orm";
@@ -129,6 +130,30 @@ for (const backend of backends) {
       clock.set("2026-03-03T08:00:00Z");
       expect(await run).toEqual({ claimed: true, status: "Completed" });
       expect(sentChats(seeded)).toHaveLength(22);
+    }, 30_000);
+
+    it("maxConsecutiveFailures 3: three sends in a row refused while WORKING pause the number's campaign, with the reason", async () => {
+      const seeded = await seed(5, {}, { maxConsecutiveFailures: 3 });
+      // Rows created by hand with chats WAHA refuses (400: not a chat id), as a broken list would give.
+      await database.db.insert(s.campaignRecipients).values(
+        seeded.contacts.map((contact, position) => ({
+          campaignId: seeded.campaignId,
+          contactId: contact.id,
+          position,
+          phone: contact.phone,
+          chatId: contact.phone.replace("+", ""),
+          renderedText: "hello",
+        })),
+      );
+      await database.db.update(s.campaigns).set({ recipientsMaterializedAt: new Date() }).where(eq(s.campaigns.id, seeded.campaignId));
+      expect(await new CampaignRunnerService(database.db, client, fast).runCampaign(seeded.campaignId)).toEqual({ claimed: true, status: "Paused" });
+      const campaign = await campaignRow(database.db, seeded.campaignId);
+      expect(campaign).toMatchObject({ status: "Paused", pauseReason: "too_many_failures", autoResumeAt: null });
+      expect(campaign!.lastError).toMatch(/3 sends in a row failed/);
+      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ failed: 3, pending: 2 });
+      // A person's resume starts a new count.
+      const [number] = await database.db.select().from(s.whatsappSessions).where(eq(s.whatsappSessions.id, seeded.sessionId));
+      expect(number).toMatchObject({ consecutiveFailures: 0 });
     }, 30_000);
 
     it("latestStart passed: the due campaign becomes Missed with a reason and sends nothing; one still within it runs", async () => {

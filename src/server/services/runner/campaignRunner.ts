@@ -318,7 +318,18 @@ class CampaignRun {
       previous = null;
       if (!take.leaseOk) return this.stopped();
       const failing = this.failingNumber(take);
-      if (failing) return this.pauseTheNumber(failing);
+      if (failing) {
+        // The same statement took the next recipient: give it back untouched before stopping.
+        if (take.recipient) {
+          await sendStep(this.db, this.key, {
+            settle: { recipient: take.recipient, outcome: { status: "pending", uncounted: true } },
+            release: { nextDelayMs: null },
+            take: "none",
+            limits: this.rules.limits(),
+          });
+        }
+        return this.pauseTheNumber(failing);
+      }
       const recipient = take.recipient;
       if (!recipient) {
         const held = await this.heldBack(take, openZones);
