@@ -3,7 +3,7 @@
  * app; the tests assert what the attacker sees (status, body, headers), that the server's memory
  * stays bounded, and that nothing was written (rows in the database).
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -50,9 +50,10 @@ describe("the nesting depth of JSON text", () => {
 
 describe("a real app process under 4 parallel 100 MB bodies", () => {
   let app: AppProcess;
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "waha-campaigns-abuse-"));
 
   beforeAll(async () => {
-    app = await startAppProcess(mkdtempSync(path.join(os.tmpdir(), "waha-campaigns-abuse-")));
+    app = await startAppProcess(dataDir);
     // Warm up the paths under test, so their code is loaded before the baseline is read.
     await trpcMutation(app.url, "auth.logIn", { email: "nobody@example.com", password: "x" });
     await rawRequest(`${app.url}/api/v1/health`, {});
@@ -60,6 +61,7 @@ describe("a real app process under 4 parallel 100 MB bodies", () => {
 
   afterAll(async () => {
     await app?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** Runs the four attacks in parallel while sampling the server's resident memory. */
