@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   isValidTimeZone,
+  localDateTime,
   localDayBounds,
   localDaysBetween,
   localHourBounds,
@@ -102,5 +103,32 @@ describe("wall-clock times to instants", () => {
     expect(isValidTimeZone("UTC")).toBe(true);
     expect(isValidTimeZone("Mars/Olympus")).toBe(false);
     expect(isValidTimeZone("")).toBe(false);
+  });
+});
+
+describe("the wall clock", () => {
+  it("agrees with ICU minute by minute around clock changes, in zones with odd offsets", () => {
+    const around: [string, string][] = [
+      ["Europe/Berlin", "2026-03-29T01:00:00Z"],
+      ["Europe/Berlin", "2026-10-25T01:00:00Z"],
+      ["America/Sao_Paulo", "2018-11-04T03:00:00Z"],
+      ["Asia/Kolkata", "2026-06-01T00:00:00Z"],
+      ["Asia/Kathmandu", "2026-06-01T00:00:00Z"],
+      ["Australia/Lord_Howe", "2026-04-04T15:00:00Z"], // clocks go back 30 minutes
+      ["Pacific/Chatham", "2026-09-26T14:00:00Z"], // +12:45 → +13:45
+    ];
+    for (const [zone, change] of around) {
+      const icu = new Intl.DateTimeFormat("en-US", {
+        timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric",
+      });
+      for (let minutes = -180; minutes <= 180; minutes += 7) {
+        const instant = new Date(Date.parse(change) + minutes * 60_000 + 13_000);
+        const local = localDateTime(instant, zone);
+        const expected = Object.fromEntries(icu.formatToParts(instant).map((part) => [part.type, part.value]));
+        expect([local.year, local.month, local.day, local.hour, local.minute, local.second], `${zone} ${instant.toISOString()}`).toEqual(
+          ["year", "month", "day", "hour", "minute", "second"].map((field) => Number(expected[field])),
+        );
+      }
+    }
   });
 });

@@ -64,8 +64,8 @@ export const timeZoneSchema = z
   .string()
   .refine(isValidTimeZone, { message: 'Use an IANA time zone such as "Europe/Berlin" or "UTC".' });
 
-/** The wall clock in `timeZone` at `instant`. */
-export function localDateTime(instant: Date, timeZone: string): LocalDateTime {
+/** The wall clock in `timeZone` at `instant`, asked of ICU (a few µs). */
+function wallClockFromIcu(instant: Date, timeZone: string): LocalDateTime {
   const parts: Partial<Record<Intl.DateTimeFormatPartTypes, string>> = {};
   for (const part of formatterFor(timeZone).formatToParts(instant)) parts[part.type] = part.value;
   return {
@@ -76,6 +76,48 @@ export function localDateTime(instant: Date, timeZone: string): LocalDateTime {
     minute: Number(parts.minute),
     second: Number(parts.second),
     weekday: WEEKDAYS[parts.weekday ?? ""] ?? 1,
+  };
+}
+
+function offsetFromIcu(instantMs: number, timeZone: string): number {
+  const local = wallClockFromIcu(new Date(instantMs), timeZone);
+  const wallAsUtc = Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
+  return wallAsUtc - Math.floor(instantMs / 1000) * 1000;
+}
+
+/**
+ * Offsets by quarter hour: zones change offset at most once in months, always on a quarter hour, so
+ * an offset that is the same at both ends of a quarter hour holds all through it. The ETA and the
+ * window checks then read the wall clock with Date arithmetic instead of ICU (measured: a
+ * 10,000-message estimate under every rule, 104 ms before).
+ */
+const QUARTER_HOUR_MS = 15 * MINUTE_MS;
+const offsetsByQuarterHour = new Map<string, number | null>();
+
+/** The wall clock in `timeZone` at `instant`. */
+export function localDateTime(instant: Date, timeZone: string): LocalDateTime {
+  const instantMs = instant.getTime();
+  const quarter = Math.floor(instantMs / QUARTER_HOUR_MS);
+  const key = `${timeZone}|${quarter}`;
+  let offset = offsetsByQuarterHour.get(key);
+  if (offset === undefined) {
+    const atStart = offsetFromIcu(quarter * QUARTER_HOUR_MS, timeZone);
+    const atEnd = offsetFromIcu((quarter + 1) * QUARTER_HOUR_MS - 1, timeZone);
+    offset = atStart === atEnd ? atStart : null;
+    if (offsetsByQuarterHour.size >= 50_000) offsetsByQuarterHour.clear();
+    offsetsByQuarterHour.set(key, offset);
+  }
+  if (offset === null) return wallClockFromIcu(instant, timeZone);
+  const wall = new Date(instantMs + offset);
+  const weekday = wall.getUTCDay();
+  return {
+    year: wall.getUTCFullYear(),
+    month: wall.getUTCMonth() + 1,
+    day: wall.getUTCDate(),
+    hour: wall.getUTCHours(),
+    minute: wall.getUTCMinutes(),
+    second: wall.getUTCSeconds(),
+    weekday: weekday === 0 ? 7 : weekday,
   };
 }
 
