@@ -84,6 +84,8 @@ for (const backend of backends) {
       expect(until.toISOString().slice(11)).toBe("17:00:00.000Z");
       expect(until.getTime() - Date.now()).toBeGreaterThan(0);
       expect(until.getTime() - Date.now()).toBeLessThanOrEqual(24 * 3_600_000);
+      // The ETA counts the wait: the 2 left go tomorrow, not in a moment.
+      expect(waiting.etaSeconds).toBeGreaterThanOrEqual(Math.floor((until.getTime() - Date.now()) / 1000) - 5);
       // Still 3 a moment later: the limit holds.
       expect(sent(app, number.wahaSessionName)).toHaveLength(3);
 
