@@ -7,6 +7,7 @@ import { processedCount } from "~/components/CampaignProgress";
 import { formatDateTime, formatRelative } from "~/components/format";
 import { CampaignStatusBadge } from "~/components/StatusBadge";
 import { CAMPAIGN_STATUSES, type CampaignStatus, LIVE_STATUSES } from "~/components/types";
+import { waitingText } from "~/components/WaitingNotice";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
 import { ErrorMessage } from "~/components/ui/error";
 import { Pager, useCursorPager } from "~/components/ui/pager";
@@ -22,6 +23,9 @@ export default function CampaignsPage() {
     // Keep live rows moving; a page of finished campaigns needs no polling.
     refetchInterval: (query) => (query.state.data?.items.some((c) => LIVE_STATUSES.includes(c.status)) ? 2000 : false),
   });
+  // Numbers' names for the waiting words ("Sales reached today's limit…"); cached, not polled.
+  const numbers = useQuery(trpc.whatsappSession.list.queryOptions());
+  const numberName = (sessionId: string) => numbers.data?.find((number) => number.id === sessionId)?.name ?? null;
 
   return (
     <>
@@ -76,6 +80,9 @@ export default function CampaignsPage() {
                     </td>
                     <td className="py-2 pr-3">
                       <CampaignStatusBadge status={campaign.status} />
+                      {waitingText(campaign, numberName(campaign.sessionId)) ? (
+                        <span className="mt-0.5 block max-w-64 text-xs text-sky-800">{waitingText(campaign, numberName(campaign.sessionId))}</span>
+                      ) : null}
                     </td>
                     <td className="whitespace-nowrap py-2 pr-3 text-slate-600">
                       {formatDateTime(campaign.scheduledAt)}
