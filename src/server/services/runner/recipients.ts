@@ -1,15 +1,17 @@
 /**
  * Recipient rows are created once, when a campaign first runs: the list's members who have not opted
- * out, one row per WhatsApp chat, in a stable order, each with its personalised text. The rows and
- * `recipients_materialized_at` are written in one transaction, so a crash leaves either all or none.
+ * out, one row per WhatsApp chat, in a stable order, each with its personalised text (its spintax
+ * variant chosen, then its placeholders filled). The rows and `recipients_materialized_at` are written
+ * in one transaction, so a crash leaves either all or none.
  */
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { type Campaign, campaignRecipients, campaigns, contactListMembers, contacts, templates } from "~/server/db/schema";
 import { toChatId } from "../waha/client";
-import { renderTemplate } from "../personalization";
+import { CompiledMessage } from "../personalization";
+import { recipientTimeZone } from "../safeSending/sendWindow";
 
-/** Rows per INSERT: 7 parameters each stays far below PostgreSQL's 65,535. */
+/** Rows per INSERT: 8 parameters each stays far below PostgreSQL's 65,535. */
 const INSERT_BATCH = 1000;
 
 export class CampaignConfigurationError extends Error {
@@ -54,6 +56,9 @@ export async function materializeRecipients(db: Db, campaign: Campaign, holder: 
     )
     .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone));
 
+  // Spintax is chosen here, once per recipient, and kept in renderedText: a resend or a recovery sends the same text.
+  const message = new CompiledMessage(body);
+  const window = campaign.sendWindow;
   const rows: Array<typeof campaignRecipients.$inferInsert> = [];
   const seenChats = new Set<string>();
   for (const member of members) {
@@ -68,10 +73,9 @@ export async function materializeRecipients(db: Db, campaign: Campaign, holder: 
       if (seenChats.has(chatId)) continue;
       seenChats.add(chatId);
     }
-    const renderedText = renderTemplate(
-      body,
+    const renderedText = message.render(
       { phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} },
-      { defaultName: campaign.defaultName },
+      { recipientKey: member.contactId, defaultName: campaign.defaultName },
     );
     rows.push({
       campaignId: campaign.id,
@@ -80,6 +84,8 @@ export async function materializeRecipients(db: Db, campaign: Campaign, holder: 
       phone: member.phone,
       chatId: chatId ?? "",
       renderedText,
+      // A recipient-local send window is read in the recipient's own zone, fixed here (issue 13).
+      timeZone: window?.recipientLocal ? recipientTimeZone(member.phone, window.timeZone) : null,
       ...(chatId === null ? { status: "skipped" as const, lastError: "not a valid phone number" } : {}),
     });
   }
