@@ -84,13 +84,13 @@ export function SafeSendingOptions({
       </label>
       {draft.windowOn ? (
         <div className="grid gap-3 sm:grid-cols-3">
-          <Field label="From" error={fieldError("sendWindow")}>
+          <Field label="From" error={fieldError("sendWindow") ?? fieldError("sendWindow.start")}>
             <Input type="time" data-testid="campaign-window-start" value={draft.windowStart} onChange={(event) => set("windowStart", event.target.value)} required />
           </Field>
-          <Field label="Until" hint="Before the start = across midnight">
+          <Field label="Until" hint="Before the start = across midnight" error={fieldError("sendWindow.end")}>
             <Input type="time" data-testid="campaign-window-end" value={draft.windowEnd} onChange={(event) => set("windowEnd", event.target.value)} required />
           </Field>
-          <Field label="Time zone">
+          <Field label="Time zone" error={fieldError("sendWindow.timeZone")}>
             <Input value={draft.windowZone} onChange={(event) => set("windowZone", event.target.value)} placeholder="Europe/Berlin" required />
           </Field>
           <div className="flex flex-wrap gap-3 text-sm sm:col-span-3" role="group" aria-label="Days of the week">
