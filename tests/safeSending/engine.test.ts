@@ -8,6 +8,7 @@
  * - a send window that excludes now: nothing is sent, and it waits until the window opens;
  * - check-exists: two numbers not on WhatsApp are skipped (`not_on_whatsapp`), the rest sent;
  * - typing: each send follows sendSeen, startTyping and stopTyping on its chat, in that order;
+ * - latestStart passed: the sweep's catch-up marks the campaign Missed, nothing sent;
  * - a restriction (WhatsApp's 463): the number's campaign pauses with the reason, nothing is sent
  *   while restricted, and it goes on by itself when the restriction ends.
  */
@@ -169,6 +170,22 @@ for (const backend of backends) {
       // Nothing of another chat in between: each send's typing is right before it.
       expect(calls.map((call) => call.path)).toEqual([...steps, ...steps, ...steps]);
       expect(sent(app, number.wahaSessionName)).toHaveLength(3);
+    }, 30_000);
+
+    it("latestStart passed while the app was down: the sweep's catch-up marks it Missed with the reason, and nothing is sent", async () => {
+      const number = await numberWithCampaign(app, {
+        recipients: 2,
+        policy: { dailyLimit: null },
+        campaign: { scheduledAt: new Date(Date.now() - 2 * 3_600_000), latestStart: new Date(Date.now() - 3_600_000) },
+      });
+      // Nobody starts it by hand: the app's sweep finds the due campaign, as after a restart.
+      const missed = await waitFor("the sweep to mark it Missed", async () => {
+        const campaign = await number.read();
+        return campaign.status === "Missed" ? campaign : null;
+      });
+      expect(missed.missedReason).toMatch(/could not start by its latest start/);
+      expect(missed.waiting).toBeNull();
+      expect(sent(app, number.wahaSessionName)).toHaveLength(0);
     }, 30_000);
 
     it("a restriction (WhatsApp's 463): the campaign pauses with the reason, nothing is sent while restricted, and it goes on when it ends", async () => {
