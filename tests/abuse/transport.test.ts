@@ -175,6 +175,14 @@ describe.each(backends)("[%s] attacks on the transport", (kind) => {
       expect(imported.status, imported.text.slice(0, 500)).toBe(200);
     });
 
+    it("a webhook body over 1 MB is 413 with the error body, declared or streamed", async () => {
+      for (const declareLength of [true, false]) {
+        const answer = await streamLargeBody(`${app.url}/api/webhooks/waha`, { totalBytes: 100 * MB, declareLength });
+        expectRefusal(answer, 413, "payload_too_large");
+        expect(answer.sentBytes).toBeLessThan(100 * MB);
+      }
+    });
+
     it("a body nobody reads (no API key: 401) is dropped only up to a cap, then the connection is cut", async () => {
       const answer = await streamLargeBody(`${app.url}/api/v1/lists`, { totalBytes: 100 * MB, declareLength: false, headers: { authorization: "Bearer not-a-key" } });
       expectRefusal(answer, 401, "unauthorized");

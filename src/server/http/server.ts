@@ -11,7 +11,7 @@ import { toRestError } from "../rest/errors";
 import { handleWahaWebhook } from "../services/wahaWebhooks";
 import { BODY_LIMIT_BYTES, describeBytes } from "./limits";
 import { isHttps } from "./proxy";
-import { declaresMoreThan, discardUnreadBodyAfterAnswer } from "./requestBody";
+import { BodyTooLargeError, declaresMoreThan, discardUnreadBodyAfterAnswer, readBoundedBody } from "./requestBody";
 import { setSecurityHeaders } from "./securityHeaders";
 import { handleTrpc, TRPC_PREFIX } from "./trpcEndpoint";
 
@@ -49,7 +49,6 @@ async function handle(services: AppServices, pages: PageHandler | null, req: Inc
     return;
   }
   if (url.pathname === "/api/webhooks/waha" && req.method === "POST") {
-    if (refuseDeclaredOverLimit(req, res, BODY_LIMIT_BYTES.json)) return;
     await receiveWebhook(services, req, res);
     return;
   }
@@ -70,31 +69,31 @@ async function handle(services: AppServices, pages: PageHandler | null, req: Inc
 /** 413 before a byte is read when `Content-Length` already says too much; true when it answered. */
 function refuseDeclaredOverLimit(req: IncomingMessage, res: ServerResponse, limitBytes: number): boolean {
   if (!declaresMoreThan(req, limitBytes)) return false;
-  res.statusCode = 413;
-  res.setHeader("content-type", "application/json; charset=utf-8");
-  res.end(JSON.stringify({ error: { code: "payload_too_large", message: `The request body is larger than ${describeBytes(limitBytes)}` } }));
+  answerTooLarge(res, limitBytes);
   return true;
 }
 
-const MAX_WEBHOOK_BYTES = 1024 * 1024;
+function answerTooLarge(res: ServerResponse, limitBytes: number) {
+  res.statusCode = 413;
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.end(JSON.stringify({ error: { code: "payload_too_large", message: `The request body is larger than ${describeBytes(limitBytes)}` } }));
+}
 
 async function receiveWebhook(services: AppServices, req: IncomingMessage, res: ServerResponse) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_WEBHOOK_BYTES) {
-      res.statusCode = 413;
-      res.end();
-      return;
-    }
-    chunks.push(chunk as Buffer);
+  let rawBody: Buffer;
+  try {
+    rawBody = await readBoundedBody(req, BODY_LIMIT_BYTES.json);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    // Declared or streamed past the limit: answered before the rest is read (then dropped, up to a cap).
+    answerTooLarge(res, BODY_LIMIT_BYTES.json);
+    return;
   }
   res.setHeader("content-type", "application/json");
   try {
     const outcome = await handleWahaWebhook(services.db, {
       // The signature is checked over these exact bytes, before anything decodes them.
-      rawBody: Buffer.concat(chunks),
+      rawBody,
       signature: firstHeader(req.headers["x-webhook-hmac"]),
       algorithm: firstHeader(req.headers["x-webhook-hmac-algorithm"]),
       hmacKey: services.webhookSecret,
