@@ -97,6 +97,8 @@ const TURN_YIELD_MS = 15;
  * campaigns taking turns on a number, or one short send, are not (and cost no statement).
  */
 const NUMBER_BUSY_AFTER_MS = 10_000;
+/** How often a sending run asks WAHA about the number's new-chat cap (one call, none per message). */
+const RESTRICTION_CHECK_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -217,6 +219,8 @@ class CampaignRun {
   private busySinceMs: number | null = null;
   /** The typing before the next send: the part of the last delay given to it (typing on). */
   private typingMs: number | null = null;
+  /** When WAHA's capping was last asked (the run's start counts). */
+  private restrictionCheckedAtMs = Date.now();
   /** The session's reachout timelock as WAHA last said (GOWS). */
   private timelock: WahaSessionInfo["reachoutTimelock"] = null;
 
@@ -263,6 +267,8 @@ class CampaignRun {
       holder: this.settings.holder,
       slotHolder: slotHolderFor(this.settings.holder, this.campaign.id),
       slotTtlMs: this.settings.slotTtlMs,
+      // Recovery and the give-backs settle through the same step: they count in the number's day too.
+      limits: () => this.rules.limits(),
     };
 
     const created = await materializeRecipients(this.db, this.campaign, this.settings.holder);
@@ -294,6 +300,11 @@ class CampaignRun {
       // 0. The campaign's own reasons to wait (a batch pause, its window closed): record the
       //    previous recipient, free the number for others, and wait without a statement per check.
       await this.rules.refresh();
+      const capped = await this.recheckRestriction();
+      if (capped) {
+        if (previous) await this.step(previous);
+        return this.pauseTheNumber(capped);
+      }
       const gate = this.rules.gate();
       if (gate) {
         if (previous) {
@@ -477,6 +488,13 @@ class CampaignRun {
       .from(whatsappSessions)
       .where(eq(whatsappSessions.id, this.key.sessionId));
     return row?.reason ?? null;
+  }
+
+  /** WAHA's capping, asked again every RESTRICTION_CHECK_MS while the run sends (GOWS reports it; others answer 501, ignored). */
+  private async recheckRestriction(): Promise<Restriction | null> {
+    if (Date.now() - this.restrictionCheckedAtMs < RESTRICTION_CHECK_MS) return null;
+    this.restrictionCheckedAtMs = Date.now();
+    return this.checkRestriction();
   }
 
   /** When WAHA says the number's restriction ends (its session's timelock, its capping cycle); null when it does not say. */

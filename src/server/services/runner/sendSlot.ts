@@ -21,6 +21,8 @@ export interface SlotKey {
   /** Our token in `send_slot_holder`; ends with `|<campaignId>` (cancel waits on that). */
   slotHolder: string;
   slotTtlMs: number;
+  /** The number's limits now (the run's rules); steps that pass none use these, so counts stay in the right day. */
+  limits?: () => SendLimits;
 }
 
 export interface SendingRecipient {
@@ -125,7 +127,7 @@ export async function sendStep(db: Db, key: SlotKey, input: StepInput): Promise<
   const settle = input.settle ?? null;
   const outcome = settle?.outcome ?? null;
   const delay = input.release?.nextDelayMs;
-  const limits = input.limits ?? { ...utcBuckets(), dailyLimit: null, hourlyLimit: null };
+  const limits = input.limits ?? key.limits?.() ?? { ...utcBuckets(), dailyLimit: null, hourlyLimit: null };
   const zones = input.openZones ?? null;
   const [row] = await queryRows<StepRow>(
     db,
