@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openApiDocument } from "~/server/rest/openapi";
 import { REST_ERROR_STATUS } from "~/server/rest/errors";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
+import { backends } from "../helpers/db";
 import { type Json, restClient } from "../rest/helpers";
 
 const SEED = 20261130;
@@ -84,8 +85,15 @@ const operations: Operation[] = Object.entries(doc.paths).flatMap(([path, item])
   }),
 );
 
-/** Real ids of the fuzzing workspace, filled once the app runs: valid-ish requests reach the services. */
-const pool = { uuid: [] as string[] };
+/**
+ * Real ids of the fuzzing workspace: seeded before the run and grown by every 201, so valid-ish
+ * requests reach the services. Requests are generated up front, so they hold a token (`@id7@`)
+ * that becomes one of the ids when the request is sent, the newest ones more often.
+ */
+const pool: string[] = [];
+const POOL_TOKEN = /(?:@|%40)id(\d+)(?:@|%40)/g;
+const fromPool = (text: string) =>
+  text.replace(POOL_TOKEN, (_token, n: string) => pool[Math.max(0, pool.length - 1 - (Number(n) % Math.min(pool.length, 12)))] ?? "");
 
 const hostileString = fc.oneof(
   fc.string({ maxLength: 40 }),
@@ -98,7 +106,7 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(null, true, false, 0, -1, 2 ** 53, 1.5, [], {}, [null], JSON.parse('{"__proto__":1}')),
 );
 const uuidValue = fc.oneof(
-  { weight: 6, arbitrary: fc.constant(null).map(() => pool.uuid).chain((ids) => (ids.length ? fc.constantFrom(...ids) : fc.uuid())) },
+  { weight: 6, arbitrary: fc.nat({ max: 999 }).map((n) => `@id${n}@`) },
   { weight: 2, arbitrary: fc.uuid() },
   { weight: 1, arbitrary: hostileString },
 );
@@ -115,11 +123,16 @@ const cursorValue = fc.oneof(
   hostileString,
 );
 
+/** `arbitrary` one time in `oneIn`, else null. */
+function sometimes<T>(arbitrary: fc.Arbitrary<T>, oneIn: number): fc.Arbitrary<T | null> {
+  return fc.oneof({ weight: oneIn - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary });
+}
+
 /** A value for `schema`: mostly of its type and range, sometimes anything at all. */
 function valueFor(schema: JsonSchema | undefined, name = "", depth = 0): fc.Arbitrary<unknown> {
   const resolved = resolve(schema);
   const typed = typedValue(resolved, name, depth);
-  return fc.oneof({ weight: 5, arbitrary: typed }, { weight: 1, arbitrary: hostileValue });
+  return fc.oneof({ weight: 15, arbitrary: typed }, { weight: 1, arbitrary: hostileValue });
 }
 
 function typedValue(schema: JsonSchema, name: string, depth: number): fc.Arbitrary<unknown> {
@@ -157,14 +170,14 @@ function objectFor(schema: JsonSchema, depth: number): fc.Arbitrary<Record<strin
   const properties = schema.properties ?? {};
   const required = new Set(schema.required ?? []);
   const entries = Object.entries(properties).map(([key, property]) =>
-    fc.tuple(fc.constant(key), valueFor(property, key, depth), fc.integer({ min: 0, max: 9 })),
+    fc.tuple(fc.constant(key), valueFor(property, key, depth), fc.integer({ min: 0, max: 19 })),
   );
-  const extra = fc.option(fc.tuple(fc.constantFrom("status", "extra", "__proto__", "createdAt", "id", "workspaceId"), hostileValue), { freq: 4 });
+  const extra = sometimes(fc.tuple(fc.constantFrom("status", "extra", "__proto__", "createdAt", "id", "workspaceId"), hostileValue), 6);
   return fc.tuple(fc.tuple(...entries), extra).map(([fields, unknown]) => {
     const object: Record<string, unknown> = {};
     for (const [key, value, roll] of fields) {
-      // Required fields are left out 1 time in 10, optional ones half the time.
-      if (required.has(key) ? roll > 0 : roll >= 5) object[key] = value;
+      // Required fields are left out 1 time in 20, optional ones half the time.
+      if (required.has(key) ? roll > 0 : roll >= 10) object[key] = value;
     }
     if (unknown) Object.defineProperty(object, unknown[0], { value: unknown[1], enumerable: true, writable: true, configurable: true });
     return object;
@@ -214,7 +227,7 @@ function requestFor(operation: Operation): fc.Arbitrary<FuzzRequest> {
   const queryParams = operation.parameters.filter((p) => p.in === "query");
   const pathValues = fc.tuple(...pathParams.map((p) => valueFor(p.schema, p.name)));
   const queryValues = fc.tuple(...queryParams.map((p) => fc.option(valueFor(p.schema, p.name), { freq: 2 })));
-  const unknownQuery = fc.option(fc.tuple(fc.constantFrom("foo", "__proto__", "status", "cursor"), hostileString), { freq: 6 });
+  const unknownQuery = sometimes(fc.tuple(fc.constantFrom("foo", "__proto__", "status", "cursor"), hostileString), 8);
   const method = fc.oneof({ weight: 12, arbitrary: fc.constant(operation.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) });
   const auth = fc.oneof({ weight: 20, arbitrary: fc.constant("valid" as const) }, { weight: 1, arbitrary: fc.constantFrom("none" as const, "wrong" as const) });
   return fc.record({ pathValues, queryValues, unknownQuery, method, auth, body: bodyFor(operation) }).map((generated) => {
@@ -236,12 +249,13 @@ function requestFor(operation: Operation): fc.Arbitrary<FuzzRequest> {
   });
 }
 
-describe("REST v1 fuzz (fast-check over the OpenAPI document)", () => {
+describe.each(backends)("[%s] REST v1 fuzz (fast-check over the OpenAPI document)", (kind) => {
   let app: TestApp;
   let apiKey: string;
 
   beforeAll(async () => {
-    app = await startTestApp("pglite");
+    app = await startTestApp(kind);
+    pool.length = 0;
     const user = await createTestUser(app);
     apiKey = user.apiKey;
     // Something of each kind, so that generated ids often name real rows.
@@ -263,8 +277,8 @@ describe("REST v1 fuzz (fast-check over the OpenAPI document)", () => {
       sessionId: session.body.id,
       scheduledAt: new Date(Date.now() + 3600_000).toISOString(),
     });
-    pool.uuid.push(session.body.id, list.body.id, template.body.id, image.id, campaign.body.id);
-    expect(pool.uuid.every((id) => typeof id === "string")).toBe(true);
+    pool.push(session.body.id, list.body.id, template.body.id, image.id, campaign.body.id);
+    expect(pool.every((id) => typeof id === "string")).toBe(true);
   });
   afterAll(async () => {
     await app?.close();
@@ -291,10 +305,12 @@ describe("REST v1 fuzz (fast-check over the OpenAPI document)", () => {
       // fetch sends no body with a GET (a server would ignore it anyway).
       const body = request.method === "GET" ? null : request.body;
       if (body) headers["content-type"] = body.contentType;
-      const response = await fetch(`${app.url}${request.path}`, { method: request.method, headers, body: body?.payload ?? undefined });
+      const payload = typeof body?.payload === "string" ? fromPool(body.payload) : body?.payload;
+      const path = fromPool(request.path);
+      const response = await fetch(`${app.url}${path}`, { method: request.method, headers, body: payload ?? undefined });
       const text = await response.text();
       byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
-      const where = `${request.method} ${request.path.slice(0, 160)} (${request.operation.operationId}) -> ${response.status}`;
+      const where = `${request.method} ${path.slice(0, 160)} (${request.operation.operationId}) -> ${response.status}`;
       let answer: Json = null;
       try {
         answer = text ? JSON.parse(text) : null;
@@ -320,6 +336,7 @@ describe("REST v1 fuzz (fast-check over the OpenAPI document)", () => {
       if (request.method !== request.operation.method && response.status === 405 && !response.headers.get("allow")) {
         problems.push(`${where}: 405 without an Allow header`);
       }
+      if (response.status === 201 && typeof answer?.id === "string") pool.push(answer.id);
       if (request.method === request.operation.method && response.status < 300 && response.status !== 204) {
         const ref = request.operation.responses[String(response.status)]?.content?.["application/json"]?.schema?.$ref;
         if (ref) {
@@ -330,7 +347,7 @@ describe("REST v1 fuzz (fast-check over the OpenAPI document)", () => {
     }
     const seconds = (Date.now() - startedAt) / 1000;
     const counts = Object.fromEntries([...byStatus.entries()].sort(([a], [b]) => a - b));
-    console.log(`REST fuzz: ${requests.length} requests over ${operations.length} operations in ${seconds.toFixed(1)} s (seed ${SEED}); by status: ${JSON.stringify(counts)}`);
+    console.log(`REST fuzz [${kind}]: ${requests.length} requests over ${operations.length} operations in ${seconds.toFixed(1)} s (seed ${SEED}); by status: ${JSON.stringify(counts)}`);
     expect(requests.length).toBeGreaterThanOrEqual(2000);
     expect(problems.slice(0, 25)).toEqual([]);
     expect(byStatus.get(500) ?? 0).toBe(0);

@@ -99,6 +99,18 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     expectError(createTypo, 400, "bad_request", "scheduleAt");
   });
 
+  it("an unknown query parameter is 400 naming it, on every kind of route", async () => {
+    const listId = await listWithContacts("Query");
+    const misspelt = await api("GET", "/api/v1/lists?limt=5");
+    expectError(misspelt, 400, "bad_request", "limt");
+    expect(misspelt.body.error.message).toBe('Unknown query parameter "limt": this endpoint takes cursor, limit');
+    expectError(await api("GET", "/api/v1/sessions?page=2"), 400, "bad_request", "page");
+    expectError(await api("GET", `/api/v1/lists/${listId}?id=${SOME_UUID}`), 400, "bad_request", "id");
+    expectError(await api("POST", `/api/v1/lists/${listId}/import?country=DE`, "phone\n+4915123456739\n", { "content-type": "text/csv" }), 400, "bad_request", "country");
+    expect((await api("GET", `/api/v1/lists/${listId}`)).body.memberCount).toBe(1);
+    expect((await api("GET", "/api/v1/lists?limit=5")).status).toBe(200);
+  });
+
   it("tRPC inputs are strict too: an unknown key is BAD_REQUEST naming it", async () => {
     // What the dashboard is told: the error as the tRPC error formatter gives it (toAppError).
     const told = (call: Promise<unknown>) => call.then(() => null, (error: unknown) => toAppError(error));

@@ -80,11 +80,13 @@ function procedureOf(trpc: ReturnType<typeof createCaller>, path: string): (inpu
 /** Path parameters always win: a body cannot point a call at another id than the URL's. */
 async function buildInput(route: ProcedureRoute, params: Record<string, string>, url: URL, req: IncomingMessage) {
   const schema = procedureInputSchema(route.procedure);
-  if (!schema) return undefined;
-  const queryNames =
-    route.input === "query"
+  const queryNames = !schema
+    ? []
+    : route.input === "query"
       ? Object.keys(schema.properties ?? {}).filter((name) => !(name in params))
       : (route.queryFields ?? []);
+  refuseUnknownQueryParameters(url.searchParams, queryNames);
+  if (!schema) return undefined;
   const fromQuery = queryValues(url.searchParams, queryNames, schema.properties ?? {});
   switch (route.input) {
     case "none":
@@ -122,6 +124,15 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
       }
       return { ...fromQuery, csv: text, ...params };
     }
+  }
+}
+
+/** As unknown body fields (api/strictInput.ts): a misspelt `?staus=` is told, not ignored. */
+function refuseUnknownQueryParameters(search: URLSearchParams, accepted: string[]): void {
+  for (const name of search.keys()) {
+    if (accepted.includes(name)) continue;
+    const takes = accepted.length > 0 ? `this endpoint takes ${accepted.join(", ")}` : "this endpoint takes no query parameters";
+    throw new RestError("bad_request", `Unknown query parameter ${JSON.stringify(name)}: ${takes}`, name);
   }
 }
 

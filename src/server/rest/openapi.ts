@@ -20,7 +20,6 @@ interface ErrorResponseSpec {
   schema?: Record<string, unknown>;
 }
 
-const hasInput = (route: RestRoute) => route.kind === "procedure" && procedureInputSchema(route.procedure) !== null;
 const changesState = (route: RestRoute) => route.kind === "procedure" && route.method !== "GET";
 const hasBody = (route: RestRoute) => route.kind === "procedure" && (route.input === "json" || route.input === "csv" || route.input === "image");
 
@@ -28,8 +27,10 @@ const ERROR_RESPONSES: ErrorResponseSpec[] = [
   {
     status: 400,
     name: "BadRequest",
-    description: "Malformed JSON, an invalid field, or a field this endpoint does not take (unknown or read-only); `field` names it",
-    applies: hasInput,
+    description:
+      "Malformed JSON, an invalid field, or a field or query parameter this endpoint does not take (unknown or read-only); `field` names it",
+    // Every procedure route refuses unknown query parameters, with or without an input of its own.
+    applies: (r) => r.kind === "procedure",
   },
   { status: 401, name: "Unauthorized", description: "No API key, or one that is unknown or revoked", applies: (r) => r.kind === "procedure" },
   {
