@@ -79,7 +79,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
     restrictedUntil: { ...nullable(dateTime), description: "WhatsApp restricts the number: its campaigns wait until then" },
     restrictionReason: nullable({ type: "string" }),
     createdAt: dateTime,
-  }, ["id", "name", "wahaSessionName", "status", "phoneNumber", "pushName", "createdAt"]),
+  }),
   SessionPage: page("Session"),
   List: object({ id: uuid, name: { type: "string" }, memberCount: { type: "integer" }, createdAt: dateTime }),
   ListPage: page("List"),
