@@ -9,6 +9,7 @@ import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toAppError } from "~/server/api/trpc";
 import { campaigns, contactListMembers, contacts } from "~/server/db/schema";
+import { renderTemplate } from "~/server/services/personalization";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
 import { waitFor } from "../helpers/waitFor";
@@ -195,6 +196,10 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     const rest = await api("GET", `/api/v1/lists/${listId}/contacts`);
     expect(rest.status).toBe(200);
     expect(rest.body.items.find((item: Json) => item.id === contact!.id).attributes).toEqual({ city: "Bonn" });
+    // Nor is it a placeholder: a template cannot reach Object's own `constructor` through it.
+    expectError(await api("POST", "/api/v1/templates", { name: "Proto", body: "Hi {{constructor}}" }), 422, "unprocessable", "body");
+    expect((await api("POST", "/api/v1/templates", { name: "City", body: "Hi {{city}}" })).status).toBe(201);
+    expect(renderTemplate("Hi {{constructor|there}}", { phone: "+4915123456743", firstName: null, attributes: {} })).toBe("Hi there");
   });
 
   it("POST /campaigns/{id}/resume on a campaign paused mid-run answers Running, its real state", async () => {

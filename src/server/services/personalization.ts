@@ -83,7 +83,9 @@ export function renderTemplate(
     const lower = key.trim().toLowerCase();
     if (!lowerAttributes.has(lower)) lowerAttributes.set(lower, value);
   }
-  const attribute = (name: string): string | undefined => contact.attributes[name] ?? lowerAttributes.get(name.toLowerCase());
+  // Own keys only: `{{constructor}}` must not find Object's constructor on a contact without one.
+  const attribute = (name: string): string | undefined =>
+    (Object.hasOwn(contact.attributes, name) ? contact.attributes[name] : undefined) ?? lowerAttributes.get(name.toLowerCase());
 
   const renderOne = (placeholder: Placeholder): string => {
     const key = placeholder.name.toLowerCase();

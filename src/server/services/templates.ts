@@ -4,6 +4,7 @@ import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import { campaigns, contactListMembers, contacts, templates } from "../db/schema";
 import { TEMPLATE_STILL_NEEDED_STATUSES } from "./campaignStatuses";
+import { isReservedAttributeName } from "./contactImport";
 import { badRequest, conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
 import { CompiledMessage, findMessageTextProblem, findUnknownPlaceholders } from "./personalization";
@@ -25,7 +26,8 @@ export async function knownAttributes(db: Db, workspaceId: string): Promise<stri
     db,
     sql`select distinct jsonb_object_keys(${contacts.attributes}) as key from ${contacts} where ${contacts.workspaceId} = ${workspaceId}`,
   );
-  return rows.map((row) => row.key).sort();
+  // A reserved name stored before imports refused them is no placeholder (contactImport.ts).
+  return rows.map((row) => row.key).filter((key) => !isReservedAttributeName(key)).sort();
 }
 
 /**
