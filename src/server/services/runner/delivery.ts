@@ -6,6 +6,11 @@
  * WAHA says it does not have it. Only WAHA's own 4xx about the chat or the content fails a recipient;
  * when WAHA cannot take messages now, the recipient stays pending and the campaign pauses
  * (`waha_unavailable`, which resumes by itself: runner/autoResume.ts).
+ *
+ * Before the first attempt, the number's policy (issue 13): with `checkExists`, whether the contact is
+ * on WhatsApp (runner/checkExists.ts; not on it: `skipped`, nothing sent); with `typing`, sendSeen,
+ * startTyping, the typing time, stopTyping. WhatsApp refusing the number itself (`restricted`, its
+ * error 463) leaves the recipient pending and stops the number (runner/restrictions.ts).
  */
 import type { Db } from "~/server/db/client";
 import { describeSendFailure } from "../waha/errors";

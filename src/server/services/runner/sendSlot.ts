@@ -9,6 +9,11 @@
  * recipient when it may. With no delay that is one statement per message; with a delay, the take
  * comes in a second statement once the delay has passed. Being a PL/pgSQL function, its statements
  * are planned once per connection, on PostgreSQL and PGlite alike.
+ *
+ * Since migration 0005 the same UPDATE that takes the slot for a recipient also enforces and counts
+ * the number's limits (issue 13): its local day and hour (given by the caller, who knows the zone),
+ * the daily limit (the warm-up's effective one) and the hourly one, and `restricted_until`. When
+ * one holds, nothing is taken and `held` says which; no statement is added for it.
  */
 import { sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
