@@ -148,6 +148,22 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     expectError(await api("GET", `/api/v1/campaigns/${SOME_UUID}/recipients?cursor=99999999999999999999`), 400, "bad_request", "cursor");
   });
 
+  it("paging with the cursors the API returns sees every row once, also rows created in the same instant", async () => {
+    const listId = await listWithContacts("Same instant");
+    // One request, one statement: the six contacts share one created_at, to the microsecond.
+    const phones = [1, 2, 3, 4, 5].map((n) => `+49151234567${60 + n}`);
+    expect((await api("POST", `/api/v1/lists/${listId}/contacts`, phones.map((phone) => ({ phone })))).body.added).toBe(5);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Json = await api("GET", `/api/v1/lists/${listId}/contacts?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((item: Json) => item.phone));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(["+4915123456731", ...phones].sort());
+  });
+
   it("a CSV column named after a JavaScript prototype name is refused with its line; nothing is imported", async () => {
     const listId = await listWithContacts("Prototype CSV");
     for (const column of ["constructor", "__proto__", "toString", "hasOwnProperty", "prototype", "valueOf"]) {

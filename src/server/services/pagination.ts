@@ -2,7 +2,7 @@
  * Keyset pagination over (created_at desc, id desc): stable while rows are added, and as fast on
  * page 500 as on page 1. The cursor is opaque to callers.
  */
-import { type AnyColumn, type SQL, and, desc, eq, lt, or } from "drizzle-orm";
+import { type AnyColumn, type SQL, desc, sql } from "drizzle-orm";
 import { z } from "zod";
 import { badRequest } from "./errors";
 
@@ -49,14 +49,22 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt: at, id };
 }
 
-/** The WHERE part that continues after `cursor`, for columns sorted by (createdAt desc, id desc). */
+/**
+ * PostgreSQL keeps microseconds, a JS Date (and so a cursor) milliseconds. Pages are sorted and
+ * continued on the millisecond, then the id: compared at full precision, the rows of the page's last
+ * millisecond (a whole import shares one timestamp) would all be skipped.
+ */
+const toMillisecond = (column: AnyColumn): SQL => sql`date_trunc('milliseconds', ${column})`;
+
+/** The WHERE part that continues after `cursor`, for rows sorted by `newestFirst`. */
 export function afterCursor(cursor: string | undefined, createdAt: AnyColumn, id: AnyColumn): SQL | undefined {
   if (!cursor) return undefined;
   const { createdAt: at, id: lastId } = decodeCursor(cursor);
-  return or(lt(createdAt, at), and(eq(createdAt, at), lt(id, lastId)));
+  const atMs = sql`${at.toISOString()}::timestamptz`;
+  return sql`(${toMillisecond(createdAt)} < ${atMs} or (${toMillisecond(createdAt)} = ${atMs} and ${id} < ${lastId}))`;
 }
 
-export const newestFirst = (createdAt: AnyColumn, id: AnyColumn) => [desc(createdAt), desc(id)];
+export const newestFirst = (createdAt: AnyColumn, id: AnyColumn) => [desc(toMillisecond(createdAt)), desc(id)];
 
 /** Callers fetch limit + 1 rows; this trims and says whether there is more. */
 export function toPage<T extends { createdAt: Date; id: string }>(rows: T[], limit: number): Page<T> {
