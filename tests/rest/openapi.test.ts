@@ -2,6 +2,7 @@ import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { openApiDocument } from "~/server/rest/openapi";
+import { responseSchemas } from "~/server/rest/responseSchemas";
 import { restRoutes } from "~/server/rest/routes";
 
 /** shared/DESIGN.md §5, plus the routes this API adds. */
@@ -190,6 +191,38 @@ describe("the OpenAPI document", () => {
     const update = doc.components.schemas.UpdateCampaignRequest as { properties: Record<string, unknown> };
     expect(update.properties).not.toHaveProperty("id");
     expect(update.properties).toHaveProperty("scheduledAt");
+  });
+
+  it("states every response field that is always present as required", () => {
+    const optional: string[] = [];
+    const walk = (schema: unknown, at: string): void => {
+      if (Array.isArray(schema)) return schema.forEach((item, index) => walk(item, `${at}[${index}]`));
+      if (!schema || typeof schema !== "object") return;
+      const { properties, required } = schema as { properties?: Record<string, unknown>; required?: string[] };
+      if (properties) {
+        for (const name of Object.keys(properties)) if (!(required ?? []).includes(name)) optional.push(`${at}.${name}`);
+      }
+      for (const [key, value] of Object.entries(schema)) walk(value, `${at}.${key}`);
+    };
+    for (const name of Object.keys(responseSchemas)) walk(doc.components.schemas[name], name);
+    // A send window reads back as it was set (days and recipientLocal may have been left out); a
+    // waiting reason has a detail only for some reasons.
+    expect(optional.map((at) => at.replace(/\.properties/g, "")).sort()).toEqual(
+      [
+        "Error.error.field",
+        "Campaign.sendWindow.anyOf[0].days",
+        "Campaign.sendWindow.anyOf[0].recipientLocal",
+        "Campaign.waiting.anyOf[0].detail",
+      ].sort(),
+    );
+  });
+
+  it("states the formats the server enforces: ISO-8601 instants with an offset, two-letter country codes", () => {
+    const create = doc.components.schemas.CreateCampaignRequest as { properties: Record<string, { format?: string; pattern?: string }> };
+    expect(create.properties.scheduledAt).toMatchObject({ format: "date-time", pattern: expect.stringContaining("Z|[+-]") });
+    const importCsv = doc.components.schemas.ImportListCsvRequest as { properties: Record<string, { pattern?: string }> };
+    expect(importCsv.properties.defaultCountry).toMatchObject({ pattern: "^[A-Za-z]{2}$" });
+    expect(doc.components).toMatchObject({ responses: { MethodNotAllowed: { headers: { Allow: {} } } } });
   });
 
   it("documents query parameters from the inputs: pagination, filters, the default country", () => {
