@@ -6,19 +6,23 @@
  *   go first, the others wait for their own 09:00, then go;
  * - batch pauses: after each batch the campaign waits `batchPauseMs` of the clock;
  * - the hourly limit, and the warm-up's first-day limit (20 however high the daily limit);
- * - consecutive failures: N refused sends in a row pause the number's campaigns;
+ * - consecutive failures: N refused sends in a row, or the last N sent messages acked −1, pause the
+ *   number's campaigns;
  * - latestStart: a due campaign past it becomes Missed, with a reason, and sends nothing.
  */
+import { createHmac } from "node:crypto";
 import { eq, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as s from "~/server/db/schema";
 import { type CampaignRunnerOptions, CampaignRunnerService } from "~/server/services/runner/campaignRunner";
 import { WahaApiClient } from "~/server/services/waha/client";
+import { handleWahaWebhook } from "~/server/services/wahaWebhooks";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";
 import { campaignRow, chatIdOf, recipientCounts, type Seeded, seedCampaign, sessionMessages } from "../runner/helpers";
 
+const HMAC_KEY = "test-webhook-key-for-acks";
 const fast: CampaignRunnerOptions = { leaseMs: 2_000, sendRetry: { attempts: 3, baseDelayMs: 5 }, sendTimeoutMs: 1_000, maxWaitMs: 50 };
 
 /** A clock the test moves. */
@@ -154,6 +158,32 @@ for (const backend of backends) {
       // A person's resume starts a new count.
       const [number] = await database.db.select().from(s.whatsappSessions).where(eq(s.whatsappSessions.id, seeded.sessionId));
       expect(number).toMatchObject({ consecutiveFailures: 0 });
+    }, 30_000);
+
+    it("ack −1: when the campaign's last 3 sent messages come back with an error while the number is WORKING, its campaigns pause", async () => {
+      // Batches hold the campaign Running (waiting) after 3 sends, while the acks come in.
+      const seeded = await seed(6, { batchSize: 3, batchPauseMs: 3_600_000 }, { maxConsecutiveFailures: 3 });
+      const clock = testClock("2026-03-02T10:00:00Z");
+      const run = new CampaignRunnerService(database.db, client, { ...fast, now: clock.now }).runCampaign(seeded.campaignId);
+      await waitFor("the batch pause", async () => (await waitingOf(seeded))?.reason === "batch_pause");
+      const messageIds = sessionMessages(fake.messages(), seeded.wahaSessionName).map((message) => message.id);
+      expect(messageIds).toHaveLength(3);
+      const ackError = async (messageId: string, index: number) => {
+        const rawBody = Buffer.from(
+          JSON.stringify({ id: `evt-${seeded.campaignId}-${index}`, timestamp: Date.now(), event: "message.ack", session: seeded.wahaSessionName, payload: { id: messageId, ack: -1 } }),
+        );
+        const signature = createHmac("sha512", HMAC_KEY).update(rawBody).digest("hex");
+        return handleWahaWebhook(database.db, { rawBody, signature, hmacKey: HMAC_KEY });
+      };
+      // Two errors are not yet three in a row.
+      await ackError(messageIds[0]!, 0);
+      await ackError(messageIds[1]!, 1);
+      expect((await campaignRow(database.db, seeded.campaignId))?.status).toBe("Running");
+      await ackError(messageIds[2]!, 2);
+      expect(await campaignRow(database.db, seeded.campaignId)).toMatchObject({ status: "Paused", pauseReason: "too_many_failures" });
+      expect((await campaignRow(database.db, seeded.campaignId))!.lastError).toMatch(/The last 3 messages on .* came back from WhatsApp with an error \(ack −1\)/);
+      expect(await run).toEqual({ claimed: true, status: "Paused" });
+      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ sent: 3, pending: 3 });
     }, 30_000);
 
     it("latestStart passed: the due campaign becomes Missed with a reason and sends nothing; one still within it runs", async () => {

@@ -15,6 +15,7 @@ import type { Db } from "../db/client";
 import { campaignRecipients, campaigns, webhookEvents, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
 import { AppError } from "./errors";
+import { pauseOnFailedAcks } from "./runner/restrictions";
 
 const log = childLogger("waha-webhooks");
 
@@ -138,7 +139,7 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
   // way in, whatever the statistics say: a join could scan a whole 1,000,000-recipient campaign per ack.
   const sessionOfRecipient = sql`(select ${whatsappSessions.wahaSessionName} from ${campaigns} join ${whatsappSessions} on ${whatsappSessions.id} = ${campaigns.sessionId} where ${campaigns.id} = ${campaignRecipients.campaignId})`;
   // Acks can arrive out of order: keep the furthest one (ERROR always wins).
-  await tx
+  const acked = await tx
     .update(campaignRecipients)
     .set({ ack, ackAt: now })
     .where(
@@ -147,6 +148,9 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
         eq(sessionOfRecipient, wahaSessionName),
         ack < 0 ? undefined : or(isNull(campaignRecipients.ack), lt(campaignRecipients.ack, ack)),
       ),
-    );
+    )
+    .returning({ campaignId: campaignRecipients.campaignId });
+  // Issue 13: messages coming back with an error, one after another, stop the number before a ban.
+  if (ack < 0 && acked[0]) await pauseOnFailedAcks(tx, acked[0].campaignId);
   return "handled";
 }

@@ -6,9 +6,9 @@
  * before then, whichever process asks; campaigns paused until a known time resume by themselves
  * then (AutoResumeService calls `resumeEndedRestrictions`).
  */
-import { and, eq, lte, sql } from "drizzle-orm";
+import { and, desc, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
-import { campaigns, whatsappSessions } from "~/server/db/schema";
+import { campaignRecipients, campaigns, whatsappSessions } from "~/server/db/schema";
 import { recordCampaignEvent } from "../campaignEvents";
 import type { WahaCapping, WahaReachoutTimelock } from "../waha/client";
 import { NOT_PAUSED } from "./claim";
@@ -99,4 +99,32 @@ export function restrictionFromWaha(
     };
   }
   return null;
+}
+
+/**
+ * WAHA's `message.ack` of −1 (ERROR) for a campaign's message: when the number's policy sets
+ * `max_consecutive_failures` = N and the campaign's last N sent messages all came back −1 while the
+ * number is WORKING, its campaigns pause (`too_many_failures`). Only asked when a −1 arrives; the
+ * campaign's last N sent rows come from its (campaign, status, position) index, whatever its size.
+ */
+export async function pauseOnFailedAcks(db: Db, campaignId: string): Promise<boolean> {
+  const [number] = await db
+    .select({ id: whatsappSessions.id, name: whatsappSessions.name, max: whatsappSessions.maxConsecutiveFailures, status: whatsappSessions.status })
+    .from(campaigns)
+    .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
+    .where(eq(campaigns.id, campaignId));
+  if (!number || number.max === null || number.max <= 0 || number.status !== "WORKING") return false;
+  const last = await db
+    .select({ ack: campaignRecipients.ack })
+    .from(campaignRecipients)
+    .where(and(eq(campaignRecipients.campaignId, campaignId), eq(campaignRecipients.status, "sent")))
+    .orderBy(desc(campaignRecipients.position))
+    .limit(number.max);
+  if (last.length < number.max || !last.every((row) => row.ack === -1)) return false;
+  await pauseNumber(db, number.id, {
+    reason: PAUSE_REASONS.tooManyFailures,
+    until: null,
+    detail: `The last ${number.max} messages on ${number.name} came back from WhatsApp with an error (ack −1) while it was connected; check the number before resuming`,
+  });
+  return true;
 }
