@@ -112,6 +112,16 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     expect((await api("GET", "/api/v1/lists?limit=5")).status).toBe(200);
   });
 
+  it("a route that takes no body refuses one (nothing or {} is fine)", async () => {
+    const { campaign } = await scheduledCampaign("No body");
+    const refused = await api("POST", `/api/v1/campaigns/${campaign.id}/pause`, { reason: "lunch" });
+    expectError(refused, 400, "bad_request");
+    expect(refused.body.error.message).toBe("POST /api/v1/campaigns/{id}/pause takes no request body: the path says everything it needs");
+    expect((await api("GET", `/api/v1/campaigns/${campaign.id}`)).body.status).toBe("Scheduled");
+    expect((await api("POST", `/api/v1/campaigns/${campaign.id}/pause`, {})).body.status).toBe("Paused");
+    expect((await api("POST", `/api/v1/campaigns/${campaign.id}/resume`)).body.status).toBe("Scheduled");
+  });
+
   it("tRPC inputs are strict too: an unknown key is BAD_REQUEST naming it", async () => {
     // What the dashboard is told: the error as the tRPC error formatter gives it (toAppError).
     const told = (call: Promise<unknown>) => call.then(() => null, (error: unknown) => toAppError(error));

@@ -86,6 +86,7 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
       ? Object.keys(schema.properties ?? {}).filter((name) => !(name in params))
       : (route.queryFields ?? []);
   refuseUnknownQueryParameters(url.searchParams, queryNames);
+  if (route.input === "none") await refuseBody(route, req);
   if (!schema) return undefined;
   const fromQuery = queryValues(url.searchParams, queryNames, schema.properties ?? {});
   switch (route.input) {
@@ -125,6 +126,17 @@ async function buildInput(route: ProcedureRoute, params: Record<string, string>,
       return { ...fromQuery, csv: text, ...params };
     }
   }
+}
+
+/**
+ * A route that takes no body (pause, cancel, delete, ...) refuses one rather than ignore what it
+ * says; nothing, or `{}` as some clients send with every POST, is fine.
+ */
+async function refuseBody(route: ProcedureRoute, req: IncomingMessage): Promise<void> {
+  if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) return;
+  const text = (await readBodyText(req, bodyLimitOf(route))).trim();
+  if (!text || /^\{\s*\}$/.test(text)) return;
+  throw new RestError("bad_request", `${route.method} ${route.path} takes no request body: the path says everything it needs`);
 }
 
 /** As unknown body fields (api/strictInput.ts): a misspelt `?staus=` is told, not ignored. */
