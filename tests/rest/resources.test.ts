@@ -118,6 +118,18 @@ describe.each(backends)("[%s] REST v1 deletes and media", (kind) => {
     expect(calls).toEqual(expect.arrayContaining([expect.stringMatching(/logout$/), expect.stringMatching(/stop$/)]));
   });
 
+  it("a method a path does not answer is 405 with Allow; HEAD answers as GET, without a body", async () => {
+    const list = await alice("POST", "/api/v1/lists", { name: "Methods" });
+    const put = await alice("PUT", `/api/v1/lists/${list.body.id}`, { name: "x" });
+    expectError(put, 405, "method_not_allowed");
+    expect(put.headers.get("allow")).toBe("GET, DELETE");
+    const head = await fetch(`${app.url}/api/v1/lists/${list.body.id}`, { method: "HEAD", headers: { authorization: `Bearer ${aliceKey}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await head.text()).toBe("");
+    expect((await fetch(`${app.url}/api/v1/lists/${list.body.id}`, { method: "HEAD" })).status).toBe(401);
+  });
+
   it("DELETE on a number WAHA no longer has still deletes it; a second DELETE is 404", async () => {
     const session = await alice("POST", "/api/v1/sessions", { name: "Gone" });
     app.fakeWaha.reset({ sessions: true });

@@ -521,7 +521,9 @@ export type RouteMatch =
   | { kind: "wrong-method"; allowed: HttpMethod[] }
   | { kind: "none" };
 
-export function matchRoute(method: string, pathname: string): RouteMatch {
+export function matchRoute(requestMethod: string, pathname: string): RouteMatch {
+  // HEAD is GET without the body (node:http leaves the body out), as HTTP asks of every GET resource.
+  const method = requestMethod === "HEAD" ? "GET" : requestMethod;
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
   const allowed: HttpMethod[] = [];
   for (const entry of compiled) {
