@@ -50,21 +50,20 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
 }
 
 /**
- * PostgreSQL keeps microseconds, a JS Date (and so a cursor) milliseconds. Pages are sorted and
- * continued on the millisecond, then the id: compared at full precision, the rows of the page's last
- * millisecond (a whole import shares one timestamp) would all be skipped.
+ * The WHERE part that continues after `cursor`, for rows sorted by `newestFirst`. PostgreSQL keeps
+ * microseconds, a JS Date (and so the cursor) milliseconds: compared with the cursor's own date, the
+ * rows of the page's last millisecond (a whole import shares one timestamp) would all be skipped. So
+ * the comparison takes the last row's own `created_at` (by its id, the primary key; the cursor's date
+ * only if that row was deleted meanwhile), and the sort stays the index's (created_at, id).
  */
-const toMillisecond = (column: AnyColumn): SQL => sql`date_trunc('milliseconds', ${column})`;
-
-/** The WHERE part that continues after `cursor`, for rows sorted by `newestFirst`. */
 export function afterCursor(cursor: string | undefined, createdAt: AnyColumn, id: AnyColumn): SQL | undefined {
   if (!cursor) return undefined;
   const { createdAt: at, id: lastId } = decodeCursor(cursor);
-  const atMs = sql`${at.toISOString()}::timestamptz`;
-  return sql`(${toMillisecond(createdAt)} < ${atMs} or (${toMillisecond(createdAt)} = ${atMs} and ${id} < ${lastId}))`;
+  const lastCreatedAt = sql`coalesce((select ${createdAt} from ${createdAt.table} where ${id} = ${lastId}), ${at.toISOString()}::timestamptz)`;
+  return sql`(${createdAt}, ${id}) < (${lastCreatedAt}, ${lastId})`;
 }
 
-export const newestFirst = (createdAt: AnyColumn, id: AnyColumn) => [desc(toMillisecond(createdAt)), desc(id)];
+export const newestFirst = (createdAt: AnyColumn, id: AnyColumn) => [desc(createdAt), desc(id)];
 
 /** Callers fetch limit + 1 rows; this trims and says whether there is more. */
 export function toPage<T extends { createdAt: Date; id: string }>(rows: T[], limit: number): Page<T> {
