@@ -28,7 +28,7 @@ async function post(app: TestApp, body: Buffer | string, headers: Record<string,
   const response = await fetch(`${app.url}/api/webhooks/waha`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body,
+    body: typeof body === "string" ? body : new Uint8Array(body),
   });
   return { status: response.status, body: (await response.json()) as Posted["body"] };
 }
@@ -250,7 +250,7 @@ describe("start-up without a webhook key", () => {
   });
 
   it("the real start-up stops with that message", () => {
-    const env: Record<string, string | undefined> = { ...process.env, WAHA_URL: "http://127.0.0.1:9", NODE_ENV: "production" };
+    const env: NodeJS.ProcessEnv = { ...process.env, WAHA_URL: "http://127.0.0.1:9", NODE_ENV: "production" };
     delete env.WAHA_WEBHOOK_SECRET;
     delete env.AUTH_SECRET;
     const result = spawnSync(process.execPath, ["--import", "tsx", "src/worker/web.ts"], { env, encoding: "utf8", timeout: 60_000 });
