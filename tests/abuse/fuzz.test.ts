@@ -14,7 +14,12 @@ import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AnyTRPCProcedure } from "@trpc/server";
+import { appRouter } from "~/server/api/root";
+import { procedureInputSchema } from "~/server/rest/inputSchemas";
 import { openApiDocument } from "~/server/rest/openapi";
+import type { ProcedurePath } from "~/server/rest/routes";
+import { openSession } from "~/server/services/auth";
 import { REST_ERROR_STATUS } from "~/server/rest/errors";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
 import { backends } from "../helpers/db";
@@ -22,6 +27,7 @@ import { type Json, restClient } from "../rest/helpers";
 
 const SEED = 20261130;
 const REQUESTS = 2400;
+const TRPC_CALLS = 800;
 const METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"] as const;
 
 interface JsonSchema {
@@ -252,12 +258,14 @@ function requestFor(operation: Operation): fc.Arbitrary<FuzzRequest> {
 describe.each(backends)("[%s] REST v1 fuzz (fast-check over the OpenAPI document)", (kind) => {
   let app: TestApp;
   let apiKey: string;
+  let sessionToken: string;
 
   beforeAll(async () => {
     app = await startTestApp(kind);
     pool.length = 0;
     const user = await createTestUser(app);
     apiKey = user.apiKey;
+    sessionToken = (await openSession(app.services.db, user)).token;
     // Something of each kind, so that generated ids often name real rows.
     const api = restClient(app, apiKey);
     const session = await api("POST", "/api/v1/sessions", { name: "Fuzz number" });
@@ -354,5 +362,50 @@ describe.each(backends)("[%s] REST v1 fuzz (fast-check over the OpenAPI document
     // The run reached the services, not only the validation: successes and domain refusals both.
     expect((byStatus.get(200) ?? 0) + (byStatus.get(201) ?? 0) + (byStatus.get(204) ?? 0)).toBeGreaterThan(100);
     expect(byStatus.get(404) ?? 0).toBeGreaterThan(0);
+  }, 240_000);
+  it(`${TRPC_CALLS} generated tRPC calls (the dashboard's API): no 500, every error names its code and HTTP status`, async () => {
+    // Every procedure but the account ones (logOut would end the session the run uses).
+    const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, AnyTRPCProcedure>)
+      .filter(([path]) => !path.startsWith("auth."))
+      .map(([path, procedure]) => ({ path, type: procedure._def.type, schema: procedureInputSchema(path as ProcedurePath) }));
+    const call = fc.constantFrom(...procedures).chain((procedure) =>
+      fc.record({
+        procedure: fc.constant(procedure),
+        input: procedure.schema ? valueFor(procedure.schema) : fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: hostileValue }),
+        raw: sometimes(fc.oneof(hostileString, fc.constantFrom('{"json":{},"meta":{"values":{"__proto__":["undefined"]}}}', '{"json":1,"meta":{"values":["bogus"]}}')), 10),
+      }),
+    );
+    const calls = fc.sample(call, { seed: SEED, numRuns: TRPC_CALLS });
+    const byStatus = new Map<number, number>();
+    const problems: string[] = [];
+    for (const { procedure, input, raw } of calls) {
+      const encoded = fromPool(raw ?? JSON.stringify({ json: input }) ?? "{}");
+      const headers = { cookie: `wc_session=${sessionToken}`, origin: app.url, "content-type": "application/json" };
+      const response =
+        procedure.type === "query"
+          ? await fetch(`${app.url}/api/trpc/${procedure.path}?input=${encodeURIComponent(encoded)}`, { headers })
+          : await fetch(`${app.url}/api/trpc/${procedure.path}`, { method: "POST", headers, body: encoded });
+      const text = await response.text();
+      byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
+      const where = `${procedure.type} ${procedure.path} ${encoded.slice(0, 160)} -> ${response.status}`;
+      if (response.status >= 500 && response.status !== 503) problems.push(`${where}: ${text.slice(0, 300)}`);
+      if (response.status >= 400) {
+        let answer: Json = null;
+        try {
+          answer = JSON.parse(text);
+        } catch {
+          problems.push(`${where}: the answer is not JSON`);
+          continue;
+        }
+        // tRPC's own shape, or the transport's refusal before tRPC ({error: {code, message}}).
+        const error = answer?.error?.json ?? answer?.error;
+        const message = error?.message;
+        const status = error?.data?.httpStatus ?? (typeof error?.code === "string" ? response.status : undefined);
+        if (typeof message !== "string" || !message || status !== response.status) problems.push(`${where}: unexpected error body ${text.slice(0, 200)}`);
+      }
+    }
+    console.log(`tRPC fuzz [${kind}]: ${calls.length} calls over ${procedures.length} procedures (seed ${SEED}); by status: ${JSON.stringify(Object.fromEntries([...byStatus.entries()].sort(([a], [b]) => a - b)))}`);
+    expect(problems.slice(0, 25)).toEqual([]);
+    expect((byStatus.get(200) ?? 0) + (byStatus.get(201) ?? 0)).toBeGreaterThan(50);
   }, 240_000);
 });

@@ -112,6 +112,13 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     expect((await api("GET", "/api/v1/lists?limit=5")).status).toBe(200);
   });
 
+  it("tRPC template.update with no field but the id answers the template (it was a 500)", async () => {
+    const template = await user.trpc.template.create({ name: "Unchanged", body: "Hi" });
+    const updated = await user.trpc.template.update({ id: template.id });
+    expect(updated).toMatchObject({ id: template.id, name: "Unchanged", body: "Hi" });
+    expect(updated.updatedAt.getTime()).toBeGreaterThanOrEqual(template.updatedAt.getTime());
+  });
+
   it("a route that takes no body refuses one (nothing or {} is fine)", async () => {
     const { campaign } = await scheduledCampaign("No body");
     const refused = await api("POST", `/api/v1/campaigns/${campaign.id}/pause`, { reason: "lunch" });

@@ -68,7 +68,8 @@ export async function updateTemplate(db: Db, workspaceId: string, templateId: st
   try {
     const [template] = await db
       .update(templates)
-      .set(input)
+      // updatedAt too: the change is dated, and a call with no field still has something to set.
+      .set({ ...input, updatedAt: sql`now()` })
       .where(and(eq(templates.id, templateId), eq(templates.workspaceId, workspaceId)))
       .returning();
     if (!template) throw notFound("Template");
