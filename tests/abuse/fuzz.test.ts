@@ -13,7 +13,7 @@
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AnyTRPCProcedure } from "@trpc/server";
 import { appRouter } from "~/server/api/root";
 import { procedureInputSchema } from "~/server/rest/inputSchemas";
@@ -260,7 +260,8 @@ describe.each(backends)("[%s] REST v1 fuzz (fast-check over the OpenAPI document
   let apiKey: string;
   let sessionToken: string;
 
-  beforeAll(async () => {
+  // An app of its own for each run, so that its counts do not depend on which run went first.
+  beforeEach(async () => {
     app = await startTestApp(kind);
     pool.length = 0;
     const user = await createTestUser(app);
@@ -288,7 +289,7 @@ describe.each(backends)("[%s] REST v1 fuzz (fast-check over the OpenAPI document
     pool.push(session.body.id, list.body.id, template.body.id, image.id, campaign.body.id);
     expect(pool.every((id) => typeof id === "string")).toBe(true);
   });
-  afterAll(async () => {
+  afterEach(async () => {
     await app?.close();
   });
 
