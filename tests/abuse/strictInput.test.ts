@@ -211,6 +211,10 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
       "content-type": "application/json",
     });
     expectError(proto, 400, "bad_request", "contacts.0.__proto__");
+    // A list or an object is no attribute value: named, not silently left out.
+    const nested = await api("POST", `/api/v1/lists/${listId}/contacts`, [{ phone: "+4915123456741" }, { phone: "+4915123456742", tags: ["a", "b"] }]);
+    expectError(nested, 400, "bad_request", "contacts.1.tags");
+    expect(nested.body.error.message).toBe('Contact 2: "tags" holds a list; a contact\'s values are text, numbers or true/false');
     expect((await api("GET", `/api/v1/lists/${listId}`)).body.memberCount).toBe(1);
   });
 

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaigns, contactListMembers, contactLists, contacts } from "../db/schema";
 import { ACTIVE_STATUSES } from "./campaignStatuses";
-import { conflict, isUniqueViolation, notFound } from "./errors";
+import { badRequest, conflict, isUniqueViolation, notFound } from "./errors";
 import {
   type ColumnMapping,
   countrySchema,
@@ -176,12 +176,22 @@ export async function addContactsToList(
   options: ImportOptions,
 ): Promise<ImportResult> {
   await getList(db, workspaceId, listId);
+  // A list or an object cannot be an attribute: refused, naming it, rather than left out unsaid.
+  items.forEach((item, index) => {
+    for (const [key, value] of Object.entries(item)) {
+      if (typeof value !== "object" || value === null) continue;
+      throw badRequest(
+        `Contact ${index + 1}: ${JSON.stringify(key)} holds ${Array.isArray(value) ? "a list" : "an object"}; a contact's values are text, numbers or true/false`,
+        `contacts.${index}.${key}`,
+      );
+    }
+  });
   const columns = [...new Set(items.flatMap((item) => Object.keys(item)))];
   const rows: RawContactRow[] = items.map((item, index) => ({
     line: index + 1,
     values: Object.fromEntries(
       Object.entries(item)
-        .filter(([, value]) => value !== null && value !== undefined && typeof value !== "object")
+        .filter(([, value]) => value !== null && value !== undefined)
         .map(([key, value]) => [key, String(value)]),
     ),
   }));
