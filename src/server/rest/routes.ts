@@ -169,7 +169,7 @@ export const restRoutes: RestRoute[] = [
     procedure: "whatsappSession.delete",
     input: "none",
     operationId: "deleteSession",
-    summary: "Delete a WhatsApp number: logs it out and stops its WAHA session",
+    summary: "Delete a WhatsApp number and its WAHA session (WAHA stops and logs it out)",
     description:
       "409 while a campaign that has not ended sends from it, or while finished campaigns still refer to it " +
       "(delete those first: their history names the number).",

@@ -211,10 +211,10 @@ export class WhatsappSessionService {
   }
 
   /**
-   * Deletes the number: logged out and stopped on WAHA, then the row. Refused while a campaign that
-   * has not ended sends from it, and while finished campaigns still name it (their history would
-   * lose its number). WAHA unreachable or refusing our key leaves everything as it was; a session
-   * WAHA no longer has, or will not log out (not logged in), is no reason to keep the row.
+   * Deletes the number: deleted on WAHA (which stops and logs it out), then the row. Refused while
+   * a campaign that has not ended sends from it, and while finished campaigns still name it (their
+   * history would lose its number). WAHA unreachable or refusing our key leaves everything as it
+   * was; a session WAHA no longer has is no reason to keep the row.
    */
   async delete(workspaceId: string, sessionId: string): Promise<void> {
     const session = await this.row(workspaceId, sessionId);
@@ -231,14 +231,12 @@ export class WhatsappSessionService {
     if ((campaignUse?.total ?? 0) > 0) {
       throw conflict(`${campaignUse!.total} finished campaign(s) were sent from this number: delete them first`);
     }
-    for (const step of [() => this.waha.logoutSession(session.wahaSessionName), () => this.waha.stopSession(session.wahaSessionName)]) {
-      try {
-        await step();
-      } catch (error) {
-        // WAHA down, or refusing our key: the session may still be live there, so the row stays.
-        if (error instanceof WahaError && (error.kind === "transient" || error.kind === "unauthorized")) throw error;
-        log.info({ session: session.wahaSessionName, err: error instanceof Error ? error.message : String(error) }, "WAHA refused a step of deleting a session; deleting the number anyway");
-      }
+    try {
+      await this.waha.deleteSession(session.wahaSessionName);
+    } catch (error) {
+      // WAHA down, or refusing our key: the session may still be live there, so the row stays.
+      if (error instanceof WahaError && (error.kind === "transient" || error.kind === "unauthorized")) throw error;
+      log.info({ session: session.wahaSessionName, err: error instanceof Error ? error.message : String(error) }, "WAHA refused to delete a session; deleting the number anyway");
     }
     await this.db.delete(whatsappSessions).where(and(eq(whatsappSessions.id, sessionId), eq(whatsappSessions.workspaceId, workspaceId)));
   }

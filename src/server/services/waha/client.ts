@@ -86,6 +86,11 @@ export class WahaApiClient {
     await this.call("logoutSession", { method: "POST", path: `/api/sessions/${seg(session)}/logout`, session });
   }
 
+  /** Stops, logs out and deletes the session on WAHA (idempotent there). */
+  async deleteSession(session: string): Promise<void> {
+    await this.call("deleteSession", { method: "DELETE", path: `/api/sessions/${seg(session)}`, session });
+  }
+
   /** The QR code to scan, as a base64 PNG. WAHA serves it only while the session is SCAN_QR_CODE. */
   async getQrImage(session: string): Promise<{ mimetype: string; data: string }> {
     const answer = await this.call("getQrImage", {
