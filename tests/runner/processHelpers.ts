@@ -49,6 +49,16 @@ export async function killRepeatedly(fake: FakeWaha, seeded: Seeded, env: Record
     ]);
     if (!finishedEarly) {
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 120));
+      if (round % 2 === 1) {
+        // Every other kill lands just after WAHA recorded a send, so some kills surely interrupt a
+        // send in flight (with the fake's latency: accepted by WAHA, not yet recorded by the runner)
+        // instead of leaving that to chance.
+        const seen = sessionMessages(fake.messages(), seeded.wahaSessionName).length;
+        await Promise.race([
+          waitFor("the next send", () => sessionMessages(fake.messages(), seeded.wahaSessionName).length > seen, { timeoutMs: 5_000, intervalMs: 1 }),
+          child.exited,
+        ]).catch(() => undefined);
+      }
       child.process.kill("SIGKILL");
     }
     const exit = await child.exited;
