@@ -46,6 +46,7 @@ const RECIPIENT_TONES: Record<RecipientStatus, Tone> = {
   failed: "red",
   skipped: "gray",
   unknown: "amber",
+  cancelled: "gray",
 };
 
 export function RecipientStatusBadge({ status }: { status: RecipientStatus }) {

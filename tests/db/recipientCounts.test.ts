@@ -32,7 +32,7 @@ for (const backend of backends) {
         database.db,
         sql`select status::text as status, count(*)::int as n from campaign_recipients where campaign_id = ${campaignId} group by status`,
       );
-      const counts: Record<string, number> = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 };
+      const counts: Record<string, number> = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 };
       for (const row of rows) {
         counts[row.status] = Number(row.n);
         counts.total! += Number(row.n);

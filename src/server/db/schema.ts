@@ -16,6 +16,7 @@ import {
   timestamp,
   uniqueIndex,
   uuid,
+  type AnyPgColumn,
 } from "drizzle-orm/pg-core";
 
 export interface SendWindow {
@@ -57,6 +58,8 @@ export const recipientStatus = pgEnum("recipient_status", [
   "failed",
   "skipped",
   "unknown",
+  /** Never sent because its campaign was cancelled (issue 14). */
+  "cancelled",
 ]);
 export type RecipientStatus = (typeof recipientStatus.enumValues)[number];
 
@@ -67,6 +70,12 @@ export const workspaces = pgTable("workspaces", {
   quotaNumbers: integer("quota_numbers"),
   quotaContacts: integer("quota_contacts"),
   quotaMediaBytes: bigint("quota_media_bytes", { mode: "number" }),
+  /** Replies that opt a contact out (whole message, case- and accent-insensitive); null = the defaults. */
+  optOutKeywords: text("opt_out_keywords").array(),
+  /** Sent once after an opt-out, on the same number; null = no confirmation. */
+  optOutConfirmation: text("opt_out_confirmation"),
+  /** A reply is attributed to the last campaign that messaged the contact from that number within this many days. */
+  replyAttributionDays: integer("reply_attribution_days").notNull().default(7),
   createdAt: createdAt(),
 });
 
@@ -225,6 +234,11 @@ export const contacts = pgTable(
     /** Any other imported column, usable as a `{{placeholder}}`. */
     attributes: jsonb("attributes").$type<Record<string, string>>().notNull().default({}),
     optedOut: boolean("opted_out").notNull().default(false),
+    /** When and how the contact opted out (`keyword`, `manual`, `api`, `suppression_import`) or back in. */
+    optedOutAt: timestamp("opted_out_at", { withTimezone: true }),
+    optedOutSource: text("opted_out_source"),
+    optedInAt: timestamp("opted_in_at", { withTimezone: true }),
+    optedInByUserId: uuid("opted_in_by_user_id").references(() => users.id, { onDelete: "set null" }),
     /** check-exists cache (issue 13): null = never checked. `whatsappChatId` is WAHA's answer. */
     onWhatsapp: boolean("on_whatsapp"),
     whatsappChatId: text("whatsapp_chat_id"),
@@ -271,6 +285,8 @@ export const templates = pgTable(
       .references(() => workspaces.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     body: text("body").notNull(),
+    /** The template's image (issue 16); a campaign's own `mediaId` overrides it. */
+    mediaId: uuid("media_id").references((): AnyPgColumn => mediaItems.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -305,6 +321,8 @@ export const campaigns = pgTable(
     /** The audience until recipients are materialised; null once its list is deleted. */
     listId: uuid("list_id").references(() => contactLists.id, { onDelete: "set null" }),
     templateId: uuid("template_id").references(() => templates.id, { onDelete: "set null" }),
+    /** The campaign this one retries (only its failed recipients), or duplicates. */
+    retryOf: uuid("retry_of").references((): AnyPgColumn => campaigns.id, { onDelete: "set null" }),
     /** The text to send when no template is used; with a template, a copy is not kept here. */
     messageText: text("message_text"),
     /** Value for the seed project's `{Name}` placeholder when a contact has no first name. */
@@ -388,6 +406,8 @@ export const campaignRecipients = pgTable(
     /** WAHA ack: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED. */
     ack: integer("ack"),
     ackAt: timestamp("ack_at", { withTimezone: true }),
+    /** The first reply attributed to this send (issue 14). */
+    repliedAt: timestamp("replied_at", { withTimezone: true }),
   },
   (t) => [
     uniqueIndex("campaign_recipients_campaign_contact_unique").on(t.campaignId, t.contactId),
@@ -441,6 +461,88 @@ export const webhookEvents = pgTable(
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [index("webhook_events_received_idx").on(t.receivedAt)],
+);
+
+/** Messages contacts sent to a number (WAHA `message` events), attributed to a campaign when one messaged them. */
+export const inboundMessages = pgTable(
+  "inbound_messages",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => whatsappSessions.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id").references(() => contacts.id, { onDelete: "set null" }),
+    campaignId: uuid("campaign_id").references(() => campaigns.id, { onDelete: "set null" }),
+    recipientId: bigint("recipient_id", { mode: "number" }).references(() => campaignRecipients.id, { onDelete: "set null" }),
+    wahaMessageId: text("waha_message_id").notNull(),
+    fromPhone: text("from_phone").notNull(),
+    chatId: text("chat_id").notNull(),
+    body: text("body").notNull(),
+    /** The message matched an opt-out keyword. */
+    optOut: boolean("opt_out").notNull().default(false),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("inbound_messages_session_message_unique").on(t.sessionId, t.wahaMessageId),
+    index("inbound_messages_contact_idx").on(t.contactId, t.receivedAt),
+    index("inbound_messages_campaign_idx").on(t.campaignId, t.receivedAt),
+  ],
+);
+
+/** Outgoing webhooks (issue 14): where a workspace wants its events, and the secret that signs them. */
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    /** Event types delivered (`campaign.started`, `recipient.sent`, ...). */
+    events: text("events").array().notNull(),
+    /** HMAC-SHA256 key, shown once at creation; kept because every delivery is signed with it. */
+    secret: text("secret").notNull(),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("webhook_endpoints_workspace_idx").on(t.workspaceId)],
+);
+
+/**
+ * The durable outbox: one row per (event, endpoint), written in the same transaction as the change
+ * it reports, delivered at least once with retries; the rows are the page's delivery log.
+ */
+export const webhookOutbox = pgTable(
+  "webhook_outbox",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    /** Stable across retries: receivers deduplicate on it. */
+    eventId: uuid("event_id").notNull().defaultRandom(),
+    eventType: text("event_type").notNull(),
+    /** Events of one campaign are delivered in order. */
+    campaignId: uuid("campaign_id"),
+    payload: jsonb("payload").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    /** A process delivering it now, until `lockedUntil` (another process may take it after). */
+    lockedBy: text("locked_by"),
+    lockedUntil: timestamp("locked_until", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("webhook_outbox_due_idx").on(t.nextAttemptAt).where(sql`${t.deliveredAt} is null`),
+    index("webhook_outbox_endpoint_idx").on(t.endpointId, t.id),
+  ],
 );
 
 export type Campaign = typeof campaigns.$inferSelect;

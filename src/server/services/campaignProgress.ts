@@ -56,7 +56,7 @@ type NumberRow = typeof whatsappSessions.$inferSelect;
 
 const isActive = (status: CampaignStatus) => status === "Running" || status === "Scheduled";
 
-const emptyCounts = (): CampaignCounts => ({ total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0 });
+const emptyCounts = (): CampaignCounts => ({ total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 });
 
 /** Rows of `campaign_recipient_counts`, summed per campaign. */
 function sumCounts(rows: Array<{ campaignId: string; status: RecipientStatus; n: number }>): Map<string, CampaignCounts> {
