@@ -10,6 +10,7 @@ import { Button } from "./ui/button";
 import { ErrorMessage } from "./ui/error";
 import { Field, Select } from "./ui/field";
 import { useToast } from "./ui/toast";
+import { binaryFileKind, binaryFileMessage } from "~/server/services/binaryFile";
 
 const MAX_BYTES = 10 * 1024 * 1024;
 
@@ -74,6 +75,12 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
       return;
     }
     const text = await chosen.text();
+    // An image or a workbook picked by mistake: say so instead of previewing garbage.
+    const binary = binaryFileKind(text);
+    if (binary) {
+      setFileError(`${binaryFileMessage(binary)}.`);
+      return;
+    }
     const preview = previewCsv(text);
     if (preview.columns.length === 0) {
       setFileError("The file is empty: the first line must name the columns, e.g. phone_number,first_name");

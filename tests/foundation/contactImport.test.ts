@@ -64,4 +64,23 @@ describe("CSV contact import (parsing and normalising)", () => {
     const prepared = prepareImport(columns, rows, { mapping: { phone: "Mobile Number", firstName: "Given" } });
     expect(prepared.contacts).toEqual([{ phone: "+4915123456711", firstName: "Lena", attributes: {}, lines: [2] }]);
   });
+
+  it("says a +999 number has an unknown country code, and reads 0049 as +49 (issue 16)", () => {
+    const { columns, rows } = parseContactsCsv("phone_number\n+999 123456789\n0049 151 23456799\n");
+    const prepared = prepareImport(columns, rows);
+    expect(prepared.rejected).toEqual([
+      { line: 2, value: "+999 123456789", reason: expect.stringMatching(/^Unknown country code \+999:/) as unknown },
+    ]);
+    expect(prepared.contacts.map((contact) => contact.phone)).toEqual(["+4915123456799"]);
+  });
+
+  it("refuses a PNG, a PDF or an .xlsx picked as the CSV, saying what the file is (issue 16)", () => {
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
+    expect(() => parseContactsCsv(png.toString("utf8"))).toThrow(/This file is a PNG image, not a CSV text file: export the sheet as CSV/);
+    expect(() => parseContactsCsv("%PDF-1.7\nphone\n")).toThrow(/a PDF document/);
+    expect(() => parseContactsCsv("PK\u0003\u0004phone_number\n")).toThrow(/Excel workbook/);
+    expect(() => parseContactsCsv("phone_number\n+4915123456799\u0000\n")).toThrow(/a binary file/);
+    // A stray undecodable byte in a name is still text.
+    expect(parseContactsCsv("phone_number,first_name\n+4915123456799,M\uFFFDller\n").rows).toHaveLength(1);
+  });
 });

@@ -5,10 +5,12 @@
  */
 import { parse } from "csv-parse/sync";
 import { type CountryCode, getCountries, parsePhoneNumberFromString } from "libphonenumber-js";
+import phoneMetadata from "libphonenumber-js/metadata.min.json";
 import { sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { contactListMembers, contacts } from "../db/schema";
+import { binaryFileKind, binaryFileMessage } from "./binaryFile";
 import { badRequest } from "./errors";
 import { assertContactQuota, DEFAULT_QUOTAS, lockForContacts, type QuotaDefaults } from "./quotas";
 
@@ -64,6 +66,8 @@ export function parseContactsCsv(text: string): { columns: string[]; rows: RawCo
   if (Buffer.byteLength(text) > MAX_IMPORT_BYTES) {
     throw badRequest(`The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB: split it into smaller files`);
   }
+  const binary = binaryFileKind(text);
+  if (binary) throw badRequest(binaryFileMessage(binary), "csv");
   const withoutBom = text.replace(/^\uFEFF/, "");
   const headerLine = withoutBom.split(/\r?\n/, 1)[0] ?? "";
   if (!headerLine.trim()) throw badRequest("The file is empty: the first line must name the columns, e.g. phone_number,first_name");
@@ -131,17 +135,37 @@ export function isReservedAttributeName(name: string): boolean {
   return RESERVED_ATTRIBUTE_NAMES.has(name.toLowerCase()) || RESERVED_ATTRIBUTE_NAMES.has(attributeKey(name));
 }
 
+/** Every country calling code libphonenumber knows, geographic (49, 1) or not (800, 882). */
+const knownCallingCodes = new Set<string>(Object.keys((phoneMetadata as { country_calling_codes: Record<string, unknown> }).country_calling_codes));
+
+/** "+999 123…" → "999": the first 1-3 digits match no country calling code. */
+function unknownCallingCode(international: string): string | null {
+  const digits = international.replace(/\D/g, "");
+  if (digits.length === 0) return null;
+  for (const length of [1, 2, 3]) {
+    if (digits.length >= length && knownCallingCodes.has(digits.slice(0, length))) return null;
+  }
+  return digits.slice(0, 3);
+}
+
 export function normalisePhone(value: string, defaultCountry?: string): { phone: string } | { reason: string } {
   const trimmed = value.trim();
   if (!trimmed) return { reason: "The phone number is empty" };
-  const parsed = parsePhoneNumberFromString(trimmed, defaultCountry as CountryCode | undefined);
+  // "0049 151…": 00 is the international prefix in most of the world; it means "+".
+  const international = /^00[1-9]/.test(trimmed) ? `+${trimmed.slice(2)}` : trimmed;
+  const parsed = parsePhoneNumberFromString(international, defaultCountry as CountryCode | undefined);
   if (!parsed) {
+    const unknownCode = international.startsWith("+") ? unknownCallingCode(international) : null;
     return {
-      reason: /[0-9]/.test(trimmed)
-        ? defaultCountry
-          ? "Not a phone number"
-          : "Not a phone number: write it with its country code (+49…) or choose a default country"
-        : "Not a phone number: it has no digits",
+      reason: unknownCode
+        ? `Unknown country code +${unknownCode}: check the digits after the + (e.g. +49 for Germany, +1 for the US)`
+        : /[0-9]/.test(trimmed)
+          ? international.startsWith("+")
+            ? `Not a phone number: too short or too long after its country code (${trimmed})`
+            : defaultCountry
+              ? `Not a ${defaultCountry} phone number (${trimmed}): check its digits, or write it with its country code (+49…)`
+              : "Not a phone number: write it with its country code (+49…) or choose a default country"
+          : "Not a phone number: it has no digits",
     };
   }
   if (!parsed.isValid()) return { reason: `Not a valid ${parsed.country ?? "phone"} number (${trimmed})` };
