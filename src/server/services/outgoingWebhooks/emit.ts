@@ -5,7 +5,7 @@
  * The deliverer (deliverer.ts) posts the rows, at least once, in order per (endpoint, campaign).
  */
 import { sql } from "drizzle-orm";
-import type { Db } from "~/server/db/client";
+import { type Db, queryRows } from "~/server/db/client";
 import type { WebhookEventType } from "./events";
 
 export interface WebhookEventInput {
@@ -19,7 +19,7 @@ export interface WebhookEventInput {
 
 /** Returns how many outbox rows were written (0 when no endpoint wants the event). */
 export async function emitWebhookEvent(tx: Db, event: WebhookEventInput): Promise<number> {
-  const rows = await tx.execute(sql`
+  const rows = await queryRows<{ id: number }>(tx, sql`
     insert into webhook_outbox (endpoint_id, event_type, campaign_id, payload)
     select e.id, ${event.type}, ${event.campaignId ?? null}::uuid, ${JSON.stringify(event.data)}::jsonb
       from webhook_endpoints e
@@ -27,5 +27,5 @@ export async function emitWebhookEvent(tx: Db, event: WebhookEventInput): Promis
        and e.disabled_at is null
        and ${event.type} = any(e.events)
     returning id`);
-  return rows.rows.length;
+  return rows.length;
 }
