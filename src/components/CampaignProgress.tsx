@@ -16,7 +16,7 @@ export function progressSentence(campaign: Campaign): string {
       return total === 0 ? "Preparing recipients…" : `Sending ${Math.min(total, processed + 1)} of ${total}`;
     case "Scheduled":
     case "Draft":
-      return `${total} recipient${total === 1 ? "" : "s"} · starts ${formatRelative(campaign.scheduledAt)}`;
+      return `${total} recipient${total === 1 ? "" : "s"} · ${campaign.scheduledAt ? `starts ${formatRelative(campaign.scheduledAt)}` : "no time yet"}`;
     case "Paused":
       return `Paused after ${processed} of ${total}`;
     case "Completed":

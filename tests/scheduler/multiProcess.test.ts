@@ -170,7 +170,7 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("[postgres] three pg-boss worker
 
     const rows = await allCompleted(campaigns, 30_000);
 
-    const lateness = rows.map((row) => row!.startedAt!.getTime() - row!.scheduledAt.getTime()).sort((a, b) => a - b);
+    const lateness = rows.map((row) => row!.startedAt!.getTime() - row!.scheduledAt!.getTime()).sort((a, b) => a - b);
     console.info(
       `[scheduler lateness] pg-boss, ${WORKERS} worker processes, ${CAMPAIGNS} campaigns: ` +
         `min ${lateness[0]} ms, p50 ${lateness[Math.floor(CAMPAIGNS / 2)]} ms, max ${lateness.at(-1)} ms`,

@@ -6,6 +6,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -331,7 +332,8 @@ export const campaigns = pgTable(
     sessionId: uuid("session_id")
       .notNull()
       .references(() => whatsappSessions.id, { onDelete: "restrict" }),
-    scheduledAt: timestamp("scheduled_at", { withTimezone: true }).notNull(),
+    /** When it starts; null only while it is a Draft (scheduling sets it, and validates everything). */
+    scheduledAt: timestamp("scheduled_at", { withTimezone: true }),
     status: campaignStatus("status").notNull().default("Scheduled"),
     pauseReason: text("pause_reason"),
     /** When the current pause began (what "paused since" shows). */
@@ -375,6 +377,8 @@ export const campaigns = pgTable(
     index("campaigns_workspace_created_idx").on(t.workspaceId, t.createdAt),
     index("campaigns_list_idx").on(t.listId),
     index("campaigns_session_idx").on(t.sessionId),
+    // Only a draft may lack its time: the scheduler reads every other campaign's.
+    check("campaigns_time_unless_draft", sql`${t.status} = 'Draft' or ${t.scheduledAt} is not null`),
   ],
 );
 

@@ -129,12 +129,12 @@ export async function progressOf(db: Db, campaign: CountedCampaign): Promise<Cam
  * the campaign's average delay. Null when not progressing.
  */
 export function estimateEtaSeconds(
-  campaign: { status: CampaignStatus; scheduledAt: Date; delayMinMs: number; delayMaxMs: number },
+  campaign: { status: CampaignStatus; scheduledAt: Date | null; delayMinMs: number; delayMaxMs: number },
   remaining: number,
 ): number | null {
   if (remaining <= 0 || (campaign.status !== "Running" && campaign.status !== "Scheduled")) return null;
   const perMessageMs = (campaign.delayMinMs + campaign.delayMaxMs) / 2;
-  const startsInMs = campaign.status === "Scheduled" ? Math.max(0, campaign.scheduledAt.getTime() - Date.now()) : 0;
+  const startsInMs = campaign.status === "Scheduled" && campaign.scheduledAt ? Math.max(0, campaign.scheduledAt.getTime() - Date.now()) : 0;
   return Math.ceil((startsInMs + remaining * perMessageMs) / 1000);
 }
 
@@ -151,7 +151,7 @@ function governed(campaign: CountedCampaign, number: NumberRow): boolean {
 function simulatedEtaSeconds(campaign: CountedCampaign, number: NumberRow, counts: CampaignCounts, now: Date): number | null {
   const remaining = counts.pending + counts.sending;
   if (remaining <= 0 || !isActive(campaign.status)) return null;
-  const start = campaign.status === "Scheduled" && campaign.scheduledAt > now ? campaign.scheduledAt : now;
+  const start = campaign.status === "Scheduled" && campaign.scheduledAt && campaign.scheduledAt > now ? campaign.scheduledAt : now;
   const zone = number.timeZone;
   const day = localDayBounds(start, zone);
   const hour = localHourBounds(start, zone);

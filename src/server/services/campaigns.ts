@@ -166,7 +166,7 @@ export class CampaignService {
       .values({ workspaceId, status: "Scheduled", ...values })
       .returning();
     try {
-      await this.scheduling.scheduleCampaignJob(campaign!);
+      await this.scheduling.scheduleCampaignJob(timed(campaign!));
     } catch (error) {
       // No half-created campaign: one that cannot be scheduled is not kept. What the caller is told
       // (a time in the past: 422 scheduledAt; the scheduler stopping: 503) is the API boundary's.
@@ -192,7 +192,7 @@ export class CampaignService {
       text: input.text !== undefined ? input.text : current.messageText,
       mediaId: input.mediaId !== undefined ? input.mediaId : current.mediaId,
       sessionId: input.sessionId ?? current.sessionId,
-      scheduledAt: input.scheduledAt ?? current.scheduledAt,
+      scheduledAt: input.scheduledAt ?? timed(current).scheduledAt,
       delayMinMs: input.delayMinMs ?? current.delayMinMs,
       delayMaxMs: input.delayMaxMs ?? current.delayMaxMs,
       defaultName: input.defaultName !== undefined ? input.defaultName : current.defaultName,
@@ -211,9 +211,9 @@ export class CampaignService {
       .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, USER_ACTIONS.edit.from)))
       .returning();
     if (!updated) throw conflict("The campaign started while you were editing it: it can no longer be edited");
-    if (updated.scheduledAt.getTime() !== current.scheduledAt.getTime()) {
+    if (timed(updated).scheduledAt.getTime() !== current.scheduledAt?.getTime()) {
       await this.scheduling.cancelCampaignJob(campaignId);
-      await this.scheduling.scheduleCampaignJob(updated);
+      await this.scheduling.scheduleCampaignJob(timed(updated));
     }
     return this.get(workspaceId, campaignId);
   }
@@ -233,7 +233,7 @@ export class CampaignService {
     // The state changes first, so the answer is the campaign's real state (Scheduled or Running).
     const resumed = await resumeCampaign(this.db, campaignId);
     await recordCampaignEvent(this.db, { campaignId, kind: "resumed", reason: "user", detail: `was paused: ${campaign.pauseReason ?? "unknown reason"}` });
-    if (resumed.status === "Scheduled") await this.scheduling.scheduleCampaignJob(resumed);
+    if (resumed.status === "Scheduled") await this.scheduling.scheduleCampaignJob(timed(resumed));
     else await this.scheduling.startCampaignNow(campaignId);
     return this.get(workspaceId, campaignId);
   }
@@ -372,7 +372,7 @@ export class CampaignService {
     },
     current: Campaign | null,
   ) {
-    if (input.scheduledAt.getTime() < Date.now() + MIN_LEAD_MS && (!current || input.scheduledAt.getTime() !== current.scheduledAt.getTime())) {
+    if (input.scheduledAt.getTime() < Date.now() + MIN_LEAD_MS && (!current || input.scheduledAt.getTime() !== current.scheduledAt?.getTime())) {
       throw unprocessable("The scheduled time has passed: choose a time in the future", "scheduledAt");
     }
     const hasTemplate = Boolean(input.templateId);
@@ -441,4 +441,10 @@ export class CampaignService {
       latestStart: input.latestStart ?? null,
     };
   }
+}
+
+/** What the scheduler arms: every campaign but a Draft has its time (CHECK campaigns_time_unless_draft). */
+function timed(campaign: Campaign): { id: string; scheduledAt: Date } {
+  if (!campaign.scheduledAt) throw new Error(`Campaign ${campaign.id} is ${campaign.status} without a scheduled time`);
+  return { id: campaign.id, scheduledAt: campaign.scheduledAt };
 }

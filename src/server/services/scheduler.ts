@@ -185,7 +185,7 @@ export class SchedulerService {
     for (const waitMs of DUE_RETRIES_MS) {
       if (outcome?.claimed || (outcome && outcome.status !== "Scheduled") || this.stopping) break;
       const current = await findCampaignSchedule(this.db, campaignId).catch(() => null);
-      if (current?.status !== "Scheduled" || current.scheduledAt.getTime() !== scheduledAt.getTime()) break;
+      if (current?.status !== "Scheduled" || current.scheduledAt?.getTime() !== scheduledAt.getTime()) break;
       await new Promise((resolve) => setTimeout(resolve, waitMs));
       outcome = await this.runs.start(campaignId, "scheduled");
     }

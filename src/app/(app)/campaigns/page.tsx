@@ -86,7 +86,7 @@ export default function CampaignsPage() {
                     </td>
                     <td className="whitespace-nowrap py-2 pr-3 text-slate-600">
                       {formatDateTime(campaign.scheduledAt)}
-                      {campaign.status === "Scheduled" ? <span className="block text-xs text-slate-400">{formatRelative(campaign.scheduledAt)}</span> : null}
+                      {campaign.status === "Scheduled" && campaign.scheduledAt ? <span className="block text-xs text-slate-400">{formatRelative(campaign.scheduledAt)}</span> : null}
                     </td>
                     <td className="py-2">
                       <ProgressBar value={processedCount(campaign)} max={campaign.counts.total} label={`${campaign.name} progress`} />

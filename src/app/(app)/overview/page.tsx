@@ -91,7 +91,7 @@ export default function OverviewPage() {
                   </Link>
                   <span className="shrink-0 text-right text-xs text-slate-600">
                     {formatDateTime(campaign.scheduledAt)}
-                    <span className="block text-slate-400">{formatRelative(campaign.scheduledAt)}</span>
+                    {campaign.scheduledAt ? <span className="block text-slate-400">{formatRelative(campaign.scheduledAt)}</span> : null}
                   </span>
                 </li>
               ))}

@@ -18,11 +18,13 @@ export interface ScheduledCampaign {
 
 /** `Scheduled` campaigns due by `dueBy` (past ones included), soonest first. */
 export async function findScheduledCampaigns(db: Db, dueBy: Date): Promise<ScheduledCampaign[]> {
-  return db
+  const rows = await db
     .select({ id: campaigns.id, scheduledAt: campaigns.scheduledAt })
     .from(campaigns)
     .where(and(eq(campaigns.status, "Scheduled"), lte(campaigns.scheduledAt, dueBy)))
     .orderBy(asc(campaigns.scheduledAt));
+  // `lte` leaves out a null time (only a Draft has none); this tells TypeScript so.
+  return rows.flatMap(({ id, scheduledAt }) => (scheduledAt ? [{ id, scheduledAt }] : []));
 }
 
 /** `Running` campaigns whose lease expired, or whose process is gone (runner/presence.ts): the runner's claim takes them over. */
@@ -38,7 +40,7 @@ export async function findStaleRunningCampaigns(db: Db, now: Date): Promise<stri
 export async function findCampaignSchedule(
   db: Db,
   campaignId: string,
-): Promise<{ status: string; scheduledAt: Date } | null> {
+): Promise<{ status: string; scheduledAt: Date | null } | null> {
   const rows = await db
     .select({ status: campaigns.status, scheduledAt: campaigns.scheduledAt })
     .from(campaigns)

@@ -59,7 +59,11 @@ export default function CampaignPage() {
           <span className="flex flex-wrap items-center gap-2">
             <CampaignStatusBadge status={data.status} testId="campaign-status" />
             <span>
-              {data.status === "Scheduled" ? `Starts ${formatRelative(data.scheduledAt)}` : `Scheduled for ${formatDateTime(data.scheduledAt)}`}
+              {!data.scheduledAt
+                ? "Draft: no time yet"
+                : data.status === "Scheduled"
+                  ? `Starts ${formatRelative(data.scheduledAt)}`
+                  : `${data.status === "Draft" ? "Planned" : "Scheduled"} for ${formatDateTime(data.scheduledAt)}`}
             </span>
           </span>
         }
