@@ -439,6 +439,20 @@ export const campaignRecipientCounts = pgTable(
   (t) => [primaryKey({ columns: [t.campaignId, t.status] })],
 );
 
+/**
+ * How far a campaign's messages got after sending (issue 14): delivered (ack >= 2), read (ack >= 3),
+ * replied (`replied_at` set). Not statuses, so kept beside `campaign_recipient_counts` by a trigger
+ * of their own on `campaign_recipients` (migration 0009): reading the funnel is one lookup by key.
+ */
+export const campaignOutcomeCounts = pgTable("campaign_outcome_counts", {
+  campaignId: uuid("campaign_id")
+    .primaryKey()
+    .references(() => campaigns.id, { onDelete: "cascade" }),
+  delivered: integer("delivered").notNull().default(0),
+  read: integer("read").notNull().default(0),
+  replied: integer("replied").notNull().default(0),
+});
+
 /** What happened to a campaign and why: pauses, resumes (by a person or by themselves), give-ups. */
 export const campaignEvents = pgTable(
   "campaign_events",
