@@ -64,6 +64,9 @@ export const envSchema = z
     QUOTA_CONTACTS: quota(100_000, "a whole number of contacts"),
     QUOTA_MEDIA_BYTES: quota(500 * 1024 * 1024, "a whole number of bytes"),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_FORMAT: z
+      .enum(["auto", "json", "pretty"], { error: 'must be "auto" (human lines on a terminal, JSON otherwise), "json" or "pretty"' })
+      .default("auto"),
   })
   .superRefine((env, ctx) => {
     if (env.SEND_DELAY_MIN_MS > env.SEND_DELAY_MAX_MS) {

@@ -98,7 +98,9 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     // The sandbox's sessions live in memory: bring back those that were connected before a restart.
     const connected = await db.select().from(whatsappSessions).where(eq(whatsappSessions.status, "WORKING"));
     for (const session of connected) fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
-    log.warn({ url: fakeWaha.url }, "sandbox mode: no WAHA_URL set, messages go to the built-in fake WAHA");
+    // The fake's own URL only at debug: the first URL a newcomer reads must be the app's (web.ts ready line).
+    log.warn("sandbox mode: no WAHA_URL set, messages go to the built-in fake WAHA (no real WhatsApp)");
+    log.debug({ fakeWahaUrl: fakeWaha.url }, "sandbox fake WAHA listening");
   }
   const waha = new WahaApiClient({
     baseUrl: config.WAHA_URL ?? fakeWaha!.url,

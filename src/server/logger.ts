@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { prettyLogLine } from "./logPretty";
 
 /**
  * The one root logger. Secrets are redacted by path so a stray object never leaks a key;
@@ -78,7 +79,24 @@ export function createLogger(destination?: DestinationStream, overrides: Partial
   return destination ? pino(options, destination) : pino(options);
 }
 
-export const logger: Logger = createLogger();
+export type LogFormat = "json" | "pretty";
+let rootFormat: LogFormat = "json";
+
+/** JSON by default (files, pipes, log collectors); processes on a terminal switch to human lines (env.ts LOG_FORMAT). */
+export function setLogFormat(format: LogFormat): void {
+  rootFormat = format;
+}
+
+/** "auto": human lines on a TTY, JSON anywhere else. */
+export function resolveLogFormat(setting: "auto" | LogFormat, isTty: boolean): LogFormat {
+  return setting === "auto" ? (isTty ? "pretty" : "json") : setting;
+}
+
+const rootDestination: DestinationStream = {
+  write: (line: string) => void process.stdout.write(rootFormat === "pretty" ? prettyLogLine(line) : line),
+};
+
+export const logger: Logger = createLogger(rootDestination);
 
 export function childLogger(name: string, bindings: Record<string, unknown> = {}): Logger {
   return logger.child({ component: name, ...bindings });

@@ -8,13 +8,15 @@ import next from "next";
 import { EnvError, parseEnv } from "../env";
 import { createAppServices } from "../server/app";
 import { createHttpServer } from "../server/http/server";
-import { logger } from "../server/logger";
+import { logger, resolveLogFormat, setLogFormat } from "../server/logger";
+import { readyLine } from "./readyLine";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 async function main() {
   const config = parseEnv();
   logger.level = config.LOG_LEVEL;
+  setLogFormat(resolveLogFormat(config.LOG_FORMAT, Boolean(process.stdout.isTTY)));
   const dev = process.argv.includes("--dev");
   const services = await createAppServices(config);
   // Before taking traffic: arm future campaigns, run the missed ones (once per process).
@@ -33,9 +35,10 @@ async function main() {
     if (services.sandbox && !config.WAHA_WEBHOOK_URL) {
       services.sessions.setWebhookUrl(`http://127.0.0.1:${port}/api/webhooks/waha`);
     }
-    logger.info(
-      { port, database: services.database.kind, scheduler: config.SCHEDULER_DRIVER, sandbox: services.sandbox },
-      `waha-campaigns is ready on http://localhost:${port}`,
+    logger.info({ port, database: services.database.kind, scheduler: config.SCHEDULER_DRIVER, sandbox: services.sandbox }, "listening");
+    // Always plain, always last: the one line a newcomer (or a script) looks for.
+    process.stdout.write(
+      `${readyLine({ host: config.HOST, port, sandbox: services.sandbox, database: services.database.kind, dataDir: config.DATA_DIR })}\n`,
     );
   });
 

@@ -5,15 +5,16 @@
  *
  * Environment (validated by src/env.ts): DATABASE_URL (PostgreSQL, required), WAHA_URL (required: the
  * built-in sandbox WAHA lives inside the web process), WAHA_API_KEY, WAHA_TIMEOUT_MS, DATA_DIR (its
- * `media` folder must be the web process's, for image campaigns), LOG_LEVEL.
+ * `media` folder must be the web process's, for image campaigns), LOG_LEVEL, LOG_FORMAT.
  */
 import { EnvError, parseEnv } from "../env";
 import { createAppServices } from "../server/app";
-import { logger } from "../server/logger";
+import { logger, resolveLogFormat, setLogFormat } from "../server/logger";
 
 async function main() {
   const config = parseEnv();
   logger.level = config.LOG_LEVEL;
+  setLogFormat(resolveLogFormat(config.LOG_FORMAT, Boolean(process.stdout.isTTY)));
   const log = logger.child({ component: "worker", pid: process.pid });
   if (!config.DATABASE_URL) throw new EnvError(["DATABASE_URL must be set: workers share the web process's PostgreSQL"]);
   if (!config.WAHA_URL) throw new EnvError(["WAHA_URL must be set: a worker cannot reach the web process's sandbox WAHA"]);
