@@ -3,18 +3,20 @@
  * (limits, warm-up, typing, check-exists), the campaign's send window and batches. The limits
  * themselves are enforced in the database where the send slot is taken (wc_send_step, migration
  * 0005): this file only computes what that statement needs (the number's local day and hour, the
- * effective daily limit) and says until when a campaign waits. Calendar math is in safeSending/.
+ * effective daily limit) and says until when a campaign waits, in the words of the rules the ETA steps
+ * through (safeSending/holdBack.ts: `limitHold`, `batchPauseHold`, `closedWindowHold`). Calendar math
+ * is in safeSending/.
  *
  * The policy is read when the run starts and again every POLICY_REFRESH_MS, so an owner's change
  * applies to a running campaign within that time, without a statement per message.
  */
 import { eq } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
-import { type Campaign, type SendWindow, whatsappSessions } from "~/server/db/schema";
+import { type Campaign, whatsappSessions } from "~/server/db/schema";
 import { localDayBounds, localHourBounds } from "../safeSending/calendar";
+import { type Hold, batchPauseHold, closedWindowHold, limitHold, windowWords } from "../safeSending/holdBack";
 import { type NumberPolicy, effectiveDailyLimit } from "../safeSending/policy";
 import { currentWindowInterval, nextWindowOpening } from "../safeSending/sendWindow";
-import type { WaitingReason } from "../safeSending/waiting";
 import type { HeldBy, SendLimits } from "./sendSlot";
 
 /** How often a run reads its number's policy again. */
@@ -25,11 +27,7 @@ export const POLICY_REFRESH_MS = 10_000;
  * (safeSending/waiting.ts `describeWaiting`): the limit ("40"), the window's hours ("09:00–20:00"),
  * the batch size ("50"), or the other campaign's name.
  */
-export interface Waiting {
-  reason: WaitingReason;
-  until: Date;
-  detail: string;
-}
+export type Waiting = Hold;
 
 export interface NumberState {
   name: string;
@@ -67,8 +65,9 @@ export class SendRules {
   private windowOpenUntil: Date | null = null;
   /** Recipient-local windows, per zone: open until `until` (open) or closed until it. */
   private readonly zones = new Map<string, { open: boolean; until: Date }>();
-  private sentInBatch = 0;
-  private batchPauseUntil: Date | null = null;
+  /** Messages this campaign sent (a restarted run counts those before it) and when its last one went. */
+  private campaignSent: number;
+  private campaignLastSentAt: Date | null = null;
 
   constructor(
     private readonly db: Db,
@@ -83,7 +82,7 @@ export class SendRules {
   ) {
     this.state = initial;
     this.loadedAtMs = Date.now();
-    if (campaign.batchSize && campaign.batchSize > 0) this.sentInBatch = alreadySent % campaign.batchSize;
+    this.campaignSent = alreadySent;
   }
 
   get policy(): NumberPolicy {
@@ -121,28 +120,15 @@ export class SendRules {
 
   /** Until when a limit the database reported holds the campaign back, in words. */
   heldWaiting(held: Exclude<HeldBy, "restricted">, limits: SendLimits): Waiting {
-    this.limits();
-    if (held === "daily_limit") {
-      return {
-        reason: "daily_limit",
-        until: this.day!.end,
-        detail: String(limits.dailyLimit ?? 0),
-      };
-    }
-    return {
-      reason: "hourly_limit",
-      until: this.hour!.end,
-      detail: String(limits.hourlyLimit ?? 0),
-    };
+    const limit = held === "daily_limit" ? limits.dailyLimit : limits.hourlyLimit;
+    return limitHold(held, limit ?? 0, this.now(), this.state.policy.timeZone);
   }
 
   /** The campaign's own reasons to wait before taking a recipient: a batch pause, or its window closed. */
   gate(): Waiting | null {
     const now = this.now();
-    if (this.batchPauseUntil && now < this.batchPauseUntil) {
-      return { reason: "batch_pause", until: this.batchPauseUntil, detail: String(this.campaign.batchSize ?? 0) };
-    }
-    this.batchPauseUntil = null;
+    const batchPause = batchPauseHold({ ...this.campaign, campaignSent: this.campaignSent, campaignLastSentAt: this.campaignLastSentAt }, now);
+    if (batchPause) return batchPause;
     const window = this.campaign.sendWindow;
     if (!window || window.recipientLocal) return null;
     if (this.windowOpenUntil && now < this.windowOpenUntil) return null;
@@ -152,7 +138,7 @@ export class SendRules {
       return null;
     }
     this.windowOpenUntil = null;
-    return { reason: "send_window", until: nextWindowOpening(window, now), detail: windowWords(window) };
+    return closedWindowHold(window, now);
   }
 
   /** Recipient-local windows: the zones open now (null: no such window, take anyone). */
@@ -184,19 +170,9 @@ export class SendRules {
     return { reason: "send_window", until, detail: windowWords(window) };
   }
 
-  /** A message of this campaign went out: count it in the batch, and start the pause when the batch is full. */
+  /** A message of this campaign went out: a full batch starts its pause from now. */
   countSent(): void {
-    const size = this.campaign.batchSize;
-    if (!size || size <= 0) return;
-    this.sentInBatch += 1;
-    if (this.sentInBatch >= size) {
-      this.sentInBatch = 0;
-      this.batchPauseUntil = new Date(this.now().getTime() + Math.max(0, this.campaign.batchPauseMs ?? 0));
-    }
+    this.campaignSent += 1;
+    this.campaignLastSentAt = this.now();
   }
-}
-
-/** The window's hours, as the page shows them. */
-function windowWords(window: SendWindow): string {
-  return `${window.start}–${window.end}`;
 }

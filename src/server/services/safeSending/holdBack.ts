@@ -1,7 +1,8 @@
 /**
  * The one decision the runner and the ETA share: may this campaign's next message go at `now`, and if
- * not, why and until when. Pure: the runner passes counts it read from the database (across campaigns
- * and processes), the ETA passes the counts of its simulated clock.
+ * not, why and until when. Pure: the ETA passes the counts of its simulated clock to `holdBack`; the
+ * runner (runner/sendRules.ts), whose limits the database enforces, builds its waiting from the same
+ * rule functions below (`limitHold`, `batchPauseHold`, `closedWindowHold`), so the two cannot drift.
  */
 import type { SendWindow } from "~/server/db/schema";
 import { localDayBounds, localHourBounds } from "./calendar";
@@ -28,6 +29,28 @@ export interface SendingState {
   campaignLastSentAt: Date | null;
 }
 
+/** A rule holding the next message back: why, until when (never open-ended), and the words' detail. */
+export interface Hold extends Waiting {
+  until: Date;
+  detail: string;
+}
+
+/** A daily or hourly limit reached: held until the number's next local day or hour (policy.timeZone). */
+export function limitHold(reason: "daily_limit" | "hourly_limit", limit: number, now: Date, timeZone: string): Hold {
+  const bounds = reason === "daily_limit" ? localDayBounds(now, timeZone) : localHourBounds(now, timeZone);
+  return { reason, until: bounds.end, detail: String(limit) };
+}
+
+/** The window's hours, as the page shows them. */
+export function windowWords(window: SendWindow): string {
+  return `${window.start}–${window.end}`;
+}
+
+/** The send window, closed at `now` in `zone`: held until it next opens there. */
+export function closedWindowHold(window: SendWindow, now: Date, zone: string = window.timeZone): Hold {
+  return { reason: "send_window", until: nextWindowOpening(window, now, zone), detail: windowWords(window) };
+}
+
 /** When the batch pause after the campaign's last send ends, or null when no pause is due. */
 export function batchPauseEnd(state: Pick<SendingState, "batchSize" | "batchPauseMs" | "campaignSent" | "campaignLastSentAt">): Date | null {
   const { batchSize, batchPauseMs, campaignSent, campaignLastSentAt } = state;
@@ -37,28 +60,30 @@ export function batchPauseEnd(state: Pick<SendingState, "batchSize" | "batchPaus
   return new Date(campaignLastSentAt.getTime() + batchPauseMs);
 }
 
+/** The batch pause, while it lasts at `now`; null when none is due or it is over. */
+export function batchPauseHold(
+  state: Pick<SendingState, "batchSize" | "batchPauseMs" | "campaignSent" | "campaignLastSentAt">,
+  now: Date,
+): Hold | null {
+  const pauseEnd = batchPauseEnd(state);
+  return pauseEnd && now < pauseEnd ? { reason: "batch_pause", until: pauseEnd, detail: String(state.batchSize) } : null;
+}
+
 /** The first rule that holds the next message back at `now`, with its own end; null = send now. */
-function firstHold(state: SendingState, now: Date): Waiting | null {
+function firstHold(state: SendingState, now: Date): Hold | null {
   const dailyLimit = effectiveDailyLimit(state.policy, state.firstSentAt, now);
   if (dailyLimit !== null && state.sentToday >= dailyLimit) {
-    return { reason: "daily_limit", until: localDayBounds(now, state.policy.timeZone).end, detail: String(dailyLimit) };
+    return limitHold("daily_limit", dailyLimit, now, state.policy.timeZone);
   }
   const hourlyLimit = state.policy.hourlyLimit;
   if (hourlyLimit !== null && state.sentThisHour >= hourlyLimit) {
-    return { reason: "hourly_limit", until: localHourBounds(now, state.policy.timeZone).end, detail: String(hourlyLimit) };
+    return limitHold("hourly_limit", hourlyLimit, now, state.policy.timeZone);
   }
-  const pauseEnd = batchPauseEnd(state);
-  if (pauseEnd && now < pauseEnd) {
-    return { reason: "batch_pause", until: pauseEnd, detail: String(state.batchSize) };
-  }
+  const batchPause = batchPauseHold(state, now);
+  if (batchPause) return batchPause;
   const window = state.sendWindow;
-  if (window && !currentWindowInterval(window, now, state.windowZone ?? window.timeZone)) {
-    return {
-      reason: "send_window",
-      until: nextWindowOpening(window, now, state.windowZone ?? window.timeZone),
-      detail: `${window.start}–${window.end}`,
-    };
-  }
+  const zone = state.windowZone ?? window?.timeZone;
+  if (window && !currentWindowInterval(window, now, zone)) return closedWindowHold(window, now, zone);
   return null;
 }
 
@@ -67,14 +92,14 @@ function firstHold(state: SendingState, now: Date): Waiting | null {
  * earliest instant at which every rule lets it go (a daily limit reached at 21:00 with a 09:00–20:00
  * window resumes tomorrow at 09:00, not at midnight).
  */
-export function holdBack(state: SendingState, now: Date): Waiting | null {
+export function holdBack(state: SendingState, now: Date): Hold | null {
   const first = firstHold(state, now);
   if (!first) return null;
   let at = now;
   let current: SendingState = state;
-  let hold: Waiting | null = first;
+  let hold: Hold | null = first;
   // Each step moves past one rule's end; counts of a day or hour that has passed start again at 0.
-  for (let step = 0; hold?.until && step < 50; step++) {
+  for (let step = 0; hold && step < 50; step++) {
     const next: Date = hold.until;
     const dayEnd = localDayBounds(at, state.policy.timeZone).end;
     const hourEnd = localHourBounds(at, state.policy.timeZone).end;
