@@ -11,27 +11,17 @@
  * campaigns are not simulated (their sends already counted in `sentToday`/`sentThisHour` are); with
  * `recipientLocal` the window is read in the campaign's zone.
  */
-import type { SendWindow } from "~/server/db/schema";
 import { localDayBounds, localHourBounds } from "./calendar";
 import { holdBack, type SendingState } from "./holdBack";
-import { effectiveDailyLimit, type NumberPolicy } from "./policy";
+import { effectiveDailyLimit } from "./policy";
 import { currentWindowInterval } from "./sendWindow";
 
-export interface RunToSimulate {
+/** The run's state as `holdBack` reads it (the window in the campaign's zone), and what the pace needs. */
+export interface RunToSimulate extends Omit<SendingState, "windowZone"> {
   /** Recipients still to send. */
   remaining: number;
   delayMinMs: number;
   delayMaxMs: number;
-  policy: Pick<NumberPolicy, "timeZone" | "dailyLimit" | "hourlyLimit" | "warmup">;
-  sentToday: number;
-  sentThisHour: number;
-  firstSentAt: Date | null;
-  sendWindow: SendWindow | null;
-  batchSize: number | null;
-  batchPauseMs: number | null;
-  /** Messages this campaign sent so far (batches end at multiples of batchSize). */
-  campaignSent: number;
-  campaignLastSentAt: Date | null;
   /** When the number may send next (the slot's next_send_at); default now. */
   nextSendAt?: Date | null;
 }
@@ -55,17 +45,9 @@ export function simulateRun(run: RunToSimulate, now: Date): SimulatedRun {
   let t = run.nextSendAt && run.nextSendAt > now ? run.nextSendAt : now;
   let left = run.remaining;
   let waitingMs = 0;
-  const state: SendingState = {
-    policy: run.policy,
-    firstSentAt: run.firstSentAt,
-    sentToday: run.sentToday,
-    sentThisHour: run.sentThisHour,
-    sendWindow: run.sendWindow,
-    batchSize: run.batchSize,
-    batchPauseMs: run.batchPauseMs,
-    campaignSent: run.campaignSent,
-    campaignLastSentAt: run.campaignLastSentAt,
-  };
+  // A copy the simulation moves forward; the caller's object is left as it was.
+  const { remaining: _remaining, delayMinMs: _min, delayMaxMs: _max, nextSendAt: _next, ...rules } = run;
+  const state: SendingState = { ...rules };
   let paceSample: { at: number; left: number } | null = null;
   let day = localDayBounds(t, zone);
   let hour = localHourBounds(t, zone);
