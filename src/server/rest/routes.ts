@@ -19,7 +19,7 @@ type PathsOf<TRecord> = {
 export type ProcedurePath = PathsOf<AppRouter["_def"]["record"]>;
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
-export type RouteTag = "Meta" | "Sessions" | "Lists" | "Templates" | "Campaigns" | "Media";
+export type RouteTag = "Meta" | "Sessions" | "Lists" | "Contacts" | "Templates" | "Campaigns" | "Media";
 
 interface RouteBase {
   method: HttpMethod;
@@ -259,6 +259,68 @@ export const restRoutes: RestRoute[] = [
   {
     kind: "procedure",
     method: "POST",
+    path: "/api/v1/contacts/{id}/opt-out",
+    procedure: "contact.optOut",
+    input: "none",
+    operationId: "optOutContact",
+    summary: "Opt a contact out of the workspace: it is never messaged again, even by a campaign already running",
+    description: "Idempotent. Pending recipients of running campaigns become `skipped` (`opted_out`) when their turn comes.",
+    tag: "Contacts",
+    status: 200,
+    response: "ContactOptOut",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/contacts/{id}/opt-in",
+    procedure: "contact.optIn",
+    input: "none",
+    operationId: "optInContact",
+    summary: "Opt a contact back in, recording who did it and when (only ever by hand: imports never opt in)",
+    tag: "Contacts",
+    status: 200,
+    response: "ContactOptOut",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/suppression/import",
+    procedure: "contact.importSuppressed",
+    input: "csv",
+    queryFields: ["defaultCountry"],
+    operationId: "importSuppression",
+    summary: "Opt out every phone of a CSV (a phone column) or of a plain list (one per line); missing contacts are created opted out",
+    tag: "Contacts",
+    status: 200,
+    response: "SuppressionImportResult",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/settings/opt-out",
+    procedure: "contact.optOutSettings",
+    input: "none",
+    operationId: "getOptOutSettings",
+    summary: "The workspace's opt-out keywords, confirmation text and reply attribution window",
+    tag: "Contacts",
+    status: 200,
+    response: "OptOutSettings",
+  },
+  {
+    kind: "procedure",
+    method: "PATCH",
+    path: "/api/v1/settings/opt-out",
+    procedure: "contact.updateOptOutSettings",
+    input: "json",
+    operationId: "updateOptOutSettings",
+    summary: "Set the opt-out keywords (null: the defaults), the confirmation (null: none) or the attribution window in days",
+    tag: "Contacts",
+    status: 200,
+    response: "OptOutSettings",
+  },
+  {
+    kind: "procedure",
+    method: "POST",
     path: "/api/v1/lists/{id}/import",
     procedure: "contactList.importCsv",
     input: "csv",
@@ -375,11 +437,12 @@ export const restRoutes: RestRoute[] = [
     procedure: "campaign.create",
     input: "json",
     operationId: "createCampaign",
-    summary: "Schedule a campaign: a list, a template or a text, a WhatsApp number and a time",
+    summary: "Schedule a campaign (a list, a template or a text, a WhatsApp number and a time), or save a draft",
     description:
       "`scheduledAt` is ISO-8601 with a time zone offset and must be in the future. `sessionId` may be left " +
       "out when the workspace has exactly one WhatsApp number. Delays between messages default to the " +
-      "server's SEND_DELAY_MIN_MS / SEND_DELAY_MAX_MS.",
+      "server's SEND_DELAY_MIN_MS / SEND_DELAY_MAX_MS. With `status: \"Draft\"` only `name` is needed: the " +
+      "list, the text or template and the time may wait; schedule it later with POST /api/v1/campaigns/{id}/schedule.",
     tag: "Campaigns",
     status: 201,
     response: "Campaign",
@@ -437,6 +500,22 @@ export const restRoutes: RestRoute[] = [
   {
     kind: "procedure",
     method: "POST",
+    path: "/api/v1/campaigns/{id}/schedule",
+    procedure: "campaign.schedule",
+    input: "json",
+    operationId: "scheduleCampaign",
+    summary: "Schedule a draft: everything is checked now (list, text or template, time ahead); 409 unless Draft",
+    description:
+      "`scheduledAt` (ISO-8601 with an offset) may be left out when the draft was saved with a time. " +
+      "A 422 names the field to fill in first (listId, text, scheduledAt).",
+    tag: "Campaigns",
+    status: 200,
+    response: "Campaign",
+    dependsOn: ["scheduler"],
+  },
+  {
+    kind: "procedure",
+    method: "POST",
     path: "/api/v1/campaigns/{id}/pause",
     procedure: "campaign.pause",
     input: "none",
@@ -475,12 +554,46 @@ export const restRoutes: RestRoute[] = [
   },
   {
     kind: "procedure",
+    method: "POST",
+    path: "/api/v1/campaigns/{id}/retry-failed",
+    procedure: "campaign.retryFailed",
+    input: "json",
+    operationId: "retryFailedRecipients",
+    summary: "A new campaign (retryOf) of only the failed recipients, each once; 409 while the campaign runs, or when already retried",
+    description:
+      "Takes the recipients whose outcome is `failed` (a refused send, or WhatsApp's ack -1 after sending): never one `sent`, " +
+      "`unknown` (it may have arrived), `skipped` or `cancelled`, nor a contact opted out since. Each gets the text it was " +
+      "rendered with the first time. Starts now, or at `scheduledAt` (ISO-8601 with an offset). One retry per campaign: " +
+      "retry the retry's own failures after it.",
+    tag: "Campaigns",
+    status: 201,
+    response: "Campaign",
+    dependsOn: ["scheduler"],
+  },
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/campaigns/{id}/duplicate",
+    procedure: "campaign.duplicate",
+    input: "json",
+    operationId: "duplicateCampaign",
+    summary: "Copy a campaign's settings as a Draft (or Scheduled at `scheduledAt`)",
+    description:
+      "List, message or template, image, number, pacing, send window and batches are copied; the list's members are read " +
+      "when the copy runs. Without `scheduledAt` the copy is a Draft: review it, then POST /api/v1/campaigns/{id}/schedule.",
+    tag: "Campaigns",
+    status: 201,
+    response: "Campaign",
+    dependsOn: ["scheduler"],
+  },
+  {
+    kind: "procedure",
     method: "GET",
     path: "/api/v1/campaigns/{id}/recipients",
     procedure: "campaign.recipients",
     input: "query",
     operationId: "listCampaignRecipients",
-    summary: "Per-recipient outcome, in send order; filter with ?status=failed",
+    summary: "Per-recipient outcome, in send order; filter with ?status=failed; ?format=csv streams them all as CSV",
     tag: "Campaigns",
     status: 200,
     response: "RecipientPage",

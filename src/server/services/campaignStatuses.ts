@@ -39,7 +39,7 @@ export const NOT_STARTED_STATUSES: readonly CampaignStatus[] = ["Draft", "Schedu
  */
 export const TEMPLATE_STILL_NEEDED_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Paused"];
 
-export type CampaignAction = "edit" | "pause" | "resume" | "cancel" | "delete";
+export type CampaignAction = "edit" | "schedule" | "pause" | "resume" | "cancel" | "delete";
 
 export interface UserAction {
   from: readonly CampaignStatus[];
@@ -50,6 +50,8 @@ export interface UserAction {
 export const USER_ACTIONS: Record<CampaignAction, UserAction> = {
   /** Edit or reschedule; afterwards its texts are fixed. */
   edit: { from: NOT_STARTED_STATUSES, to: "unchanged" },
+  /** A draft, checked in full, waits for its time (issue 16). */
+  schedule: { from: ["Draft"], to: ["Scheduled"] },
   /** A running campaign stops before its next send. */
   pause: { from: ["Scheduled", "Running"], to: ["Paused"] },
   /** Back to waiting for its time when it never started and that time is ahead, else it runs on. */

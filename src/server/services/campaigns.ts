@@ -76,10 +76,26 @@ export const campaignFields = z.object({
     .nullish(),
   latestStart: isoWithOffset.nullish(),
 });
-export const createCampaignInput = campaignFields;
+/**
+ * A campaign is created `Scheduled` (the default: everything is checked and its time armed) or saved
+ * as a `Draft` (issue 16): a draft needs only its name (and a number when there are several); its
+ * list, text or template and time may wait, and whatever it gives is checked to exist. `schedule`
+ * checks everything a scheduled campaign needs.
+ */
+export const createCampaignInput = campaignFields.extend({
+  status: z
+    .enum(["Draft", "Scheduled"], { error: 'status is "Draft" (save it to schedule later) or "Scheduled" (the default)' })
+    .optional(),
+  listId: campaignFields.shape.listId.optional(),
+  scheduledAt: isoWithOffset.optional(),
+});
 export type CreateCampaignInput = z.output<typeof createCampaignInput>;
-export const updateCampaignInput = campaignFields.partial();
+/** `scheduledAt: null` takes a draft's planned time away (a scheduled campaign keeps one). */
+export const updateCampaignInput = campaignFields.partial().extend({ scheduledAt: isoWithOffset.nullish() });
 export type UpdateCampaignInput = z.output<typeof updateCampaignInput>;
+/** Schedule a draft: at `scheduledAt`, or at the time the draft was saved with. */
+export const scheduleCampaignInput = z.object({ scheduledAt: isoWithOffset.optional() });
+export type ScheduleCampaignInput = z.output<typeof scheduleCampaignInput>;
 
 export const listCampaignsInput = pageInput.extend({
   status: z.array(z.enum(campaignStatus.enumValues)).optional(),
@@ -160,7 +176,13 @@ export class CampaignService {
   }
 
   async create(workspaceId: string, input: CreateCampaignInput): Promise<CampaignView> {
-    const values = await this.resolve(workspaceId, input, null);
+    const { status, ...fields } = input;
+    if (status === "Draft") {
+      const values = await this.resolveDraft(workspaceId, fields);
+      const [draft] = await this.db.insert(campaigns).values({ workspaceId, status: "Draft", ...values }).returning();
+      return this.get(workspaceId, draft!.id);
+    }
+    const values = await this.resolve(workspaceId, complete(fields), null);
     const [campaign] = await this.db
       .insert(campaigns)
       .values({ workspaceId, status: "Scheduled", ...values })
@@ -187,12 +209,12 @@ export class CampaignService {
     }
     const merged = {
       name: input.name ?? current.name,
-      listId: input.listId ?? current.listId ?? "",
+      listId: input.listId ?? current.listId,
       templateId: input.templateId !== undefined ? input.templateId : current.templateId,
       text: input.text !== undefined ? input.text : current.messageText,
       mediaId: input.mediaId !== undefined ? input.mediaId : current.mediaId,
       sessionId: input.sessionId ?? current.sessionId,
-      scheduledAt: input.scheduledAt ?? timed(current).scheduledAt,
+      scheduledAt: input.scheduledAt !== undefined ? input.scheduledAt : current.scheduledAt,
       delayMinMs: input.delayMinMs ?? current.delayMinMs,
       delayMaxMs: input.delayMaxMs ?? current.delayMaxMs,
       defaultName: input.defaultName !== undefined ? input.defaultName : current.defaultName,
@@ -204,16 +226,68 @@ export class CampaignService {
     // Switching from template to text (or back) clears the other.
     if (input.text && input.templateId === undefined) merged.templateId = null;
     if (input.templateId && input.text === undefined) merged.text = null;
-    const values = await this.resolve(workspaceId, merged, current);
+    // A draft stays a draft (checked as one); a scheduled campaign is checked in full.
+    const values = current.status === "Draft" ? await this.resolveDraft(workspaceId, merged) : await this.resolve(workspaceId, complete(merged), current);
     const [updated] = await this.db
       .update(campaigns)
       .set(values)
       .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, USER_ACTIONS.edit.from)))
       .returning();
     if (!updated) throw conflict("The campaign started while you were editing it: it can no longer be edited");
-    if (timed(updated).scheduledAt.getTime() !== current.scheduledAt?.getTime()) {
+    if (updated.status !== "Draft" && timed(updated).scheduledAt.getTime() !== current.scheduledAt?.getTime()) {
       await this.scheduling.cancelCampaignJob(campaignId);
       await this.scheduling.scheduleCampaignJob(timed(updated));
+    }
+    return this.get(workspaceId, campaignId);
+  }
+
+  /**
+   * A draft becomes `Scheduled`: everything a scheduled campaign needs is checked now (a list, a text
+   * or a template with known placeholders, a time ahead), then its time is armed. 409 unless Draft.
+   */
+  async schedule(workspaceId: string, campaignId: string, input: ScheduleCampaignInput): Promise<CampaignView> {
+    const current = await this.row(workspaceId, campaignId);
+    if (!userMay("schedule", current.status)) {
+      throw conflict(
+        `The campaign is ${current.status}: only a draft can be scheduled` +
+          (current.status === "Scheduled" ? " (change its time with PATCH scheduledAt)" : ""),
+      );
+    }
+    const values = await this.resolve(
+      workspaceId,
+      complete({
+        name: current.name,
+        listId: current.listId,
+        templateId: current.templateId,
+        text: current.messageText,
+        mediaId: current.mediaId,
+        sessionId: current.sessionId,
+        scheduledAt: input.scheduledAt ?? current.scheduledAt,
+        delayMinMs: current.delayMinMs,
+        delayMaxMs: current.delayMaxMs,
+        defaultName: current.defaultName,
+        sendWindow: current.sendWindow,
+        batchSize: current.batchSize,
+        batchPauseMs: current.batchPauseMs,
+        latestStart: current.latestStart,
+      }),
+      null,
+    );
+    const [scheduled] = await this.db
+      .update(campaigns)
+      .set({ ...values, status: "Scheduled" })
+      .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), eq(campaigns.status, "Draft")))
+      .returning();
+    if (!scheduled) throw conflict("The campaign changed while you scheduled it: reload it and try again");
+    try {
+      await this.scheduling.scheduleCampaignJob(timed(scheduled));
+    } catch (error) {
+      // Not armed: it goes back to being the draft it was, as create deletes what it cannot schedule.
+      await this.db
+        .update(campaigns)
+        .set({ status: "Draft", scheduledAt: current.scheduledAt })
+        .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Scheduled")));
+      throw error;
     }
     return this.get(workspaceId, campaignId);
   }
@@ -303,6 +377,9 @@ export class CampaignService {
         sentAt: campaignRecipients.sentAt,
         ack: campaignRecipients.ack,
         wahaMessageId: campaignRecipients.wahaMessageId,
+        skipReason: campaignRecipients.skipReason,
+        ackAt: campaignRecipients.ackAt,
+        repliedAt: campaignRecipients.repliedAt,
       })
       .from(campaignRecipients)
       .where(
@@ -351,6 +428,87 @@ export class CampaignService {
     return rows.map(({ leaseHolder: _holder, leaseExpiresAt: _expires, ...campaign }) => ({ ...campaign, ...progress.get(campaign.id)! }));
   }
 
+  /**
+   * A draft: what it gives must exist in the workspace and agree with itself (delays, batches, not a
+   * template and a text both); what it leaves out waits for `schedule`.
+   */
+  private async resolveDraft(workspaceId: string, input: DraftFields) {
+    if (input.templateId && input.text) throw unprocessable("Give either a template or a message text, not both", "text");
+    const { delayMinMs, delayMaxMs } = this.checkPacing(input);
+    if (input.listId) await this.checkList(workspaceId, input.listId);
+    if (input.templateId) await this.checkTemplate(workspaceId, input.templateId);
+    if (input.mediaId) await this.checkMedia(workspaceId, input.mediaId);
+    return {
+      name: input.name,
+      listId: input.listId ?? null,
+      templateId: input.templateId ?? null,
+      messageText: input.templateId ? null : (input.text ?? null),
+      mediaId: input.mediaId ?? null,
+      sessionId: await this.resolveSession(workspaceId, input.sessionId),
+      scheduledAt: input.scheduledAt ?? null,
+      delayMinMs,
+      delayMaxMs,
+      defaultName: input.defaultName ?? null,
+      sendWindow: input.sendWindow ?? null,
+      batchSize: input.batchSize ?? null,
+      batchPauseMs: input.batchPauseMs ?? null,
+      latestStart: input.latestStart ?? null,
+    };
+  }
+
+  /** Delays and batches that agree with each other (defaults filled in), or a 422 naming the field. */
+  private checkPacing(input: Pick<DraftFields, "delayMinMs" | "delayMaxMs" | "batchSize" | "batchPauseMs" | "latestStart" | "scheduledAt">) {
+    const delayMinMs = input.delayMinMs ?? this.defaults.delayMinMs;
+    const delayMaxMs = input.delayMaxMs ?? Math.max(this.defaults.delayMaxMs, delayMinMs);
+    if (delayMaxMs < delayMinMs) throw unprocessable("The longest delay must not be shorter than the shortest", "delayMaxMs");
+    if (Boolean(input.batchSize) !== Boolean(input.batchPauseMs)) {
+      throw unprocessable(
+        "Give batchSize and batchPauseMs together (after batchSize messages, pause batchPauseMs), or neither",
+        input.batchSize ? "batchPauseMs" : "batchSize",
+      );
+    }
+    if (input.latestStart && input.scheduledAt && input.latestStart.getTime() < input.scheduledAt.getTime()) {
+      throw unprocessable("latestStart must not be before scheduledAt: it is the latest the campaign may still start", "latestStart");
+    }
+    return { delayMinMs, delayMaxMs };
+  }
+
+  private async checkList(workspaceId: string, listId: string) {
+    const [list] = await this.db
+      .select({ id: contactLists.id })
+      .from(contactLists)
+      .where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)));
+    if (!list) throw unprocessable("That contact list does not exist", "listId");
+  }
+
+  private async checkTemplate(workspaceId: string, templateId: string) {
+    const [template] = await this.db
+      .select({ id: templates.id })
+      .from(templates)
+      .where(and(eq(templates.id, templateId), eq(templates.workspaceId, workspaceId)));
+    if (!template) throw unprocessable("That template does not exist", "templateId");
+  }
+
+  private async checkMedia(workspaceId: string, mediaId: string) {
+    const [media] = await this.db
+      .select({ id: mediaItems.id })
+      .from(mediaItems)
+      .where(and(eq(mediaItems.id, mediaId), eq(mediaItems.workspaceId, workspaceId)));
+    if (!media) throw unprocessable("That image does not exist", "mediaId");
+  }
+
+  /** The number to send from: the one given, or the workspace's only one. */
+  private async resolveSession(workspaceId: string, sessionId: string | null | undefined): Promise<string> {
+    const sessions = await this.db
+      .select({ id: whatsappSessions.id })
+      .from(whatsappSessions)
+      .where(and(eq(whatsappSessions.workspaceId, workspaceId), sessionId ? eq(whatsappSessions.id, sessionId) : undefined));
+    if (sessionId && sessions.length === 0) throw unprocessable("That WhatsApp number does not exist", "sessionId");
+    if (sessions.length === 0) throw unprocessable("Connect a WhatsApp number first", "sessionId");
+    if (sessions.length > 1) throw unprocessable("You have several WhatsApp numbers: choose the one to send from", "sessionId");
+    return sessions[0]!.id;
+  }
+
   /** Checks every reference belongs to the workspace, and fills defaults. */
   private async resolve(
     workspaceId: string,
@@ -377,60 +535,21 @@ export class CampaignService {
     }
     const hasTemplate = Boolean(input.templateId);
     const hasText = Boolean(input.text);
-    if (hasTemplate === hasText) throw unprocessable("Give either a template or a message text, not both", hasText ? "text" : "templateId");
-    const delayMinMs = input.delayMinMs ?? this.defaults.delayMinMs;
-    const delayMaxMs = input.delayMaxMs ?? Math.max(this.defaults.delayMaxMs, delayMinMs);
-    if (delayMaxMs < delayMinMs) throw unprocessable("The longest delay must not be shorter than the shortest", "delayMaxMs");
-    if (Boolean(input.batchSize) !== Boolean(input.batchPauseMs)) {
-      throw unprocessable(
-        "Give batchSize and batchPauseMs together (after batchSize messages, pause batchPauseMs), or neither",
-        input.batchSize ? "batchPauseMs" : "batchSize",
-      );
-    }
-    if (input.latestStart && input.latestStart.getTime() < input.scheduledAt.getTime()) {
-      throw unprocessable("latestStart must not be before scheduledAt: it is the latest the campaign may still start", "latestStart");
-    }
-
-    const [list] = await this.db
-      .select({ id: contactLists.id })
-      .from(contactLists)
-      .where(and(eq(contactLists.id, input.listId), eq(contactLists.workspaceId, workspaceId)));
-    if (!list) throw unprocessable("That contact list does not exist", "listId");
-    if (input.templateId) {
-      const [template] = await this.db
-        .select({ id: templates.id })
-        .from(templates)
-        .where(and(eq(templates.id, input.templateId), eq(templates.workspaceId, workspaceId)));
-      if (!template) throw unprocessable("That template does not exist", "templateId");
-    } else {
-      await assertMessageText(this.db, workspaceId, input.text!, "text");
-    }
-    if (input.mediaId) {
-      const [media] = await this.db
-        .select({ id: mediaItems.id })
-        .from(mediaItems)
-        .where(and(eq(mediaItems.id, input.mediaId), eq(mediaItems.workspaceId, workspaceId)));
-      if (!media) throw unprocessable("That image does not exist", "mediaId");
-    }
-    const sessions = await this.db
-      .select({ id: whatsappSessions.id })
-      .from(whatsappSessions)
-      .where(
-        and(
-          eq(whatsappSessions.workspaceId, workspaceId),
-          input.sessionId ? eq(whatsappSessions.id, input.sessionId) : undefined,
-        ),
-      );
-    if (input.sessionId && sessions.length === 0) throw unprocessable("That WhatsApp number does not exist", "sessionId");
-    if (sessions.length === 0) throw unprocessable("Connect a WhatsApp number first", "sessionId");
-    if (sessions.length > 1) throw unprocessable("You have several WhatsApp numbers: choose the one to send from", "sessionId");
+    if (hasTemplate && hasText) throw unprocessable("Give either a template or a message text, not both", "text");
+    if (!hasTemplate && !hasText) throw unprocessable("Choose a template or write the message text", "text");
+    const { delayMinMs, delayMaxMs } = this.checkPacing(input);
+    await this.checkList(workspaceId, input.listId);
+    if (input.templateId) await this.checkTemplate(workspaceId, input.templateId);
+    else await assertMessageText(this.db, workspaceId, input.text!, "text");
+    if (input.mediaId) await this.checkMedia(workspaceId, input.mediaId);
+    const sessionId = await this.resolveSession(workspaceId, input.sessionId);
     return {
       name: input.name,
       listId: input.listId,
       templateId: input.templateId ?? null,
       messageText: input.templateId ? null : (input.text ?? null),
       mediaId: input.mediaId ?? null,
-      sessionId: sessions[0]!.id,
+      sessionId,
       scheduledAt: input.scheduledAt,
       delayMinMs,
       delayMaxMs,
@@ -447,4 +566,16 @@ export class CampaignService {
 function timed(campaign: Campaign): { id: string; scheduledAt: Date } {
   if (!campaign.scheduledAt) throw new Error(`Campaign ${campaign.id} is ${campaign.status} without a scheduled time`);
   return { id: campaign.id, scheduledAt: campaign.scheduledAt };
+}
+
+/** A campaign's fields as a draft may hold them: anything but its name may still be missing. */
+type DraftFields = Omit<CreateCampaignInput, "status" | "listId" | "scheduledAt"> & { listId?: string | null; scheduledAt?: Date | null };
+
+/** What scheduling needs that a draft may lack: a list and a time (422 naming the missing one). */
+function complete<T extends DraftFields>(input: T): T & { listId: string; scheduledAt: Date } {
+  if (!input.listId) throw unprocessable("Choose a contact list", "listId");
+  if (!input.scheduledAt) {
+    throw unprocessable('Choose when to send it: scheduledAt (or save it as a draft with status "Draft")', "scheduledAt");
+  }
+  return { ...input, listId: input.listId, scheduledAt: input.scheduledAt };
 }

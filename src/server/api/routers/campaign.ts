@@ -3,11 +3,15 @@
  * `delete` cancels (nothing more is sent) before deleting; there is no `runManually`: the scheduler
  * alone starts campaigns (shared/seed/job-scheduling-plan.md).
  */
+import { campaignReplies } from "../../services/replies/conversation";
 import { z } from "zod";
+import { duplicateCampaign, retryFailedRecipients } from "../../services/campaignFollowUps";
 import {
+  campaignFields,
   createCampaignInput,
   listCampaignsInput,
   listRecipientsInput,
+  scheduleCampaignInput,
   updateCampaignInput,
 } from "../../services/campaigns";
 import { strictInput } from "../strictInput";
@@ -15,10 +19,14 @@ import { protectedProcedure, router } from "../trpc";
 
 const byId = z.object({ id: z.uuid({ error: "Not a campaign id" }) });
 const byIdOnly = strictInput(byId);
+/** Retry failed and duplicate: the campaign, and optionally when the new one starts. */
+const followUpInput = strictInput(byId.extend({ scheduledAt: campaignFields.shape.scheduledAt.optional() }));
 
 /** What a campaign reads back with but no caller writes: each refused with where to go instead. */
 const CAMPAIGN_READ_ONLY: Record<string, string> = {
-  status: "status cannot be set; use /pause, /resume or /cancel",
+  status: "status cannot be set here; use /schedule, /pause, /resume or /cancel",
+  defaultName:
+    "defaultName is gone: write the fallback in the text's placeholder instead, e.g. {{first_name|friend}} (used when a contact has no first name)",
   startedAt: "startedAt is read-only: the campaign's run sets it",
   completedAt: "completedAt is read-only: the campaign's run sets it",
   counts: "counts are read-only: they count the recipients",
@@ -48,6 +56,9 @@ export const campaignRouter = router({
     await ctx.services.campaigns.delete(ctx.workspaceId, input.id);
     return { ok: true };
   }),
+  schedule: protectedProcedure
+    .input(strictInput(byId.extend(scheduleCampaignInput.shape)))
+    .mutation(({ ctx, input: { id, ...when } }) => ctx.services.campaigns.schedule(ctx.workspaceId, id, when)),
   pause: protectedProcedure.input(byIdOnly).mutation(({ ctx, input }) => ctx.services.campaigns.pause(ctx.workspaceId, input.id)),
   resume: protectedProcedure.input(byIdOnly).mutation(({ ctx, input }) => ctx.services.campaigns.resume(ctx.workspaceId, input.id)),
   cancel: protectedProcedure.input(byIdOnly).mutation(({ ctx, input }) => ctx.services.campaigns.cancel(ctx.workspaceId, input.id)),
@@ -65,6 +76,18 @@ export const campaignRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.campaigns.sendTest(ctx.workspaceId, input.id, input.phone, input.defaultCountry)),
   events: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.campaigns.events(ctx.workspaceId, input.id)),
+  /** Issue 14: a new campaign, linked by retryOf, of only the failed recipients (their texts as sent); starts now or at scheduledAt. */
+  retryFailed: protectedProcedure.input(followUpInput).mutation(async ({ ctx, input }) => {
+    const retryId = await retryFailedRecipients(ctx.services.db, ctx.services.scheduler, ctx.workspaceId, input.id, input.scheduledAt);
+    return ctx.services.campaigns.get(ctx.workspaceId, retryId);
+  }),
+  /** Issue 14: a copy of the campaign's settings, a Draft (or Scheduled at scheduledAt). */
+  duplicate: protectedProcedure.input(followUpInput).mutation(async ({ ctx, input }) => {
+    const copyId = await duplicateCampaign(ctx.services.db, ctx.services.scheduler, ctx.workspaceId, input.id, input.scheduledAt);
+    return ctx.services.campaigns.get(ctx.workspaceId, copyId);
+  }),
+  /** Issue 14: who replied, when, what; the replied count and rate. */
+  replies: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => campaignReplies(ctx.services.db, ctx.workspaceId, input.id)),
   timeline: protectedProcedure
     .input(byIdOnly)
     .query(({ ctx, input }) => ctx.services.campaigns.sendTimeline(ctx.workspaceId, input.id)),
