@@ -22,6 +22,7 @@ const CONTRACT = [
   "GET /api/v1/campaigns/{id}",
   "PATCH /api/v1/campaigns/{id}",
   "DELETE /api/v1/campaigns/{id}",
+  "POST /api/v1/campaigns/{id}/schedule",
   "POST /api/v1/campaigns/{id}/pause",
   "POST /api/v1/campaigns/{id}/resume",
   "POST /api/v1/campaigns/{id}/cancel",
@@ -185,7 +186,9 @@ describe("the OpenAPI document", () => {
     const createCampaign = bodySchema("CreateCampaignRequest");
     const listId = "6f1c1b0e-8a3e-4c55-9d3e-2b7f0f5d1a10";
     expect(createCampaign({ name: "Launch", listId, text: "Hi", scheduledAt: "2030-01-01T09:00:00+01:00", delayMinMs: 0 })).toBe(true);
-    expect(createCampaign({ name: "Launch", scheduledAt: "2030-01-01T09:00:00Z" })).toBe(false); // no listId
+    // A draft needs only its name (the service asks for the list and time when it is scheduled).
+    expect(createCampaign({ name: "Launch", status: "Draft" })).toBe(true);
+    expect(createCampaign({ name: "Launch", status: "Running" })).toBe(false);
     expect(createCampaign({ name: "Launch", listId: "nope", text: "Hi", scheduledAt: "2030-01-01T09:00:00Z" })).toBe(false);
     // The path parameter is not part of a body.
     const update = doc.components.schemas.UpdateCampaignRequest as { properties: Record<string, unknown> };
