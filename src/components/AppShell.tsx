@@ -5,6 +5,8 @@ import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useEffect, type ReactNode } from "react";
 import { useTRPC } from "~/trpc/react";
+import { Banners } from "./Banners";
+import { logInPathReturningTo } from "./returnPath";
 import { ConfirmProvider } from "./ui/confirm";
 import { ToastProvider } from "./ui/toast";
 
@@ -37,7 +39,7 @@ export function AppShell({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     // Only a fresh answer counts: a cached one may predate logging in.
-    if (me.isSuccess && !me.isFetching && me.data === null) router.replace("/");
+    if (me.isSuccess && !me.isFetching && me.data === null) router.replace(logInPathReturningTo(window.location));
   }, [me.isSuccess, me.isFetching, me.data, router]);
 
   if (!me.data) {
@@ -69,8 +71,9 @@ export function AppShell({ children }: { children: ReactNode }) {
                 Log out
               </button>
             </div>
-            <nav aria-label="Main" className="overflow-x-auto md:flex-1 md:overflow-visible">
-              <ul className="flex gap-1 px-2 pb-2 md:flex-col md:px-3 md:pb-0">
+            {/* On a phone the links wrap onto a second line: nothing hides off the edge. */}
+            <nav aria-label="Main" className="md:flex-1">
+              <ul className="flex flex-wrap gap-1 px-2 pb-2 md:flex-col md:flex-nowrap md:px-3 md:pb-0">
                 {NAV.map((item) => {
                   const active = pathname === item.href || pathname.startsWith(`${item.href}/`);
                   return (
@@ -79,7 +82,7 @@ export function AppShell({ children }: { children: ReactNode }) {
                         href={item.href}
                         data-testid={item.testId}
                         aria-current={active ? "page" : undefined}
-                        className={`block whitespace-nowrap rounded-md px-3 py-2 text-sm ${
+                        className={`block whitespace-nowrap rounded-md px-2 py-1 text-sm md:px-3 md:py-2 ${
                           active ? "bg-emerald-50 font-semibold text-emerald-900" : "text-slate-700 hover:bg-slate-100"
                         }`}
                       >
@@ -106,16 +109,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             </div>
           </aside>
           <div className="min-w-0 flex-1">
-            {appInfo.data?.sandbox ? (
-              <div role="note" data-testid="sandbox-banner" className="border-b border-sky-200 bg-sky-50 px-4 py-2 text-sm text-sky-900 sm:px-6">
-                <strong className="font-semibold">Sandbox:</strong> messages go to the built-in fake WAHA, no real WhatsApp.
-                Set <code className="font-mono">WAHA_URL</code> to send for real.
-              </div>
-            ) : null}
-            <div role="note" data-testid="ban-notice" className="border-b border-amber-100 bg-amber-50/70 px-4 py-2 text-xs text-amber-900 sm:px-6">
-              WhatsApp bans numbers that send unsolicited bulk messages. Message only people who asked to hear from you,
-              personalise the text, and keep generous delays between messages.
-            </div>
+            <Banners sandbox={Boolean(appInfo.data?.sandbox)} />
             <main className="mx-auto max-w-6xl px-4 py-5 sm:px-6 sm:py-6">{children}</main>
           </div>
         </div>

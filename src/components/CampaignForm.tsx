@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useMemo, useState } from "react";
 import { useTRPC } from "~/trpc/react";
-import { browserTimeZone, formatRelative, localInputToIsoWithOffset, offsetLabel, toLocalInputValue } from "./format";
+import { browserTimeZone, formatRelative, localInputToIsoWithOffset, offsetLabel, plural, toLocalInputValue } from "./format";
 import { MediaThumb, useMediaUrl } from "./MediaThumb";
 import { MessageEditor } from "./MessageEditor";
 import { MessagePreview } from "./MessagePreview";
@@ -108,13 +108,13 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
 
   return (
     <form
-      className="grid gap-4 lg:grid-cols-[1fr_22rem]"
+      className="grid gap-4 lg:grid-cols-[1fr_22rem] lg:items-start"
       onSubmit={(event) => {
         event.preventDefault();
         submit();
       }}
     >
-      <div className="space-y-4">
+      <div className="space-y-4 lg:col-start-1 lg:row-start-1">
         <Card title="Who and from where">
           <div className="grid gap-3 sm:grid-cols-2">
             <Field label="Campaign name" error={fieldError("name")} className="sm:col-span-2">
@@ -159,7 +159,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 <option value="">Choose a list</option>
                 {lists.data?.items.map((list) => (
                   <option key={list.id} value={list.id}>
-                    {list.name} ({list.memberCount} contacts)
+                    {list.name} ({plural(list.memberCount, "contact")})
                   </option>
                 ))}
               </Select>
@@ -280,7 +280,16 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
             The number&apos;s own daily and hourly limits and warm-up (under Numbers) apply to every campaign on it.
           </p>
         </Card>
+      </div>
 
+      {/* DOM order fields, preview, submit: on a phone the preview comes before the button; on a wide screen it sits on the right. */}
+      <aside className="space-y-4 lg:col-start-2 lg:row-span-2 lg:row-start-1">
+        <Card title="Preview">
+          {body ? <MessagePreview body={body} defaultName={defaultName} imageUrl={imageUrl} listId={listId} /> : <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>}
+        </Card>
+      </aside>
+
+      <div className="space-y-4 lg:col-start-1 lg:row-start-2">
         {localError ? <ErrorMessage error={{ message: localError }} /> : null}
         <ErrorMessage error={serverError} testId="campaign-error" />
         <Button type="submit" pending={pending} data-testid="campaign-submit" className="w-full sm:w-auto">
@@ -288,11 +297,6 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
         </Button>
       </div>
 
-      <aside className="space-y-4">
-        <Card title="Preview">
-          {body ? <MessagePreview body={body} defaultName={defaultName} imageUrl={imageUrl} listId={listId} /> : <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>}
-        </Card>
-      </aside>
     </form>
   );
 }

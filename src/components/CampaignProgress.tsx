@@ -1,4 +1,4 @@
-import { formatDuration, formatRelative } from "./format";
+import { formatDuration, formatRelative, plural } from "./format";
 import type { Campaign } from "./types";
 import { ProgressBar } from "./ui/progress";
 
@@ -16,7 +16,7 @@ export function progressSentence(campaign: Campaign): string {
       return total === 0 ? "Preparing recipients…" : `Sending ${Math.min(total, processed + 1)} of ${total}`;
     case "Scheduled":
     case "Draft":
-      return `${total} recipient${total === 1 ? "" : "s"} · ${campaign.scheduledAt ? `starts ${formatRelative(campaign.scheduledAt)}` : "no time yet"}`;
+      return `${plural(total, "recipient")} · ${campaign.scheduledAt ? `starts ${formatRelative(campaign.scheduledAt)}` : "no time yet"}`;
     case "Paused":
       return `Paused after ${processed} of ${total}`;
     case "Completed":

@@ -11,6 +11,7 @@ import { ErrorMessage } from "./ui/error";
 import { Field, Select } from "./ui/field";
 import { useToast } from "./ui/toast";
 import { binaryFileKind, binaryFileMessage } from "~/server/services/binaryFile";
+import { formatNumber, plural } from "./format";
 
 const MAX_BYTES = 10 * 1024 * 1024;
 
@@ -57,7 +58,7 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
   const importCsv = useMutation(
     trpc.contactList.importCsv.mutationOptions({
       onSuccess: (result) => {
-        toast.success(`Import finished: ${result.added + result.updated} contacts kept, ${result.rejected.length} rejected`);
+        toast.success(`Import finished: ${plural(result.added + result.updated, "contact")} kept, ${formatNumber(result.rejected.length)} rejected`);
         void queryClient.invalidateQueries(trpc.contactList.pathFilter());
         void queryClient.invalidateQueries(trpc.template.placeholders.pathFilter());
       },
@@ -113,7 +114,7 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
           <div>
             <h3 className="mb-1 text-sm font-semibold">Preview</h3>
             <p className="mb-2 text-xs text-slate-500">
-              {file.name}: {file.preview.rowCount} row{file.preview.rowCount === 1 ? "" : "s"}, separated by{" "}
+              {file.name}: {plural(file.preview.rowCount, "row")}, separated by{" "}
               {file.preview.delimiter === "\t" ? "tabs" : `"${file.preview.delimiter}"`}. First {file.preview.rows.length} shown.
             </p>
             <div className="overflow-x-auto rounded-md border border-slate-200">
@@ -254,7 +255,7 @@ function ImportResultView({ result, fileName }: { result: ImportResult; fileName
         <div>
           <div className="mb-2 flex flex-wrap items-center justify-between gap-2">
             <p className="text-sm font-medium text-red-800" data-testid="import-rejected-count">
-              {result.rejected.length} row{result.rejected.length === 1 ? "" : "s"} rejected
+              {plural(result.rejected.length, "row")} rejected
             </p>
             <Button
               size="sm"
@@ -303,7 +304,7 @@ function Stat({ label, value, testId }: { label: string; value: number; testId: 
     <div className="rounded-md bg-white px-3 py-2 ring-1 ring-slate-200">
       <dt className="text-xs text-slate-500">{label}</dt>
       <dd className="text-lg font-semibold" data-testid={testId}>
-        {value.toLocaleString()}
+        {formatNumber(value)}
       </dd>
     </div>
   );

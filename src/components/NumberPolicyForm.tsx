@@ -7,7 +7,7 @@
  */
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { browserTimeZone, formatDateTime } from "~/components/format";
+import { browserTimeZone, formatDateTime, plural } from "~/components/format";
 import type { WhatsappSession } from "~/components/types";
 import { Button } from "~/components/ui/button";
 import { ErrorMessage } from "~/components/ui/error";
@@ -118,7 +118,7 @@ export function NumberPolicyForm({ session }: { session: WhatsappSession }) {
         </Toggle>
       </fieldset>
       <p className="text-sm text-slate-600" data-testid="number-today-limit">
-        Today&apos;s cap: {session.todayLimit === null ? "no limit" : `${session.todayLimit} messages`}
+        Today&apos;s cap: {session.todayLimit === null ? "no limit" : plural(session.todayLimit, "message")}
         {session.warmupSchedule && session.firstSentAt ? ` (warming up since ${formatDateTime(session.firstSentAt)})` : ""}
         {session.warmupSchedule && !session.firstSentAt ? " (warm-up starts with the first message)" : ""}
       </p>

@@ -1,4 +1,4 @@
-import { formatTime } from "./format";
+import { formatNumber, formatTime, plural } from "./format";
 
 /** Sends per minute as an inline SVG bar chart (no chart library; the data is small). */
 export function SendsChart({ points }: { points: Array<{ minute: string; sent: number }> }) {
@@ -27,7 +27,7 @@ export function SendsChart({ points }: { points: Array<{ minute: string; sent: n
       <svg
         viewBox={`0 0 ${width} ${height}`}
         role="img"
-        aria-label={`Sends per minute: ${total} messages over ${bars.length} minute${bars.length === 1 ? "" : "s"}, at most ${max} in one minute`}
+        aria-label={`Sends per minute: ${plural(total, "message")} over ${plural(bars.length, "minute")}, at most ${formatNumber(max)} in one minute`}
         className="h-40 w-full"
         preserveAspectRatio="none"
         data-testid="sends-chart"

@@ -28,13 +28,12 @@ const SESSION_LABELS: Record<string, { label: string; tone: Tone }> = {
   FAILED: { label: "Failed", tone: "red" },
 };
 
-/** Shows WAHA's status word (what the docs and logs use) with a plain-language label. */
+/** A plain word for WAHA's status; the code itself (what WAHA's docs and logs use) in the tooltip. */
 export function SessionStatusBadge({ status, testId }: { status: string; testId?: string }) {
   const known = SESSION_LABELS[status] ?? { label: status, tone: "gray" as Tone };
   return (
-    <Badge tone={known.tone} testId={testId}>
-      <span className="font-mono">{status}</span>
-      {known.label !== status ? <span className="ml-1 font-normal">· {known.label}</span> : null}
+    <Badge tone={known.tone} testId={testId} title={`WAHA status: ${status}`}>
+      {known.label}
     </Badge>
   );
 }

@@ -82,6 +82,14 @@ export function offsetLabel(date: Date): string {
   return `UTC${sign}${pad(Math.floor(Math.abs(offsetMinutes) / 60))}:${pad(Math.abs(offsetMinutes) % 60)}`;
 }
 
+/** Every count on every page, in the user's locale: 50,000 (en-US), 50.000 (de-DE). */
+const counts = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+
+export function formatNumber(n: number): string {
+  return counts.format(n);
+}
+
+/** "1 contact", "2 contacts", "50,000 contacts": the one way pages count things. */
 export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString()} ${n === 1 ? one : many}`;
+  return `${formatNumber(n)} ${n === 1 ? one : many}`;
 }

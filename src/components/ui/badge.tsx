@@ -10,9 +10,10 @@ const TONES: Record<Tone, string> = {
   violet: "bg-violet-50 text-violet-800 ring-violet-200",
 };
 
-export function Badge({ tone = "gray", children, testId }: { tone?: Tone; children: ReactNode; testId?: string }) {
+/** `title`: a tooltip, e.g. the machine code behind a plain word. */
+export function Badge({ tone = "gray", children, testId, title }: { tone?: Tone; children: ReactNode; testId?: string; title?: string }) {
   return (
-    <span data-testid={testId} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${TONES[tone]}`}>
+    <span data-testid={testId} title={title} className={`inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${TONES[tone]}`}>
       {children}
     </span>
   );

@@ -7,6 +7,8 @@ interface ConfirmOptions {
   title: string;
   body?: ReactNode;
   confirmLabel?: string;
+  /** The button that leaves things as they are: say what staying means ("Keep sending"), not "Cancel". */
+  cancelLabel?: string;
   danger?: boolean;
 }
 
@@ -53,8 +55,8 @@ export function ConfirmProvider({ children }: { children: ReactNode }) {
             </h2>
             {request.body ? <div className="mt-2 text-sm text-slate-600">{request.body}</div> : null}
             <div className="mt-5 flex justify-end gap-2">
-              <Button variant="secondary" onClick={() => close(false)}>
-                Cancel
+              <Button variant="secondary" data-testid="confirm-dismiss" onClick={() => close(false)}>
+                {request.cancelLabel ?? "Cancel"}
               </Button>
               <Button
                 ref={confirmButton}

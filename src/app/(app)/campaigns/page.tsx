@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState } from "react";
 import { processedCount } from "~/components/CampaignProgress";
-import { formatDateTime, formatRelative } from "~/components/format";
+import { formatDateTime, formatNumber, formatRelative } from "~/components/format";
 import { CampaignStatusBadge } from "~/components/StatusBadge";
 import { CAMPAIGN_STATUSES, type CampaignStatus, LIVE_STATUSES } from "~/components/types";
 import { waitingText } from "~/components/WaitingNotice";
@@ -66,8 +66,9 @@ export default function CampaignsPage() {
                 <tr>
                   <th className="py-1 pr-3 font-medium">Campaign</th>
                   <th className="py-1 pr-3 font-medium">Status</th>
-                  <th className="py-1 pr-3 font-medium">Scheduled</th>
-                  <th className="min-w-32 py-1 font-medium">Progress</th>
+                  {/* On a phone the time goes under the name, so Progress stays in view. */}
+                  <th className="hidden py-1 pr-3 font-medium sm:table-cell">Scheduled</th>
+                  <th className="min-w-24 py-1 font-medium sm:min-w-32">Progress</th>
                 </tr>
               </thead>
               <tbody className="divide-y divide-slate-100">
@@ -77,22 +78,23 @@ export default function CampaignsPage() {
                       <Link href={`/campaigns/${campaign.id}`} className="font-medium text-emerald-800 hover:underline">
                         {campaign.name}
                       </Link>
+                      <span className="block text-xs text-slate-500 sm:hidden">{formatDateTime(campaign.scheduledAt)}</span>
                     </td>
-                    <td className="py-2 pr-3">
+                    <td className="py-2 pr-2 sm:pr-3">
                       <CampaignStatusBadge status={campaign.status} />
                       {waitingText(campaign, numberName(campaign.sessionId)) ? (
-                        <span className="mt-0.5 block max-w-64 text-xs text-sky-800">{waitingText(campaign, numberName(campaign.sessionId))}</span>
+                        <span className="mt-0.5 block max-w-40 text-xs sm:max-w-64 text-sky-800">{waitingText(campaign, numberName(campaign.sessionId))}</span>
                       ) : null}
                     </td>
-                    <td className="whitespace-nowrap py-2 pr-3 text-slate-600">
+                    <td className="hidden whitespace-nowrap py-2 pr-3 text-slate-600 sm:table-cell">
                       {formatDateTime(campaign.scheduledAt)}
                       {campaign.status === "Scheduled" && campaign.scheduledAt ? <span className="block text-xs text-slate-400">{formatRelative(campaign.scheduledAt)}</span> : null}
                     </td>
                     <td className="py-2">
                       <ProgressBar value={processedCount(campaign)} max={campaign.counts.total} label={`${campaign.name} progress`} />
                       <span className="text-xs text-slate-500">
-                        {campaign.counts.sent} sent / {campaign.counts.total}
-                        {campaign.counts.failed ? ` · ${campaign.counts.failed} failed` : ""}
+                        {formatNumber(campaign.counts.sent)} sent / {formatNumber(campaign.counts.total)}
+                        {campaign.counts.failed ? ` · ${formatNumber(campaign.counts.failed)} failed` : ""}
                       </span>
                     </td>
                   </tr>

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { formatDateTime } from "~/components/format";
+import { formatDateTime, plural } from "~/components/format";
 import type { ContactList } from "~/components/types";
 import { Button } from "~/components/ui/button";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
@@ -132,7 +132,7 @@ function ListRow({ list }: { list: ContactList }) {
               {list.name}
             </Link>
             <p className="text-xs text-slate-500">
-              {list.memberCount.toLocaleString()} contact{list.memberCount === 1 ? "" : "s"} · created {formatDateTime(list.createdAt)}
+              {plural(list.memberCount, "contact")} · created {formatDateTime(list.createdAt)}
             </p>
           </div>
           <div className="flex gap-2">

@@ -173,17 +173,19 @@ function SessionCard({ session, sandbox }: { session: WhatsappSession; sandbox: 
           <Button
             variant="danger"
             pending={logout.isPending}
+            data-testid="session-unlink"
             onClick={async () => {
               const ok = await confirm({
-                title: `Log out "${session.name}"?`,
-                body: "Campaigns using this number pause until it is linked again.",
-                confirmLabel: "Log out",
+                title: `Unlink "${session.name}"?`,
+                body: "WhatsApp logs this number out of waha-campaigns. Campaigns using it pause until it is linked again.",
+                confirmLabel: "Unlink number",
+                cancelLabel: "Keep it linked",
                 danger: true,
               });
               if (ok) logout.mutate({ id: session.id });
             }}
           >
-            Log out
+            Unlink number
           </Button>
         ) : null}
       </div>

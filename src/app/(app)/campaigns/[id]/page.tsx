@@ -6,7 +6,7 @@ import { useParams, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { CampaignForm } from "~/components/CampaignForm";
 import { CampaignProgress } from "~/components/CampaignProgress";
-import { browserTimeZone, formatDateTime, formatDuration, formatRelative } from "~/components/format";
+import { browserTimeZone, formatDateTime, formatDuration, formatRelative, plural } from "~/components/format";
 import { MediaThumb } from "~/components/MediaThumb";
 import { describeEvent, describePause } from "~/components/pauseText";
 import { SendsChart } from "~/components/SendsChart";
@@ -166,6 +166,7 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
               title: `Cancel "${campaign.name}"?`,
               body: "Nothing more is sent for this campaign. Messages already sent stay sent. This cannot be undone.",
               confirmLabel: "Cancel campaign",
+              cancelLabel: "Keep sending",
               danger: true,
             });
             if (ok) cancel.mutate({ id: campaign.id });
@@ -243,7 +244,7 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
           <>
             <dt className="text-slate-500">Batches</dt>
             <dd>
-              {campaign.batchSize} messages, then a {formatDuration(campaign.batchPauseMs / 1000)} pause
+              {plural(campaign.batchSize, "message")}, then a {formatDuration(campaign.batchPauseMs / 1000)} pause
             </dd>
           </>
         ) : null}
@@ -379,7 +380,7 @@ function Recipients({ campaign }: { campaign: Campaign }) {
     >
       <ErrorMessage error={recipients.error} />
       {!campaign.recipientsMaterializedAt ? (
-        <Empty>The recipient list is fixed when the campaign starts ({campaign.counts.total} contacts in the list now).</Empty>
+        <Empty>The recipient list is fixed when the campaign starts ({plural(campaign.counts.total, "contact")} in the list now).</Empty>
       ) : recipients.isPending ? (
         <Loading />
       ) : recipients.data?.items.length ? (

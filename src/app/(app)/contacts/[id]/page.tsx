@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useParams } from "next/navigation";
 import { useEffect, useState } from "react";
-import { formatDateTime } from "~/components/format";
+import { formatDateTime, plural } from "~/components/format";
 import { ImportCsv } from "~/components/ImportCsv";
 import { Badge } from "~/components/ui/badge";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
@@ -49,7 +49,7 @@ export default function ContactListPage() {
       <Link href="/contacts" className="mb-2 inline-block text-sm text-emerald-800 hover:underline">
         ← Lists
       </Link>
-      <PageHeader title={list.data.name} description={`${list.data.memberCount.toLocaleString()} contacts · created ${formatDateTime(list.data.createdAt)}`} />
+      <PageHeader title={list.data.name} description={`${plural(list.data.memberCount, "contact")} · created ${formatDateTime(list.data.createdAt)}`} />
       <div className="grid gap-4">
         <Card title="Import contacts from CSV">
           <ImportCsv listId={id} listName={list.data.name} />
