@@ -57,6 +57,11 @@ export const envSchema = z
       .enum(["true", "false", "1", "0"], { error: 'must be "true" (behind a reverse proxy that sets X-Forwarded-For/-Proto) or "false"' })
       .default("false")
       .transform((value) => value === "true" || value === "1"),
+    /** Outgoing webhooks may go to loopback and private addresses (SSRF guard off): only for receivers inside your own network. */
+    WEBHOOK_ALLOW_PRIVATE: z
+      .enum(["true", "false", "1", "0"], { error: 'must be "true" (allow webhook URLs on loopback and private networks) or "false"' })
+      .default("false")
+      .transform((value) => value === "true" || value === "1"),
     SIGNUP: z
       .enum(["open", "invite", "closed"], { error: 'must be "open" (anyone), "invite" (with an invite link) or "closed" (CLI and BOOTSTRAP_* only)' })
       .optional(),

@@ -18,6 +18,7 @@ import { AuthThrottle, type ThrottlePolicy } from "./services/auth/throttle";
 import type { QuotaDefaults } from "./services/quotas";
 import { CampaignService } from "./services/campaigns";
 import { MediaService } from "./services/media";
+import { WebhookDeliverer, type WebhookDelivererOptions } from "./services/outgoingWebhooks/deliverer";
 import { AutoResumeService } from "./services/runner/autoResume";
 import { announcePresence } from "./services/runner/presence";
 import { SchedulerService } from "./services/scheduler";
@@ -48,6 +49,8 @@ export interface AppServices {
   scheduler: SchedulerService;
   /** Resumes campaigns paused by an outage once it passes; started by the web process entry. */
   autoResume: AutoResumeService;
+  /** Posts the outgoing webhooks' outbox; started by the process entries (web and worker), stopped by close(). */
+  webhookDeliverer: WebhookDeliverer;
   mediaDir: string;
   close(): Promise<void>;
 }
@@ -65,6 +68,8 @@ export interface CreateAppOptions {
   passwordHashing?: PasswordHasherOptions;
   /** Tests shorten the throttle's blocks. */
   throttlePolicy?: ThrottlePolicy;
+  /** Tests shorten the outgoing webhooks' poll, timeout and backoff. */
+  webhookDelivery?: Omit<WebhookDelivererOptions, "holderId" | "allowPrivate">;
 }
 
 const log = childLogger("app");
@@ -152,9 +157,16 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
       sessionProbeMs: config.SESSION_PROBE_INTERVAL_MS,
       ...(options.autoResumeTickMs ? { tickMs: options.autoResumeTickMs } : {}),
     }),
+    // Leases its outbox rows as this process (like the runs): another process takes them once they expire.
+    webhookDeliverer: new WebhookDeliverer(db, childLogger("webhooks"), {
+      holderId: presence.holderId,
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+      ...options.webhookDelivery,
+    }),
     mediaDir,
     close: async () => {
       await services.autoResume.stop();
+      await services.webhookDeliverer.stop();
       await scheduler.stop();
       await slotWakeups.close();
       await presence.close();

@@ -23,6 +23,8 @@ async function main() {
   await services.scheduler.initialize();
   // Campaigns paused by an outage resume by themselves once it passes (runner/autoResume.ts).
   services.autoResume.start();
+  // Outgoing webhooks: this process delivers the outbox too (services/outgoingWebhooks/deliverer.ts).
+  services.webhookDeliverer.start();
 
   const pages = next({ dev, dir: repoRoot, quiet: !dev });
   await pages.prepare();

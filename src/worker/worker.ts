@@ -26,6 +26,8 @@ async function main() {
   // Migrating is safe beside a web process doing the same (one migrator at a time).
   const services = await createAppServices({ ...config, SCHEDULER_DRIVER: "pg-boss" }, { role: "worker" });
   await services.scheduler.initialize();
+  // Workers share the outgoing webhooks' outbox with the web process (leases, skip locked).
+  services.webhookDeliverer.start();
   log.info("worker ready: running queued campaigns");
 
   let stopping = false;

@@ -5,6 +5,7 @@ import { contactListRouter } from "./routers/contactList";
 import { mediaRouter } from "./routers/media";
 import { templateRouter } from "./routers/template";
 import { whatsappSessionRouter } from "./routers/whatsappSession";
+import { webhookRouter } from "./routers/webhook";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -17,5 +18,6 @@ export const appRouter = router({
   campaign: campaignRouter,
 });
 
+  webhook: webhookRouter,
 export type AppRouter = typeof appRouter;
 export const createCaller = createCallerFactory(appRouter);

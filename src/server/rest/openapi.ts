@@ -105,6 +105,7 @@ function buildDocument(): Record<string, unknown> {
       { name: "Campaigns", description: "Scheduled campaigns and their recipients" },
       { name: "Media", description: "Images a campaign can send (`mediaId`)" },
     ],
+      { name: "Webhooks", description: "Outgoing webhooks: URLs that receive campaign, recipient and opt-out events, signed" },
     paths,
     components: {
       securitySchemes: {

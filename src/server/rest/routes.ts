@@ -19,7 +19,7 @@ type PathsOf<TRecord> = {
 export type ProcedurePath = PathsOf<AppRouter["_def"]["record"]>;
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
-export type RouteTag = "Meta" | "Sessions" | "Lists" | "Contacts" | "Templates" | "Campaigns" | "Media";
+export type RouteTag = "Meta" | "Sessions" | "Lists" | "Contacts" | "Templates" | "Campaigns" | "Media" | "Webhooks";
 
 interface RouteBase {
   method: HttpMethod;
@@ -609,6 +609,61 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "CampaignEventList",
+  },
+
+  // Outgoing webhooks (docs/rest-api.md: events, payloads, signature)
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/webhooks",
+    procedure: "webhook.create",
+    input: "json",
+    operationId: "createWebhook",
+    summary: "Register a URL to receive events (campaign.started, recipient.sent, contact.opted_out, ...); its secret is shown once",
+    description:
+      "`{url, events}`. Only http(s) URLs; a host that is or resolves to a loopback, private, link-local or other " +
+      "non-public address is a 400 unless the server sets WEBHOOK_ALLOW_PRIVATE=true. Every delivery is signed with " +
+      "the `secret` in this answer (X-Webhook-Signature); it is not shown again.",
+    tag: "Webhooks",
+    status: 201,
+    response: "WebhookEndpointCreated",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/webhooks",
+    procedure: "webhook.list",
+    input: "none",
+    operationId: "listWebhooks",
+    summary: "The workspace's webhook endpoints (without their secrets)",
+    tag: "Webhooks",
+    status: 200,
+    response: "WebhookEndpointPage",
+    present: asPage,
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/webhooks/{id}",
+    procedure: "webhook.delete",
+    input: "none",
+    operationId: "deleteWebhook",
+    summary: "Delete a webhook endpoint: nothing more is delivered to it, and its delivery log goes with it",
+    tag: "Webhooks",
+    status: 204,
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/webhooks/{id}/deliveries",
+    procedure: "webhook.deliveries",
+    input: "query",
+    operationId: "listWebhookDeliveries",
+    summary: "An endpoint's delivery log, newest first: each event, its attempts, the last answer, delivered or not",
+    description: "Page back with `?before=` the `nextBefore` of the previous answer.",
+    tag: "Webhooks",
+    status: 200,
+    response: "WebhookDeliveryPage",
   },
 ];
 
