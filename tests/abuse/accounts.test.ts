@@ -284,6 +284,35 @@ for (const backend of backends) {
       expect(await countRows(app, workspaces)).toBe(0);
     });
 
+    it("auth.* inputs are strict: an unknown field is 400 naming it and what is taken, and nothing is written or logged in", async () => {
+      const app = await start({ SIGNUP: "open" });
+      const misspelt = await trpc(app, "auth.signUp", { email: "typo@example.com", password: PASSWORD, invite_token: "x" }, { ip: newAddress() });
+      expect(misspelt.status).toBe(400);
+      expect(misspelt.message).toBe('Unknown field "invite_token": this takes email, password, inviteToken');
+      const workspaceSet = await trpc(app, "auth.signUp", { email: "typo@example.com", password: PASSWORD, workspaceId: randomUUID() }, { ip: newAddress() });
+      expect(workspaceSet.status).toBe(400);
+      expect(workspaceSet.message).toMatch(/workspaceId cannot be set/);
+      // The check across fields still holds on the strict input.
+      const own = await trpc(app, "auth.signUp", { email: "typo@example.com", password: "typo@example.com" }, { ip: newAddress() });
+      expect(own.status).toBe(400);
+      expect(own.message).toMatch(/must not be your email address/);
+      expect(await countRows(app, users)).toBe(0);
+      expect(await countRows(app, workspaces)).toBe(0);
+
+      const user = await createTestUser(app);
+      const extra = await trpc(app, "auth.logIn", { email: user.email, password: PASSWORD, remember: true }, { ip: newAddress() });
+      expect(extra).toMatchObject({ status: 400, cookie: null, message: 'Unknown field "remember": this takes email, password' });
+      expect(await countRows(app, authSessions)).toBe(0);
+      const loggedIn = await logIn(app, user.email, PASSWORD, newAddress());
+      expect(loggedIn.status).toBe(200);
+      const cookie = loggedIn.cookie!;
+      const invite = await trpc(app, "auth.createInvite", { email: "ada@example.com", role: "admin" }, { cookie });
+      expect(invite).toMatchObject({ status: 400, message: 'Unknown field "role": this takes email' });
+      const revoke = await trpc(app, "auth.revokeInvite", { id: randomUUID(), force: true }, { cookie });
+      expect(revoke).toMatchObject({ status: 400, message: 'Unknown field "force": this takes id' });
+      expect(await user.trpc.auth.listInvites()).toEqual([]);
+    });
+
     it("a sign-up flood from one address: ten accounts, then 429 with Retry-After and nothing more written", async () => {
       const app = await start({ SIGNUP: "open" });
       const ip = newAddress();

@@ -43,17 +43,23 @@ export const newPasswordSchema = z
     error: "This password is one of the 10,000 most common ones, which attackers try first: choose another (a few unrelated words work well)",
   });
 
-export const newAccountSchema = z
-  .object({
-    email: emailSchema,
-    password: newPasswordSchema,
-    /** From an invite link: the account joins the inviter's workspace. */
-    inviteToken: z.string().trim().min(1).max(200).optional(),
-  })
-  .refine((input) => input.password.trim().toLowerCase() !== input.email && input.password.trim().toLowerCase() !== input.email.split("@")[0], {
+/** A new account's fields, before the check across them (`passwordIsNotEmail`); the API makes them strict. */
+export const newAccountFields = z.object({
+  email: emailSchema,
+  password: newPasswordSchema,
+  /** From an invite link: the account joins the inviter's workspace. */
+  inviteToken: z.string().trim().min(1).max(200).optional(),
+});
+
+/** `schema` that also refuses a password that is the email address or its local part. */
+export function passwordIsNotEmail<Schema extends z.ZodType<{ email: string; password: string }>>(schema: Schema) {
+  return schema.refine((input) => input.password.trim().toLowerCase() !== input.email && input.password.trim().toLowerCase() !== input.email.split("@")[0], {
     error: "The password must not be your email address: choose another",
     path: ["password"],
   });
+}
+
+export const newAccountSchema = passwordIsNotEmail(newAccountFields);
 export type NewAccount = z.infer<typeof newAccountSchema>;
 
 /** Who may sign up: anyone (`open`), holders of an invite link (`invite`), nobody (`closed`: CLI and BOOTSTRAP_* only). */
