@@ -8,9 +8,11 @@ import type { AppServices } from "../app";
 import { childLogger } from "../logger";
 import { handleRest } from "../rest/handler";
 import { toRestError } from "../rest/errors";
+import { sendOptOutConfirmation } from "../services/optOut/confirmation";
 import { handleWahaWebhook } from "../services/wahaWebhooks";
 import { BODY_LIMIT_BYTES, describeBytes } from "./limits";
 import { isHttps } from "./proxy";
+import { handleRecipientsCsvDownload, RECIPIENTS_CSV_PATH } from "./recipientsCsv";
 import { BodyTooLargeError, declaresMoreThan, discardUnreadBodyAfterAnswer, readBoundedBody } from "./requestBody";
 import { setSecurityHeaders } from "./securityHeaders";
 import { handleTrpc, TRPC_PREFIX } from "./trpcEndpoint";
@@ -50,6 +52,11 @@ async function handle(services: AppServices, pages: PageHandler | null, req: Inc
   }
   if (url.pathname === "/api/webhooks/waha" && req.method === "POST") {
     await receiveWebhook(services, req, res);
+    return;
+  }
+  const csvDownload = req.method === "GET" ? RECIPIENTS_CSV_PATH.exec(url.pathname) : null;
+  if (csvDownload) {
+    await handleRecipientsCsvDownload(services, req, res, csvDownload[1]!);
     return;
   }
   if (url.pathname.startsWith("/api/v1/") || url.pathname === "/api/v1") {
@@ -98,6 +105,7 @@ async function receiveWebhook(services: AppServices, req: IncomingMessage, res: 
       algorithm: firstHeader(req.headers["x-webhook-hmac-algorithm"]),
       hmacKey: services.webhookSecret,
       onSessionStatus: (session, status) => services.autoResume.sessionReported(session, status),
+      onOptedOut: (optOut) => sendOptOutConfirmation(services.db, services.waha, optOut),
     });
     res.statusCode = 200;
     res.end(JSON.stringify({ ok: true, outcome }));

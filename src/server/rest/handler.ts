@@ -15,6 +15,7 @@ import { isJsonContentType, isPlainObject, parseJson, readBodyText, refuseDeclar
 import { RestError, toRestError } from "./errors";
 import { readImageBody } from "./imageBody";
 import { type JsonSchema, primaryType, procedureInputSchema } from "./inputSchemas";
+import { sendRecipientsCsv } from "../http/recipientsCsv";
 import { openApiDocument } from "./openapi";
 import { matchRoute, type ProcedureRoute } from "./routes";
 
@@ -38,6 +39,10 @@ export async function handleRest(services: AppServices, req: IncomingMessage, re
     }
     refuseDeclaredOverLimit(req, bodyLimitOf(route));
     const caller = await authenticate(services, req);
+    if (route.procedure === "campaign.recipients" && url.searchParams.has("format")) {
+      await answerRecipientsFormat(services, caller, params.id!, url, res);
+      return;
+    }
     const input = await buildInput(route, params, url, req);
     refuseNulCharacters(input);
     const trpc = createCaller({ services, caller, cookies: null });
@@ -63,6 +68,18 @@ async function authenticate(services: AppServices, req: IncomingMessage): Promis
   const caller = await callerFromApiKey(services.db, match[1]!);
   if (!caller) throw new RestError("unauthorized", "This API key is unknown or was revoked");
   return caller;
+}
+
+/**
+ * `?format=csv` streams every recipient as CSV (issue 14; http/recipientsCsv.ts); `?format=json` is the
+ * page the route answers anyway. CSV takes no other parameter: it is the whole campaign.
+ */
+async function answerRecipientsFormat(services: AppServices, caller: Caller, campaignId: string, url: URL, res: ServerResponse) {
+  const format = url.searchParams.get("format");
+  if (format !== "csv") throw new RestError("bad_request", `format must be csv (or left out for JSON pages), not "${String(format).slice(0, 20)}"`);
+  const others = [...url.searchParams.keys()].filter((key) => key !== "format");
+  if (others.length > 0) throw new RestError("bad_request", `With format=csv the export holds every recipient: leave out ${others.join(", ")}`);
+  await sendRecipientsCsv(services, caller, campaignId, res);
 }
 
 /** CSV imports may be large; every other body is JSON (or nothing) under the JSON limit. */

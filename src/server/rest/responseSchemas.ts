@@ -92,6 +92,29 @@ export const responseSchemas: Record<string, JsonSchema> = {
     createdAt: dateTime,
   }),
   ContactPage: page("Contact"),
+  ContactOptOut: object({
+    id: uuid,
+    phone: { type: "string", description: "E.164" },
+    optedOut: { type: "boolean" },
+    optedOutAt: nullable(dateTime),
+    optedOutSource: { ...nullable({ type: "string" }), description: "keyword, manual, api or suppression_import" },
+    optedInAt: nullable(dateTime),
+    optedInByUserId: { ...nullable(uuid), description: "Who opted the contact back in (null for an API key)" },
+  }),
+  SuppressionImportResult: object({
+    received: { type: "integer", description: "Rows read" },
+    optedOut: { type: "integer", description: "Contacts this import opted out, new ones included" },
+    alreadyOptedOut: { type: "integer", description: "Already opted out: unchanged" },
+    created: { type: "integer", description: "Phones that were no contact yet: created, opted out" },
+    rejected: { type: "array", items: object({ line: { type: "integer" }, value: { type: "string" }, reason: { type: "string" } }) },
+  }),
+  OptOutSettings: object({
+    keywords: { type: "array", items: { type: "string" }, description: "Whole-message matches, case- and accent-insensitive" },
+    usesDefaultKeywords: { type: "boolean" },
+    defaultKeywords: { type: "array", items: { type: "string" } },
+    confirmation: { ...nullable({ type: "string" }), description: "Sent once after an opt-out by keyword; null: none" },
+    replyAttributionDays: { type: "integer" },
+  }),
   ImportResult: object({
     received: { type: "integer", description: "Rows (or array items) read" },
     added: { type: "integer", description: "New contacts" },
@@ -133,9 +156,12 @@ export const responseSchemas: Record<string, JsonSchema> = {
       autoResumeEveryMs: { ...nullable({ type: "integer" }), description: "How far apart the checks are now (5 s growing to 60 s)" },
       autoResumeStoppedAt: { ...nullable(dateTime), description: "Paused by the system for longer than AUTO_RESUME_GIVE_UP_HOURS: no longer resumes by itself" },
       lastError: nullable({ type: "string" }),
+      retryOf: { ...nullable(uuid), description: "The campaign whose failed recipients this one retries (POST /api/v1/campaigns/{id}/retry-failed)" },
       counts: object(
         Object.fromEntries(
-          ["total", ...recipientStatus.enumValues].map((key) => [key, { type: "integer" } satisfies JsonSchema]),
+          // Issue 14: beside the counts per status, the funnel after sending: delivered (ack >= 2), read
+          // (ack >= 3), replied, and optedOut (contacts whose reply to this campaign opted them out).
+          ["total", ...recipientStatus.enumValues, "delivered", "read", "replied", "optedOut"].map((key) => [key, { type: "integer" } satisfies JsonSchema]),
         ),
       ),
       etaSeconds: { ...nullable({ type: "integer" }), description: "Estimated seconds left; null when not active" },
@@ -214,9 +240,11 @@ export const responseSchemas: Record<string, JsonSchema> = {
     sentAt: nullable(dateTime),
     ack: { ...nullable({ type: "integer" }), description: "WAHA ack: -1 ERROR, 0 PENDING, 1 SERVER, 2 DEVICE, 3 READ, 4 PLAYED" },
     wahaMessageId: nullable({ type: "string" }),
+    skipReason: { ...nullable({ type: "string" }), description: "Why a skipped recipient was not sent: not_on_whatsapp, opted_out, ..." },
+    ackAt: { ...nullable(dateTime), description: "When the furthest ack arrived (the read time once ack is 3)" },
+    repliedAt: { ...nullable(dateTime), description: "The first reply attributed to this send" },
   }),
   RecipientPage: page("Recipient"),
-};
   WebhookEndpoint: object({
     id: uuid,
     url: { type: "string" },
@@ -251,3 +279,4 @@ export const responseSchemas: Record<string, JsonSchema> = {
     items: { type: "array", items: ref("WebhookDelivery") },
     nextBefore: { ...nullable({ type: "integer" }), description: "Pass as ?before= for older deliveries; null on the last page" },
   }),
+};

@@ -3,12 +3,12 @@
  * Each change is one conditional UPDATE that also drops the runner's lease: the runner re-checks
  * status and lease in the same statement that starts each send, so the change takes effect before
  * the next send. `cancelCampaign` also waits out a send already in flight, so that when it returns
- * nothing more goes out.
+ * nothing more goes out, and moves the recipients not yet sent to `cancelled` (issue 14).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
 import { pollingWakeups, type SlotWakeups } from "~/server/db/notifications";
-import { type Campaign, type CampaignStatus, campaigns } from "~/server/db/schema";
+import { type Campaign, type CampaignStatus, campaignRecipients, campaigns } from "~/server/db/schema";
 import { recordCampaignEvent } from "./campaignEvents";
 import { USER_ACTIONS } from "./campaignStatuses";
 import { AppError } from "./errors";
@@ -87,14 +87,32 @@ export async function resumeCampaign(db: Db, campaignId: string): Promise<Campai
  * happen: a send already in flight is waited for (bounded by the send slot's expiry).
  */
 export async function cancelCampaign(db: Db, campaignId: string, slotWakeups: SlotWakeups = pollingWakeups): Promise<Campaign> {
-  const [row] = await db
-    .update(campaigns)
-    .set({ status: "Cancelled", leaseHolder: null, leaseExpiresAt: null, completedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, USER_ACTIONS.cancel.from)))
-    .returning();
+  const row = await db.transaction(async (tx) => {
+    const [cancelled] = await tx
+      .update(campaigns)
+      .set({ status: "Cancelled", leaseHolder: null, leaseExpiresAt: null, completedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(campaigns.id, campaignId), inArray(campaigns.status, USER_ACTIONS.cancel.from)))
+      .returning();
+    // Issue 14: the unsent recipients read `cancelled`, not `pending`, from the same commit on.
+    if (cancelled) await cancelPendingRecipients(tx, campaignId);
+    return cancelled;
+  });
   if (!row) throw await wrongState(db, campaignId, "cancelled", "a campaign that has ended cannot be cancelled");
   await waitForInFlightSend(db, row.sessionId, campaignId, slotWakeups);
+  // A send in flight may have been settled back to `pending` (held by a limit, not sent): it goes too.
+  await cancelPendingRecipients(db, campaignId);
   return row;
+}
+
+/**
+ * Pending → cancelled. A recipient `sending` is left to its runner, which settles what really
+ * happened to it (sent, failed or unknown).
+ */
+async function cancelPendingRecipients(db: Pick<Db, "update">, campaignId: string): Promise<void> {
+  await db
+    .update(campaignRecipients)
+    .set({ status: "cancelled" })
+    .where(and(eq(campaignRecipients.campaignId, campaignId), eq(campaignRecipients.status, "pending")));
 }
 
 /**

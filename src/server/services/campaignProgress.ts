@@ -9,22 +9,29 @@
  * warm-up, its send window and batches (safeSending/eta.ts) instead of "remaining × mean delay";
  * that costs one more lookup (the numbers' policies and counters), only when some campaign is active.
  */
-import { and, count, eq, inArray } from "drizzle-orm";
+import { and, count, countDistinct, eq, inArray } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import {
   type Campaign,
   type CampaignStatus,
   type RecipientStatus,
+  campaignOutcomeCounts,
   campaignRecipientCounts,
   contactListMembers,
   contacts,
+  inboundMessages,
   whatsappSessions,
 } from "~/server/db/schema";
 import { localDayBounds, localHourBounds } from "./safeSending/calendar";
 import { simulateRun } from "./safeSending/eta";
 import type { WaitingReason } from "./safeSending/waiting";
 
-export type CampaignCounts = { total: number } & Record<RecipientStatus, number>;
+/**
+ * Recipients per status, plus the funnel after sending (issue 14): `delivered` (ack >= 2), `read`
+ * (ack >= 3) and `replied` (a reply attributed to the campaign), kept in `campaign_outcome_counts` by a
+ * trigger (migration 0010); `optedOut`: contacts whose reply to this campaign opted them out.
+ */
+export type CampaignCounts = { total: number; delivered: number; read: number; replied: number; optedOut: number } & Record<RecipientStatus, number>;
 
 export interface CampaignProgress {
   counts: CampaignCounts;
@@ -56,7 +63,20 @@ type NumberRow = typeof whatsappSessions.$inferSelect;
 
 const isActive = (status: CampaignStatus) => status === "Running" || status === "Scheduled";
 
-const emptyCounts = (): CampaignCounts => ({ total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 });
+const emptyCounts = (): CampaignCounts => ({
+  total: 0,
+  pending: 0,
+  sending: 0,
+  sent: 0,
+  failed: 0,
+  unknown: 0,
+  skipped: 0,
+  cancelled: 0,
+  delivered: 0,
+  read: 0,
+  replied: 0,
+  optedOut: 0,
+});
 
 /** Rows of `campaign_recipient_counts`, summed per campaign. */
 function sumCounts(rows: Array<{ campaignId: string; status: RecipientStatus; n: number }>): Map<string, CampaignCounts> {
@@ -76,6 +96,7 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
   if (campaigns.length === 0) return progress;
   const started = campaigns.filter((campaign) => campaign.recipientsMaterializedAt).map((campaign) => campaign.id);
   const counted = sumCounts(started.length ? await db.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started)) : []);
+  await addOutcomes(db, started, counted);
   const lists = [...new Set(campaigns.filter((campaign) => !campaign.recipientsMaterializedAt && campaign.listId).map((campaign) => campaign.listId!))];
   const audience = new Map<string, number>();
   if (lists.length > 0) {
@@ -117,6 +138,29 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
 export async function countsOf(db: Db, campaignId: string): Promise<CampaignCounts> {
   const rows = await db.select().from(campaignRecipientCounts).where(eq(campaignRecipientCounts.campaignId, campaignId));
   return sumCounts(rows).get(campaignId) ?? emptyCounts();
+}
+
+/**
+ * The funnel beyond the statuses: delivered, read, replied (one lookup by key in the trigger-kept
+ * `campaign_outcome_counts`) and opted out (the STOP replies attributed to each campaign, through
+ * `inbound_messages`' campaign index: replies are few beside sends).
+ */
+async function addOutcomes(db: Db, campaignIds: string[], counted: Map<string, CampaignCounts>): Promise<void> {
+  if (campaignIds.length === 0) return;
+  const countsFor = (campaignId: string) => {
+    let counts = counted.get(campaignId);
+    if (!counts) counted.set(campaignId, (counts = emptyCounts()));
+    return counts;
+  };
+  for (const row of await db.select().from(campaignOutcomeCounts).where(inArray(campaignOutcomeCounts.campaignId, campaignIds))) {
+    Object.assign(countsFor(row.campaignId), { delivered: row.delivered, read: row.read, replied: row.replied });
+  }
+  const optedOut = await db
+    .select({ campaignId: inboundMessages.campaignId, n: countDistinct(inboundMessages.contactId) })
+    .from(inboundMessages)
+    .where(and(inArray(inboundMessages.campaignId, campaignIds), eq(inboundMessages.optOut, true)))
+    .groupBy(inboundMessages.campaignId);
+  for (const row of optedOut) if (row.campaignId) countsFor(row.campaignId).optedOut = row.n;
 }
 
 /** One campaign's progress. */

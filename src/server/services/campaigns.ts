@@ -138,10 +138,13 @@ export class CampaignService {
     if ("reason" in target) throw unprocessable(target.reason, "phone");
     const [session] = await this.db.select().from(whatsappSessions).where(eq(whatsappSessions.id, campaign.sessionId));
     let body = campaign.messageText ?? "";
+    // The campaign's own image, else its template's (issue 16).
+    let mediaId = campaign.mediaId;
     if (campaign.templateId) {
       const [template] = await this.db.select().from(templates).where(eq(templates.id, campaign.templateId));
       if (!template) throw unprocessable("The campaign's template was deleted: choose another one", "templateId");
       body = template.body;
+      mediaId ??= template.mediaId;
     }
     const [sample] = campaign.listId
       ? await this.db
@@ -159,8 +162,8 @@ export class CampaignService {
     });
     const chatId = toChatId(target.phone);
     const { waha, mediaDir } = this.sender;
-    if (campaign.mediaId) {
-      const [media] = await this.db.select().from(mediaItems).where(eq(mediaItems.id, campaign.mediaId));
+    if (mediaId) {
+      const [media] = await this.db.select().from(mediaItems).where(eq(mediaItems.id, mediaId));
       if (!media) throw unprocessable("The campaign's image was deleted: choose another one", "mediaId");
       const data = await readFile(path.join(mediaDir, media.storagePath));
       const sent = await waha.sendImage({

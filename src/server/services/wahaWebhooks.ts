@@ -1,6 +1,8 @@
 /**
  * WAHA's webhooks: `session.status` keeps each number's status current between page loads, and
- * `message.ack` records how far each campaign message got (server, device, read).
+ * `message.ack` records how far each campaign message got (server, device, read), and `message`
+ * stores a contact's reply, attributes it to a campaign and applies an opt-out keyword
+ * (replies/inboundMessages.ts).
  *
  * Every delivery must be signed (X-Webhook-Hmac: 128 hex characters, HMAC-SHA512 of the raw body
  * bytes with the configured key) and raised within `TIMESTAMP_WINDOW_MS` of this server's clock.
@@ -15,6 +17,7 @@ import type { Db } from "../db/client";
 import { campaignRecipients, campaigns, webhookEvents, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
 import { AppError } from "./errors";
+import { type OptedOutByReply, applyInboundMessage } from "./replies/inboundMessages";
 import { pauseOnFailedAcks } from "./runner/restrictions";
 
 const log = childLogger("waha-webhooks");
@@ -35,6 +38,8 @@ const eventSchema = z.object({
   payload: z.unknown(),
 });
 const sessionStatusPayload = z.object({ status: z.string().max(64) });
+/** Why a sent recipient became `failed`: WhatsApp's ack −1 (issue 14). */
+export const ACK_ERROR_REASON = "WhatsApp reported an error for this message after it was sent (ack -1 ERROR): it was not delivered";
 const ackPayload = z.object({ id: z.string().max(500), ack: z.number().int().min(-1).max(4) });
 
 export type WebhookOutcome = "handled" | "duplicate" | "ignored";
@@ -57,6 +62,8 @@ export async function handleWahaWebhook(
     now?: Date;
     /** After a `session.status` was stored: a number back to WORKING resumes its outage-paused campaigns. */
     onSessionStatus?: (wahaSessionName: string, status: string) => Promise<void>;
+    /** After a reply opted its contact out (committed) and the workspace has a confirmation to send. */
+    onOptedOut?: (optOut: OptedOutByReply) => Promise<unknown>;
   },
 ): Promise<WebhookOutcome> {
   if (input.algorithm !== undefined && input.algorithm.toLowerCase() !== "sha512") {
@@ -79,11 +86,18 @@ export async function handleWahaWebhook(
   }
   const raisedAt = new Date(event.timestamp);
 
+  let optedOut: OptedOutByReply | null = null;
   const outcome = await db.transaction(async (tx) => {
     const [fresh] = await tx.insert(webhookEvents).values({ eventId: event.id }).onConflictDoNothing().returning();
     if (!fresh) return "duplicate" as const;
     if (event.event === "session.status") return applySessionStatus(tx, event.session, event.payload, raisedAt);
     if (event.event === "message.ack") return applyAck(tx, event.session, event.payload, now);
+    if (event.event === "message") {
+      const inbound = await applyInboundMessage(tx, event.session, event.payload, now);
+      if (inbound.kind === "ignored") return "ignored" as const;
+      optedOut = inbound.optedOut;
+      return "handled" as const;
+    }
     return "ignored" as const;
   });
 
@@ -91,6 +105,11 @@ export async function handleWahaWebhook(
     const { status } = sessionStatusPayload.parse(event.payload);
     // The status is stored; resuming its campaigns is best effort (the periodic checks do it anyway).
     await input.onSessionStatus(event.session, status).catch((error: unknown) => log.warn({ err: error }, "could not resume campaigns after a session.status webhook"));
+  }
+  // The opt-out is committed; its confirmation is best effort (an opt-out only ever changes once, so it goes at most once).
+  const confirmation: OptedOutByReply | null = optedOut;
+  if (confirmation && input.onOptedOut) {
+    await input.onOptedOut(confirmation).catch((error: unknown) => log.warn({ err: error }, "could not send the opt-out confirmation"));
   }
   return outcome;
 }
@@ -139,9 +158,23 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
   // way in, whatever the statistics say: a join could scan a whole 1,000,000-recipient campaign per ack.
   const sessionOfRecipient = sql`(select ${whatsappSessions.wahaSessionName} from ${campaigns} join ${whatsappSessions} on ${whatsappSessions.id} = ${campaigns.sessionId} where ${campaigns.id} = ${campaignRecipients.campaignId})`;
   // Acks can arrive out of order: keep the furthest one (ERROR always wins).
+  // Issue 14, outcomes: an ERROR after sending makes the recipient `failed`, with the reason (so a
+  // retry-failed campaign resends it); any other ack proves an `unknown` send went out (`sent`).
+  const status = campaignRecipients.status;
   const acked = await tx
     .update(campaignRecipients)
-    .set({ ack, ackAt: now })
+    .set({
+      ack,
+      ackAt: now,
+      ...(ack < 0
+        ? {
+            status: sql`case when ${status} in ('sent', 'unknown') then 'failed' else ${status} end::recipient_status`,
+            lastError: sql`case when ${status} in ('sent', 'unknown') then ${ACK_ERROR_REASON} else ${campaignRecipients.lastError} end`,
+          }
+        : ack >= 1
+          ? { status: sql`case when ${status} = 'unknown' then 'sent' else ${status} end::recipient_status` }
+          : {}),
+    })
     .where(
       and(
         eq(campaignRecipients.wahaMessageId, id),

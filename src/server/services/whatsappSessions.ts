@@ -35,6 +35,11 @@ const log = childLogger("whatsapp-sessions");
  * the server is later switched to NOWEB.
  */
 const NOWEB_STORE = { enabled: true, fullSync: false } as const;
+/*
+ * Likewise `config.webjs.tagsEventsOn: true` (issue 14): without it a WEBJS session sends no
+ * `message.ack`, so nothing would ever read delivered or read. Only WEBJS reads `config.webjs`; WAHA
+ * warns it costs WEBJS some performance, the price of knowing whether messages arrived.
+ */
 
 /** A number as the API and the pages show it: its status and its sending policy (issue 13). */
 export interface SessionView extends NumberPolicy {
@@ -140,12 +145,12 @@ export class WhatsappSessionService {
         ? [
             {
               url: this.options.webhookUrl,
-              events: ["session.status", "message.ack"],
+              events: ["session.status", "message.ack", "message"],
               hmacKey: this.options.webhookHmacKey ?? undefined,
             },
           ]
         : undefined;
-      const info = await this.waha.createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE });
+      const info = await this.waha.createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE, webjsTagsEvents: true });
       return view(await this.saveStatus(row.id, info.status, info.me ?? null));
     } catch (error) {
       // Nothing half-made: without the WAHA session, the row would be a number that can never connect.

@@ -114,12 +114,16 @@ export async function pauseOnFailedAcks(db: Db, campaignId: string): Promise<boo
     .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
     .where(eq(campaigns.id, campaignId));
   if (!number || number.max === null || number.max <= 0 || number.status !== "WORKING") return false;
-  const last = await db
-    .select({ ack: campaignRecipients.ack })
-    .from(campaignRecipients)
-    .where(and(eq(campaignRecipients.campaignId, campaignId), eq(campaignRecipients.status, "sent")))
-    .orderBy(desc(campaignRecipients.position))
-    .limit(number.max);
+  // The messages that went out: still `sent`, or `failed` by their ack −1 (issue 14 moves those to
+  // `failed`). Two index-ordered reads, merged: the campaign's last N of them, newest first.
+  const lastOf = (status: "sent" | "failed") =>
+    db
+      .select({ ack: campaignRecipients.ack, position: campaignRecipients.position })
+      .from(campaignRecipients)
+      .where(and(eq(campaignRecipients.campaignId, campaignId), eq(campaignRecipients.status, status), status === "failed" ? eq(campaignRecipients.ack, -1) : undefined))
+      .orderBy(desc(campaignRecipients.position))
+      .limit(number.max!);
+  const last = [...(await lastOf("sent")), ...(await lastOf("failed"))].sort((a, b) => b.position - a.position).slice(0, number.max);
   if (last.length < number.max || !last.every((row) => row.ack === -1)) return false;
   await pauseNumber(db, number.id, {
     reason: PAUSE_REASONS.tooManyFailures,

@@ -51,7 +51,13 @@ export class WahaApiClient {
 
   async createSession(
     session: string,
-    options: { start: boolean; webhooks?: WahaWebhookConfig[]; nowebStore?: WahaNowebStoreConfig },
+    options: {
+      start: boolean;
+      webhooks?: WahaWebhookConfig[];
+      nowebStore?: WahaNowebStoreConfig;
+      /** WEBJS emits `message.ack` only with `config.webjs.tagsEventsOn` (WAHA's WebjsConfig); other engines ignore it. */
+      webjsTagsEvents?: boolean;
+    },
   ): Promise<WahaSessionInfo> {
     const config: Record<string, unknown> = {};
     if (options.webhooks && options.webhooks.length > 0) {
@@ -65,6 +71,7 @@ export class WahaApiClient {
       // markOnline is WAHA's default (true), sent because WAHA's NowebConfig declares it required.
       config.noweb = { store: { enabled: options.nowebStore.enabled, fullSync: options.nowebStore.fullSync }, markOnline: true };
     }
+    if (options.webjsTagsEvents) config.webjs = { tagsEventsOn: true };
     const answer = await this.call("createSession", {
       method: "POST",
       path: "/api/sessions",
