@@ -282,6 +282,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     let text: string | null = null;
     let caption: string | undefined;
     let mimetype: string | undefined;
+    let fileName: string | undefined;
     if (kind === "text") {
       if (typeof body.text !== "string") throw badRequest("text must be a string");
       text = body.text;
@@ -292,6 +293,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
       }
       if (typeof file.mimetype !== "string") throw badRequest("file.mimetype must be a string");
       mimetype = file.mimetype;
+      if (typeof file.filename === "string") fileName = file.filename;
       if (body.caption !== undefined) {
         if (typeof body.caption !== "string") throw badRequest("caption must be a string");
         caption = body.caption;
@@ -323,6 +325,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
             ...(caption !== undefined ? { caption } : {}),
             hasFile: kind === "image",
             ...(mimetype !== undefined ? { mimetype } : {}),
+            ...(fileName !== undefined ? { fileName } : {}),
           });
           answer = sendAnswer(stored);
         }
@@ -534,6 +537,27 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     sendJson(res, 200, { phones });
   }
 
+  /** `{session, from, text, chatId?, id?}`: a contact (`from`: a phone or `<digits>@c.us`) writes to the session; `chatId` a group's id for a group message. */
+  async function inbound({ req, res }: RouteContext): Promise<void> {
+    const body = await readJson(req);
+    const session = sessionOr404(requireString(body, "session"));
+    const from = requireString(body, "from");
+    const digits = from.replace(/@c\.us$/, "").replace(/[^\d]/g, "");
+    if (!/^\d{6,15}$/.test(digits) || !/^\+?[\d ()-]+(@c\.us)?$/.test(from)) throw badRequest('from must be a phone number, e.g. "+14155550123" or "14155550123@c.us"');
+    if (typeof body.text !== "string") throw badRequest("text must be a string");
+    if (body.chatId !== undefined && (typeof body.chatId !== "string" || !body.chatId.includes("@"))) throw badRequest("chatId must be like 123456789-123@g.us");
+    if (body.id !== undefined && (typeof body.id !== "string" || body.id.length === 0)) throw badRequest("id must be a non-empty string");
+    const sender = `${digits}@c.us`;
+    const group = typeof body.chatId === "string" && body.chatId !== sender ? body.chatId : null;
+    const payload = state.emitInbound(session, {
+      chatId: group ?? sender,
+      participant: group ? sender : null,
+      text: body.text,
+      rawId: typeof body.id === "string" ? body.id : newRawMessageId(),
+    });
+    sendJson(res, 200, payload);
+  }
+
   function parseFaults(body: Json): Partial<FakeFaults> {
     const patch: Partial<FakeFaults> = {};
     if (body.latencyMs !== undefined) {
@@ -618,6 +642,7 @@ export async function startFakeWaha(options: FakeWahaOptions = {}): Promise<Fake
     { method: "GET", pattern: "/__fake/stats", handler: ({ res }) => sendJson(res, 200, state.stats()) },
     { method: "POST", pattern: "/__fake/numbers", handler: setNumber },
     { method: "POST", pattern: "/__fake/not-on-whatsapp", handler: setNotOnWhatsapp },
+    { method: "POST", pattern: "/__fake/inbound", handler: inbound },
     { method: "GET", pattern: "/__fake/calls", handler: listCalls },
   ]);
 

@@ -18,6 +18,8 @@ export interface FakeMessage {
   text: string | null;
   caption?: string;
   hasFile: boolean;
+  /** The image's file name as the client sent it (sendImage's `file.filename`). */
+  fileName?: string;
   at: string;
 }
 
@@ -251,7 +253,7 @@ export class FakeWahaState {
   }
 
   /** Records an accepted send; returns its serialized id. Duplicate ids are recorded again (a resend is visible). */
-  record(input: { session: SessionState; chatId: string; rawId: string; text: string | null; caption?: string; hasFile: boolean; mimetype?: string }): StoredMessage {
+  record(input: { session: SessionState; chatId: string; rawId: string; text: string | null; caption?: string; hasFile: boolean; mimetype?: string; fileName?: string }): StoredMessage {
     const now = Date.now();
     const id = `true_${input.chatId}_${input.rawId}`;
     const message: FakeMessage = {
@@ -261,6 +263,7 @@ export class FakeWahaState {
       text: input.text,
       ...(input.caption !== undefined ? { caption: input.caption } : {}),
       hasFile: input.hasFile,
+      ...(input.fileName !== undefined ? { fileName: input.fileName } : {}),
       at: new Date(now).toISOString(),
     };
     const stored: StoredMessage = {
@@ -346,6 +349,69 @@ export class FakeWahaState {
         ackName: ACK_NAMES[ack] ?? "UNKNOWN",
       },
     });
+  }
+
+  /**
+   * A contact's message to `session` (issue 14): emits WAHA's `message` webhook, its payload shaped as
+   * the engine sends it (`_data` differs; the top level is WAHA's common WAMessage). `chatId` is the
+   * sender's chat, or a group's (`...@g.us`, the sender then in `participant`). Returns the payload,
+   * or null when no webhook of the session subscribes to `message`.
+   */
+  emitInbound(session: SessionState, input: { chatId: string; participant: string | null; text: string; rawId: string }): Record<string, unknown> {
+    const now = Date.now();
+    const seconds = Math.floor(now / 1000);
+    const me = this.meOf(session);
+    const id = `false_${input.chatId}_${input.rawId}${input.participant ? `_${input.participant}` : ""}`;
+    const sender = input.participant ?? input.chatId;
+    const jid = (chatId: string) => chatId.replace(/@c\.us$/, "@s.whatsapp.net");
+    const engineData =
+      this.engine === "NOWEB"
+        ? {
+            key: { remoteJid: jid(input.chatId), fromMe: false, id: input.rawId, ...(input.participant ? { participant: jid(input.participant) } : {}) },
+            message: { conversation: input.text },
+            messageTimestamp: seconds,
+            pushName: "Fake contact",
+          }
+        : this.engine === "GOWS"
+          ? {
+              Info: { Chat: jid(input.chatId), Sender: jid(sender), IsFromMe: false, IsGroup: input.chatId.endsWith("@g.us"), ID: input.rawId, PushName: "Fake contact", Timestamp: new Date(now).toISOString() },
+              Message: { conversation: input.text },
+            }
+          : {
+              id: { fromMe: false, remote: input.chatId, id: input.rawId, _serialized: id },
+              body: input.text,
+              type: "chat",
+              t: seconds,
+              notifyName: "Fake contact",
+              from: input.chatId,
+              to: me.id,
+              ...(input.participant ? { author: input.participant } : {}),
+            };
+    const payload: Record<string, unknown> = {
+      id,
+      timestamp: seconds,
+      from: input.chatId,
+      fromMe: false,
+      source: "app",
+      to: me.id,
+      participant: input.participant,
+      body: input.text,
+      hasMedia: false,
+      media: null,
+      ack: 1,
+      ackName: "SERVER",
+      replyTo: null,
+      _data: engineData,
+    };
+    this.options.webhooks.emit(this.webhooksOf(session), {
+      session: session.name,
+      event: "message",
+      engine: this.engine,
+      me: session.me,
+      metadata: session.config?.metadata,
+      payload,
+    });
+    return payload;
   }
 
   // ------------------------------------------------------------ calls, restriction, capping

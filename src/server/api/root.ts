@@ -1,11 +1,12 @@
 import { apiKeyRouter } from "./routers/apiKey";
 import { authRouter } from "./routers/auth";
 import { campaignRouter } from "./routers/campaign";
+import { contactRouter } from "./routers/contact";
 import { contactListRouter } from "./routers/contactList";
 import { mediaRouter } from "./routers/media";
 import { templateRouter } from "./routers/template";
-import { whatsappSessionRouter } from "./routers/whatsappSession";
 import { webhookRouter } from "./routers/webhook";
+import { whatsappSessionRouter } from "./routers/whatsappSession";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -13,11 +14,12 @@ export const appRouter = router({
   apiKey: apiKeyRouter,
   whatsappSession: whatsappSessionRouter,
   contactList: contactListRouter,
+  contact: contactRouter,
   template: templateRouter,
   media: mediaRouter,
   campaign: campaignRouter,
+  webhook: webhookRouter,
 });
 
-  webhook: webhookRouter,
 export type AppRouter = typeof appRouter;
 export const createCaller = createCallerFactory(appRouter);

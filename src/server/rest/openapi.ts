@@ -101,11 +101,12 @@ function buildDocument(): Record<string, unknown> {
       { name: "Meta", description: "Health and this document" },
       { name: "Sessions", description: "WhatsApp numbers (WAHA sessions)" },
       { name: "Lists", description: "Contact lists and imports" },
+      { name: "Contacts", description: "Opt-out and opt-in of one contact, the suppression list, opt-out settings" },
       { name: "Templates", description: "Message templates" },
       { name: "Campaigns", description: "Scheduled campaigns and their recipients" },
       { name: "Media", description: "Images a campaign can send (`mediaId`)" },
-    ],
       { name: "Webhooks", description: "Outgoing webhooks: URLs that receive campaign, recipient and opt-out events, signed" },
+    ],
     paths,
     components: {
       securitySchemes: {

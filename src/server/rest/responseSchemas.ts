@@ -129,14 +129,21 @@ export const responseSchemas: Record<string, JsonSchema> = {
       }),
     },
   }),
-  Template: object({ id: uuid, name: { type: "string" }, body: { type: "string" }, createdAt: dateTime, updatedAt: dateTime }),
+  Template: object({
+    id: uuid,
+    name: { type: "string" },
+    body: { type: "string" },
+    mediaId: { ...nullable(uuid), description: "The template's image, sent unless a campaign gives its own mediaId" },
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  }),
   TemplatePage: page("Template"),
   Campaign: object(
     {
       id: uuid,
       name: { type: "string" },
       status: { type: "string", enum: [...campaignStatus.enumValues] },
-      scheduledAt: dateTime,
+      scheduledAt: { ...nullable(dateTime), description: "When it starts; null only for a Draft saved without a time" },
       startedAt: nullable(dateTime),
       completedAt: nullable(dateTime),
       listId: nullable(uuid),
