@@ -24,6 +24,8 @@ export interface WebhookDelivererOptions {
   concurrency?: number;
   /** A receiver's deadline (default 10 s). */
   timeoutMs?: number;
+  /** How long a claimed row stays this process's (default: the deadline + 20 s); a crashed process's rows are taken again after it. */
+  leaseMs?: number;
   /** First retry after about this long, doubling each time (default 10 s), up to `retryMaxMs` (default 1 h). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -59,6 +61,7 @@ export class WebhookDeliverer {
   private readonly pollMs: number;
   private readonly concurrency: number;
   private readonly timeoutMs: number;
+  private readonly leaseMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly giveUpAfterMs: number;
@@ -76,6 +79,7 @@ export class WebhookDeliverer {
     this.pollMs = options.pollMs ?? 1_000;
     this.concurrency = options.concurrency ?? 4;
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.leaseMs = options.leaseMs ?? this.timeoutMs + 20_000;
     this.retryBaseMs = options.retryBaseMs ?? 10_000;
     this.retryMaxMs = options.retryMaxMs ?? 3_600_000;
     this.giveUpAfterMs = options.giveUpAfterMs ?? 24 * 3_600_000;
@@ -134,7 +138,7 @@ export class WebhookDeliverer {
 
   /** Takes up to `limit` due rows whose campaign has no earlier undelivered row at the same endpoint. */
   async claim(limit: number): Promise<ClaimedRow[]> {
-    const leaseMs = this.timeoutMs + 20_000;
+    const leaseMs = this.leaseMs;
     return queryRows<ClaimedRow>(this.db, sql`
       update webhook_outbox o
          set locked_by = ${this.options.holderId}, locked_until = now() + ${leaseMs}::float8 * interval '1 millisecond',
