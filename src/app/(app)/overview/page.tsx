@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { CampaignProgress } from "~/components/CampaignProgress";
 import { formatDateTime, formatRelative } from "~/components/format";
+import { overviewQueries } from "~/components/overviewQueries";
 import { CampaignStatusBadge, SessionStatusBadge } from "~/components/StatusBadge";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
 import { ErrorMessage } from "~/components/ui/error";
@@ -11,13 +12,11 @@ import { useTRPC } from "~/trpc/react";
 
 export default function OverviewPage() {
   const trpc = useTRPC();
-  const sessions = useQuery({ ...trpc.whatsappSession.list.queryOptions(), refetchInterval: 5000 });
-  const running = useQuery({ ...trpc.campaign.list.queryOptions({ status: ["Running", "Paused"], limit: 20 }), refetchInterval: 1500 });
-  const scheduled = useQuery({ ...trpc.campaign.upcoming.queryOptions({ limit: 5 }), refetchInterval: 3000 });
-  const recent = useQuery({
-    ...trpc.campaign.list.queryOptions({ status: ["Completed", "Failed", "Cancelled"], limit: 5 }),
-    refetchInterval: 5000,
-  });
+  const queries = overviewQueries(trpc);
+  const sessions = useQuery(queries.sessions);
+  const running = useQuery(queries.running);
+  const scheduled = useQuery(queries.scheduled);
+  const recent = useQuery(queries.recent);
   const upcoming = scheduled.data ?? [];
 
   return (
