@@ -33,6 +33,7 @@ const ADDED = [
   "GET /api/v1/lists/{id}",
   "GET /api/v1/lists/{id}/contacts",
   "GET /api/v1/templates/{id}",
+  "PATCH /api/v1/templates/{id}",
   "GET /api/v1/campaigns",
   "GET /api/v1/campaigns/{id}/events",
   // Issue 12: deletes and the media library.

@@ -4,7 +4,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { and, eq, inArray } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { campaigns, mediaItems } from "../db/schema";
+import { campaigns, mediaItems, templates } from "../db/schema";
 import { ACTIVE_STATUSES } from "./campaignStatuses";
 import { conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
@@ -101,6 +101,12 @@ export class MediaService {
       .where(and(eq(campaigns.mediaId, mediaId), inArray(campaigns.status, ACTIVE_STATUSES)))
       .limit(1);
     if (inUse) throw conflict(`Campaign "${inUse.name}" still sends this image: change or cancel it first`);
+    const [template] = await this.db
+      .select({ name: templates.name })
+      .from(templates)
+      .where(and(eq(templates.mediaId, mediaId), eq(templates.workspaceId, workspaceId)))
+      .limit(1);
+    if (template) throw conflict(`Template "${template.name}" shows this image: remove it from the template first`);
     await this.db.update(campaigns).set({ mediaId: null }).where(eq(campaigns.mediaId, mediaId));
     await this.db.delete(mediaItems).where(eq(mediaItems.id, mediaId));
     await rm(path.join(this.mediaDir, item.storagePath), { force: true });

@@ -2,7 +2,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
-import { campaigns, contactListMembers, contacts, templates } from "../db/schema";
+import { campaigns, contactListMembers, contacts, mediaItems, templates } from "../db/schema";
 import { TEMPLATE_STILL_NEEDED_STATUSES } from "./campaignStatuses";
 import { isReservedAttributeName } from "./contactImport";
 import { badRequest, conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
@@ -17,6 +17,8 @@ export const templateInput = z.object({
     .string()
     .min(1, "Write the message text")
     .max(MAX_MESSAGE_LENGTH, `WhatsApp messages are limited to ${MAX_MESSAGE_LENGTH} characters`),
+  /** The template's image (issue 16): sent with the text unless a campaign gives its own `mediaId`. */
+  mediaId: z.uuid({ error: "Not a media id: upload the image with POST /api/v1/media and use its id" }).nullish(),
 });
 export type TemplateInput = z.infer<typeof templateInput>;
 
@@ -52,8 +54,19 @@ export async function assertPlaceholdersKnown(db: Db, workspaceId: string, body:
   }
 }
 
+/** A template's image must be one of the workspace's own. */
+async function assertMediaExists(db: Db, workspaceId: string, mediaId: string | null | undefined) {
+  if (!mediaId) return;
+  const [media] = await db
+    .select({ id: mediaItems.id })
+    .from(mediaItems)
+    .where(and(eq(mediaItems.id, mediaId), eq(mediaItems.workspaceId, workspaceId)));
+  if (!media) throw unprocessable("That image does not exist: upload it first (Media, or POST /api/v1/media)", "mediaId");
+}
+
 export async function createTemplate(db: Db, workspaceId: string, input: TemplateInput) {
   await assertMessageText(db, workspaceId, input.body);
+  await assertMediaExists(db, workspaceId, input.mediaId);
   try {
     const [template] = await db.insert(templates).values({ workspaceId, ...input }).returning();
     return template!;
@@ -65,6 +78,7 @@ export async function createTemplate(db: Db, workspaceId: string, input: Templat
 
 export async function updateTemplate(db: Db, workspaceId: string, templateId: string, input: Partial<TemplateInput>) {
   if (input.body !== undefined) await assertMessageText(db, workspaceId, input.body);
+  await assertMediaExists(db, workspaceId, input.mediaId);
   try {
     const [template] = await db
       .update(templates)

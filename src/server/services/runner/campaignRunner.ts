@@ -17,10 +17,10 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
-import { type Campaign, type CampaignStatus, campaignRecipients, campaigns, mediaItems, whatsappSessions } from "~/server/db/schema";
+import { type Campaign, type CampaignStatus, campaignRecipients, campaigns, mediaItems, templates, whatsappSessions } from "~/server/db/schema";
 import { queryRows } from "~/server/db/client";
 import { childLogger, maskPhone } from "~/server/logger";
 import { type WahaApiClient, WahaError, type WahaSessionInfo } from "../waha/client";
@@ -76,6 +76,8 @@ export interface CampaignRunnerOptions {
   now?: () => Date;
   /** The longest sleep before looking at the campaign again while it waits (a limit, a window). Default 5 s. */
   maxWaitMs?: number;
+  /** How long another campaign's send may hold the number before this campaign reads `waiting: number_busy`. Default 10 s. */
+  numberBusyAfterMs?: number;
 }
 
 export interface RunOutcome {
@@ -96,7 +98,7 @@ const TURN_YIELD_MS = 15;
  * Another campaign holding the number this long is worth telling the owner (`waiting: number_busy`);
  * campaigns taking turns on a number, or one short send, are not (and cost no statement).
  */
-const NUMBER_BUSY_AFTER_MS = 10_000;
+const DEFAULT_NUMBER_BUSY_AFTER_MS = 10_000;
 /** How often a sending run asks WAHA about the number's new-chat cap (one call, none per message). */
 const RESTRICTION_CHECK_MS = 60_000;
 
@@ -112,6 +114,7 @@ export class CampaignRunnerService {
   private readonly slotWakeups: SlotWakeups;
   private readonly now: () => Date;
   private readonly maxWaitMs: number;
+  private readonly numberBusyAfterMs: number;
   /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
   private readonly active = new Set<string>();
 
@@ -134,6 +137,7 @@ export class CampaignRunnerService {
     this.slotWakeups = options.slotWakeups ?? pollingWakeups;
     this.now = options.now ?? (() => new Date());
     this.maxWaitMs = Math.max(10, options.maxWaitMs ?? MAX_WAIT_MS);
+    this.numberBusyAfterMs = Math.max(0, options.numberBusyAfterMs ?? DEFAULT_NUMBER_BUSY_AFTER_MS);
   }
 
   /**
@@ -174,6 +178,7 @@ export class CampaignRunnerService {
         slotWakeups: this.slotWakeups,
         now: this.now,
         maxWaitMs: this.maxWaitMs,
+        numberBusyAfterMs: this.numberBusyAfterMs,
       });
       return { claimed: true, status: await run.execute() };
     } finally {
@@ -191,6 +196,7 @@ interface RunSettings {
   slotWakeups: SlotWakeups;
   now: () => Date;
   maxWaitMs: number;
+  numberBusyAfterMs: number;
 }
 
 type Step = { done: true; status: CampaignStatus | null } | { done: false };
@@ -417,7 +423,7 @@ class CampaignRun {
       // Another campaign's send (or its retries) holds the number: say so once it lasts.
       const nowMs = Date.now();
       this.busySinceMs ??= nowMs;
-      if (nowMs - this.busySinceMs >= NUMBER_BUSY_AFTER_MS && this.waiting?.reason !== "number_busy") {
+      if (nowMs - this.busySinceMs >= this.settings.numberBusyAfterMs && this.waiting?.reason !== "number_busy") {
         const other = await this.slotHolderName();
         if (other) {
           this.waiting = { reason: "number_busy", until: new Date(this.settings.now().getTime() + take.waitMs), detail: other };
@@ -576,7 +582,10 @@ class CampaignRun {
    */
   private async waitForTurn(take: StepResult): Promise<void> {
     if (take.slotBusy) {
-      await this.settings.slotWakeups.waitForRelease(this.key.sessionId, Math.min(take.waitMs, MAX_WAIT_MS));
+      // Look again when `number_busy` becomes due, so it is said at its threshold, not at the next 5 s look.
+      const noticeInMs =
+        this.busySinceMs === null || this.waiting?.reason === "number_busy" ? Infinity : this.busySinceMs + this.settings.numberBusyAfterMs - Date.now();
+      await this.settings.slotWakeups.waitForRelease(this.key.sessionId, Math.min(take.waitMs, MAX_WAIT_MS, noticeInMs > 0 ? noticeInMs : Infinity));
     } else {
       await sleep(Math.min(Math.max(take.waitMs, TURN_YIELD_MS), MAX_WAIT_MS));
     }
@@ -643,11 +652,25 @@ class CampaignRun {
   }
 
   private async loadMedia(): Promise<{ data: string; mimetype: string; filename: string } | null> {
-    if (!this.campaign.mediaId) return null;
+    let mediaId = this.campaign.mediaId;
+    if (!mediaId && this.campaign.templateId) {
+      // The template's image, unless the campaign has its own (issue 16). Fixed on the campaign at its
+      // start, like its texts: editing or deleting the template later changes nothing it sends.
+      const [pinned] = await this.db
+        .update(campaigns)
+        .set({ mediaId: sql`(select ${templates.mediaId} from ${templates} where ${templates.id} = ${this.campaign.templateId})` })
+        .where(and(eq(campaigns.id, this.campaign.id), isNull(campaigns.mediaId)))
+        .returning({ mediaId: campaigns.mediaId });
+      // Null when a resumed run finds it already fixed: read it back.
+      mediaId = pinned
+        ? pinned.mediaId
+        : ((await this.db.select({ mediaId: campaigns.mediaId }).from(campaigns).where(eq(campaigns.id, this.campaign.id)))[0]?.mediaId ?? null);
+    }
+    if (!mediaId) return null;
     const [item] = await this.db
       .select()
       .from(mediaItems)
-      .where(and(eq(mediaItems.id, this.campaign.mediaId), eq(mediaItems.workspaceId, this.campaign.workspaceId)));
+      .where(and(eq(mediaItems.id, mediaId), eq(mediaItems.workspaceId, this.campaign.workspaceId)));
     if (!item) throw new CampaignConfigurationError("the campaign's image no longer exists");
     const file = path.resolve(this.settings.mediaDir, item.storagePath);
     if (!file.startsWith(this.settings.mediaDir + path.sep)) throw new CampaignConfigurationError("the campaign's image path is outside the media folder");
