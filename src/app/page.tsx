@@ -3,6 +3,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { Banners } from "~/components/Banners";
+import { seedNewWorkspaceOverview } from "~/components/overviewQueries";
+import { safeReturnPath } from "~/components/returnPath";
 import { useTRPC } from "~/trpc/react";
 
 /**
@@ -10,11 +13,17 @@ import { useTRPC } from "~/trpc/react";
  * opens the sign-up form, and the account joins the inviter's workspace. Sign-up is offered as the
  * server allows it (SIGNUP: open, invite, closed).
  */
+/** `/?next=/campaigns/…`: back to the page whose session ended, when it is a path on this site. */
+function returnPath(): string {
+  return safeReturnPath(new URLSearchParams(window.location.search).get("next"), window.location.origin);
+}
+
 export default function LoginPage() {
   const trpc = useTRPC();
   const router = useRouter();
   const me = useQuery(trpc.auth.me.queryOptions());
-  const signupMode = useQuery(trpc.auth.signupMode.queryOptions()).data?.mode ?? "open";
+  const server = useQuery(trpc.auth.signupMode.queryOptions()).data;
+  const signupMode = server?.mode ?? "open";
   const [mode, setMode] = useState<"logIn" | "signUp">("logIn");
   const [inviteToken, setInviteToken] = useState<string | null>(null);
   const [email, setEmail] = useState("");
@@ -23,14 +32,23 @@ export default function LoginPage() {
   // The cached "not logged in" answer must not send the next page back here.
   const enter = () => {
     queryClient.removeQueries({ queryKey: trpc.auth.me.queryKey() });
-    router.push("/overview");
+    router.push(returnPath());
   };
   const logIn = useMutation(trpc.auth.logIn.mutationOptions({ onSuccess: enter }));
-  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess: enter }));
+  const signUp = useMutation(
+    trpc.auth.signUp.mutationOptions({
+      onSuccess: (user) => {
+        if (inviteToken) return enter();
+        // A workspace created this moment: the overview can show its empty state at once.
+        seedNewWorkspaceOverview(queryClient, trpc, { email: user.email, workspaceId: user.workspaceId });
+        router.push(returnPath());
+      },
+    }),
+  );
   const action = mode === "logIn" ? logIn : signUp;
 
   useEffect(() => {
-    if (me.data) router.replace("/overview");
+    if (me.data) router.replace(returnPath());
   }, [me.data, router]);
   useEffect(() => {
     const invite = new URLSearchParams(window.location.search).get("invite");
@@ -44,6 +62,8 @@ export default function LoginPage() {
   const input =
     "mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-emerald-600 focus:outline-none focus:ring-2 focus:ring-emerald-600/20";
   return (
+    <>
+    {server ? <Banners sandbox={server.sandbox} /> : null}
     <main className="flex min-h-screen items-start justify-center px-4 pt-16 sm:pt-24">
       <div className="w-full max-w-sm">
         <div className="mb-6 flex items-center gap-3">
@@ -135,5 +155,6 @@ export default function LoginPage() {
         </p>
       </div>
     </main>
+    </>
   );
 }
