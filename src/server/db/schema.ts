@@ -273,8 +273,14 @@ export const contactListMembers = pgTable(
       .notNull()
       .references(() => contacts.id, { onDelete: "cascade" }),
     addedAt: timestamp("added_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Import order: rows of one import share added_at, so the list shows them by this (issue 16). */
+    position: bigint("position", { mode: "number" }).generatedAlwaysAsIdentity().notNull(),
   },
-  (t) => [primaryKey({ columns: [t.listId, t.contactId] }), index("contact_list_members_contact_idx").on(t.contactId)],
+  (t) => [
+    primaryKey({ columns: [t.listId, t.contactId] }),
+    index("contact_list_members_contact_idx").on(t.contactId),
+    index("contact_list_members_position_idx").on(t.listId, t.position),
+  ],
 );
 
 export const templates = pgTable(

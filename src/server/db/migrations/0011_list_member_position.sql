@@ -1,0 +1,2 @@
+ALTER TABLE "contact_list_members" ADD COLUMN "position" bigint NOT NULL GENERATED ALWAYS AS IDENTITY (sequence name "contact_list_members_position_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1);--> statement-breakpoint
+CREATE INDEX "contact_list_members_position_idx" ON "contact_list_members" USING btree ("list_id","position");
