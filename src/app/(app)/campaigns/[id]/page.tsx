@@ -5,6 +5,7 @@ import Link from "next/link";
 import { useParams, useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { CampaignForm } from "~/components/CampaignForm";
+import { CampaignFunnel } from "~/components/CampaignFunnel";
 import { CampaignProgress } from "~/components/CampaignProgress";
 import { browserTimeZone, formatDateTime, formatDuration, formatRelative, plural } from "~/components/format";
 import { MediaThumb } from "~/components/MediaThumb";
@@ -94,6 +95,12 @@ export default function CampaignPage() {
               {data.lastError}
             </p>
           ) : null}
+          {data.recipientsMaterializedAt ? (
+            <div className="mt-4">
+              <h3 className="mb-1 text-sm font-semibold text-slate-700">After the send</h3>
+              <CampaignFunnel campaign={data} />
+            </div>
+          ) : null}
           <div className="mt-4">
             <h3 className="mb-1 text-sm font-semibold text-slate-700">Sends over time</h3>
             <Timeline campaign={data} />
@@ -137,10 +144,47 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
       onError,
     }),
   );
+  // Issue 14: after a campaign, its failed recipients can be retried once, and any campaign copied.
+  const opened = (message: string) => (created: { id: string }) => {
+    done(message);
+    router.push(`/campaigns/${created.id}`);
+  };
+  const retryFailed = useMutation(trpc.campaign.retryFailed.mutationOptions({ onSuccess: opened("Retrying the failed recipients now"), onError }));
+  const duplicate = useMutation(trpc.campaign.duplicate.mutationOptions({ onSuccess: opened("Copied as a draft: review it, then schedule it"), onError }));
   const notStarted = campaign.status === "Draft" || campaign.status === "Scheduled";
   const active = LIVE_STATUSES.includes(campaign.status) || campaign.status === "Draft";
   return (
     <>
+      {!active && campaign.counts.failed > 0 ? (
+        <Button
+          pending={retryFailed.isPending}
+          data-testid="campaign-retry-failed"
+          onClick={async () => {
+            const ok = await confirm({
+              title: `Retry ${plural(campaign.counts.failed, "failed recipient")}?`,
+              body: "A new campaign sends each of them the same message again, now, from the same number. Nobody who received it is messaged twice.",
+              confirmLabel: "Retry failed",
+            });
+            if (ok) retryFailed.mutate({ id: campaign.id });
+          }}
+        >
+          Retry failed
+        </Button>
+      ) : null}
+      <Button variant="secondary" pending={duplicate.isPending} onClick={() => duplicate.mutate({ id: campaign.id })} data-testid="campaign-duplicate">
+        Duplicate
+      </Button>
+      {campaign.recipientsMaterializedAt ? (
+        // A plain link: the browser downloads with its session cookie (src/server/http/recipientsCsv.ts).
+        <a
+          href={`/api/campaigns/${campaign.id}/recipients.csv`}
+          download
+          data-testid="campaign-export-csv"
+          className="inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50"
+        >
+          Export CSV
+        </a>
+      ) : null}
       {notStarted ? (
         <Button variant="secondary" onClick={onEdit} data-testid="campaign-edit">
           {editing ? "Close editor" : "Edit / reschedule"}
@@ -405,12 +449,18 @@ function Recipients({ campaign }: { campaign: Campaign }) {
                   <td className="py-2 pr-3">
                     <RecipientStatusBadge status={recipient.status} />
                     {recipient.attempts > 1 ? <span className="ml-1 text-xs text-slate-500">×{recipient.attempts}</span> : null}
+                    {recipient.status === "sent" && recipient.ack !== null && recipient.ack >= 2 ? (
+                      <span className="ml-1 text-xs text-emerald-700" data-testid="recipient-outcome">
+                        {recipient.ack >= 3 ? "read" : "delivered"}
+                      </span>
+                    ) : null}
+                    {recipient.repliedAt ? <span className="ml-1 text-xs text-violet-700">replied</span> : null}
                   </td>
                   <td className="whitespace-nowrap py-2 pr-3 text-xs text-slate-600">{recipient.sentAt ? formatDateTime(recipient.sentAt, true) : "—"}</td>
                   <td className="max-w-xs truncate py-2 pr-3 text-xs text-slate-600" title={recipient.renderedText ?? undefined}>
                     {recipient.renderedText ?? "—"}
                   </td>
-                  <td className="py-2 text-xs text-red-700">{recipient.lastError ?? ""}</td>
+                  <td className="py-2 text-xs text-red-700">{recipient.lastError ?? (recipient.skipReason ? recipient.skipReason.replaceAll("_", " ") : "")}</td>
                 </tr>
               ))}
             </tbody>
