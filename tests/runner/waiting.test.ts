@@ -13,7 +13,7 @@ import { WahaApiClient } from "~/server/services/waha/client";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";
-import { recipientCounts, seedCampaign, sessionMessages } from "./helpers";
+import { campaignRow, recipientCounts, seedCampaign, sessionMessages } from "./helpers";
 
 /** The database as one runner sees it, noting when it sends each statement. */
 function countingDb(db: Db, statementTimes: number[]): Db {
@@ -81,6 +81,38 @@ for (const backend of backends) {
       expect(await recipientCounts(database.db, second.campaignId)).toEqual({ sent: 2 });
       expect(fake.stats().maxInFlight[first.wahaSessionName]).toBe(1);
     }, 30_000);
+
+    it("held behind another campaign's send longer than the threshold, a campaign reads waiting: number_busy with that campaign's name, cleared when it sends", async () => {
+      const first = await seedCampaign(database.db, { recipients: 1 });
+      fake.setSessionStatus(first.wahaSessionName, "WORKING");
+      const second = await seedCampaign(database.db, { recipients: 1, session: { id: first.sessionId, wahaSessionName: first.wahaSessionName, workspaceId: first.workspaceId } });
+      const firstName = (await campaignRow(database.db, first.campaignId))!.name;
+
+      fake.setFaults({ latencyMs: 4_000 });
+      const firstRun = new CampaignRunnerService(database.db, client, options).runCampaign(first.campaignId);
+      await waitFor("the first campaign's send in flight", () => sessionMessages(fake.messages(), first.wahaSessionName).length === 1);
+      fake.setFaults({ latencyMs: 0 });
+      let firstDone = false;
+      void firstRun.then(() => (firstDone = true));
+
+      // The threshold injected (the default is 10 s), so the test waits for the state, not the clock.
+      const secondRun = new CampaignRunnerService(database.db, client, { ...options, numberBusyAfterMs: 200 }).runCampaign(second.campaignId);
+      const busy = await waitFor("the second campaign to say the number is busy", async () => {
+        const row = await campaignRow(database.db, second.campaignId);
+        return row?.waitingReason === "number_busy" ? row : null;
+      });
+      expect(firstDone).toBe(false);
+      expect(busy.waitingDetail).toBe(firstName);
+      expect(busy.waitingUntil).toBeInstanceOf(Date);
+      expect(sessionMessages(fake.messages(), first.wahaSessionName)).toHaveLength(1);
+
+      expect((await firstRun).status).toBe("Completed");
+      expect((await secondRun).status).toBe("Completed");
+      const done = (await campaignRow(database.db, second.campaignId))!;
+      expect({ reason: done.waitingReason, until: done.waitingUntil, detail: done.waitingDetail }).toEqual({ reason: null, until: null, detail: null });
+      expect(await recipientCounts(database.db, second.campaignId)).toEqual({ sent: 1 });
+      expect(fake.stats().maxInFlight[first.wahaSessionName]).toBe(1);
+    }, 20_000);
 
     it("a cancel during a slow send returns as soon as that send ends, not by polling", async () => {
       const seeded = await seedCampaign(database.db, { recipients: 3 });
