@@ -448,7 +448,7 @@ export const campaignRecipientCounts = pgTable(
 /**
  * How far a campaign's messages got after sending (issue 14): delivered (ack >= 2), read (ack >= 3),
  * replied (`replied_at` set). Not statuses, so kept beside `campaign_recipient_counts` by a trigger
- * of their own on `campaign_recipients` (migration 0009): reading the funnel is one lookup by key.
+ * of their own on `campaign_recipients` (migration 0010): reading the funnel is one lookup by key.
  */
 export const campaignOutcomeCounts = pgTable("campaign_outcome_counts", {
   campaignId: uuid("campaign_id")
