@@ -18,6 +18,7 @@ const NAV = [
   { href: "/media", label: "Media", testId: "nav-media" },
   { href: "/campaigns", label: "Campaigns", testId: "nav-campaigns" },
   { href: "/api-keys", label: "API keys", testId: "nav-api-keys" },
+  { href: "/webhooks", label: "Webhooks", testId: "nav-webhooks" },
 ];
 
 /** The frame of every logged-in page: navigation, the sandbox banner and the ban-risk notice. */
