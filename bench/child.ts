@@ -16,6 +16,7 @@ const tasks: Record<string, () => Promise<Task>> = {
   "sending-run": async () => (await import("./sendingOverhead")).sendingChild,
   "api-server": async () => (await import("./apiLatency")).apiServerChild,
   "restart-runner": async () => (await import("./restartTakeover")).restartRunnerChild,
+  "optout-check": async () => (await import("./optOutCheckCost")).optOutCheckChild,
 };
 
 async function main(): Promise<void> {

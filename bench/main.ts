@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety]`
+ * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety,optout]`
  *
  * Measures the scheduler and the sender against their baselines and limits (issue 7) and prints one
  * table. It reports; it does not assert: a missed target is a "no" in the table, not a failure.
@@ -21,6 +21,7 @@ import { type Row, renderTable } from "./lib/table";
 import { measureScheduleScale } from "./scheduleScale";
 import { measureSendingOverhead } from "./sendingOverhead";
 import { measureSafeSendingCost } from "./safeSendingCost";
+import { measureOptOutCheckCost } from "./optOutCheckCost";
 import { measureRestartTakeover } from "./restartTakeover";
 import { measureStartPrecision } from "./startPrecision";
 
@@ -32,6 +33,7 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
   idle: measureIdleServer,
   restart: measureRestartTakeover,
   safety: measureSafeSendingCost,
+  optout: measureOptOutCheckCost,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only ${Object.keys(MEASUREMENTS).join(",")}]

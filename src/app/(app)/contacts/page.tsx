@@ -37,7 +37,15 @@ export default function ContactListsPage() {
 
   return (
     <>
-      <PageHeader title="Contacts" description="Contacts live in named lists. Create a list, then import a CSV into it." />
+      <PageHeader
+        title="Contacts"
+        description="Contacts live in named lists. Create a list, then import a CSV into it."
+        actions={
+          <Link href="/contacts/suppression" className="text-sm text-emerald-800 underline" data-testid="suppression-link">
+            Suppression list
+          </Link>
+        }
+      />
       <Card title="New list" className="mb-4">
         <form
           className="flex flex-col gap-3 sm:flex-row sm:items-end"

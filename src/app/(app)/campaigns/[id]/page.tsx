@@ -7,6 +7,7 @@ import { useEffect, useState } from "react";
 import { CampaignForm } from "~/components/CampaignForm";
 import { CampaignFunnel } from "~/components/CampaignFunnel";
 import { CampaignProgress } from "~/components/CampaignProgress";
+import { CampaignReplies } from "~/components/CampaignReplies";
 import { browserTimeZone, formatDateTime, formatDuration, formatRelative, plural } from "~/components/format";
 import { MediaThumb } from "~/components/MediaThumb";
 import { describeEvent, describePause } from "~/components/pauseText";
@@ -112,6 +113,11 @@ export default function CampaignPage() {
           <SendTest campaign={data} />
         </div>
       </div>
+      {data.recipientsMaterializedAt ? (
+        <div className="mt-4">
+          <CampaignReplies campaignId={data.id} live={data.status === "Running"} />
+        </div>
+      ) : null}
       <div className="mt-4">
         <Recipients campaign={data} />
       </div>

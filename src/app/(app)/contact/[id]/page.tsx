@@ -1,0 +1,156 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
+import { useParams } from "next/navigation";
+import { formatDateTime } from "~/components/format";
+import { Badge } from "~/components/ui/badge";
+import { Button } from "~/components/ui/button";
+import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
+import { useConfirm } from "~/components/ui/confirm";
+import { ErrorMessage } from "~/components/ui/error";
+import { useToast } from "~/components/ui/toast";
+import { useTRPC } from "~/trpc/react";
+
+const SOURCE_WORDS: Record<string, string> = {
+  keyword: "replied with a STOP keyword",
+  manual: "opted out by hand",
+  api: "opted out through the API",
+  suppression_import: "on an imported suppression list",
+};
+
+const SEND_WORDS: Record<string, string> = {
+  pending: "waiting to be sent",
+  sending: "sending",
+  sent: "sent",
+  failed: "failed",
+  skipped: "not sent",
+  unknown: "outcome unknown",
+  cancelled: "not sent: campaign cancelled",
+};
+
+function ackWords(ack: number | null): string | null {
+  if (ack === null) return null;
+  if (ack >= 3) return "read";
+  if (ack === 2) return "delivered";
+  if (ack === -1) return "error reported by WhatsApp";
+  return null;
+}
+
+/** One contact: its opt-out state, the buttons to change it, and the conversation so far (issue 14). */
+export default function ContactPage() {
+  const { id } = useParams<{ id: string }>();
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const confirm = useConfirm();
+  const conversation = useQuery(trpc.contact.conversation.queryOptions({ id }));
+  const refresh = () => void queryClient.invalidateQueries(trpc.contact.pathFilter());
+  const optOut = useMutation(
+    trpc.contact.optOut.mutationOptions({
+      onSuccess: () => {
+        toast.success("Opted out: this contact will not be messaged again, even by a campaign already running");
+        refresh();
+      },
+      onError: (error) => toast.error(error.message),
+    }),
+  );
+  const optIn = useMutation(
+    trpc.contact.optIn.mutationOptions({
+      onSuccess: () => {
+        toast.success("Opted back in: later campaigns can message this contact");
+        refresh();
+      },
+      onError: (error) => toast.error(error.message),
+    }),
+  );
+
+  if (conversation.isError) return <ErrorMessage error={conversation.error} />;
+  if (!conversation.data) return <Loading />;
+  const { contact, items } = conversation.data;
+  const name = contact.firstName ? `${contact.firstName} (${contact.phone})` : contact.phone;
+
+  return (
+    <>
+      <Link href="/contacts" className="mb-2 inline-block text-sm text-emerald-800 hover:underline">
+        ← Contacts
+      </Link>
+      <PageHeader title={name} description={`Contact since ${formatDateTime(contact.createdAt)}`} />
+      <div className="grid gap-4">
+        <Card title="Messages from campaigns" testId="opt-out-card">
+          {contact.optedOut ? (
+            <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+              <p className="text-sm" data-testid="opt-out-state">
+                <Badge tone="amber">opted out</Badge>{" "}
+                {contact.optedOutSource ? (SOURCE_WORDS[contact.optedOutSource] ?? contact.optedOutSource) : null}
+                {contact.optedOutAt ? `, ${formatDateTime(contact.optedOutAt)}` : null}. No campaign messages this contact.
+              </p>
+              <Button
+                variant="secondary"
+                data-testid="opt-in"
+                pending={optIn.isPending}
+                onClick={async () => {
+                  const ok = await confirm({
+                    title: "Opt this contact back in?",
+                    body: "Only do this if the contact asked to hear from you again. Your name and the time are recorded.",
+                    cancelLabel: "Keep opted out",
+                    confirmLabel: "Opt back in",
+                  });
+                  if (ok) optIn.mutate({ id });
+                }}
+              >
+                Opt back in
+              </Button>
+            </div>
+          ) : (
+            <div className="flex flex-col gap-3 sm:flex-row sm:items-center sm:justify-between">
+              <p className="text-sm" data-testid="opt-out-state">
+                Receives campaign messages.
+                {contact.optedInAt ? ` Opted back in ${formatDateTime(contact.optedInAt)}.` : null}
+              </p>
+              <Button variant="danger" data-testid="opt-out" pending={optOut.isPending} onClick={() => optOut.mutate({ id })}>
+                Opt out
+              </Button>
+            </div>
+          )}
+        </Card>
+
+        <Card title="Conversation" testId="conversation">
+          {items.length === 0 ? (
+            <Empty>No message sent or received yet.</Empty>
+          ) : (
+            <ol className="flex flex-col gap-2">
+              {items.map((item, index) =>
+                item.kind === "sent" ? (
+                  <li key={index} className="max-w-[85%] self-end rounded-lg bg-emerald-50 px-3 py-2 text-sm" data-testid="conversation-sent">
+                    <p className="whitespace-pre-wrap">{item.text}</p>
+                    <p className="mt-1 text-xs text-slate-500">
+                      <Link href={`/campaigns/${item.campaignId}`} className="underline">
+                        {item.campaignName}
+                      </Link>{" "}
+                      · {SEND_WORDS[item.status] ?? item.status}
+                      {item.skipReason ? ` (${item.skipReason.replace(/_/g, " ")})` : ""}
+                      {ackWords(item.ack) ? ` · ${ackWords(item.ack)}` : ""} · {formatDateTime(item.at)}
+                    </p>
+                  </li>
+                ) : (
+                  <li key={index} className="max-w-[85%] self-start rounded-lg bg-slate-100 px-3 py-2 text-sm" data-testid="conversation-received">
+                    <p className="whitespace-pre-wrap">{item.text || <span className="text-slate-400">(no text)</span>}</p>
+                    <p className="mt-1 text-xs text-slate-500">
+                      {item.optOut ? (
+                        <>
+                          <Badge tone="amber">opt-out</Badge>{" "}
+                        </>
+                      ) : null}
+                      {formatDateTime(item.at)}
+                    </p>
+                  </li>
+                ),
+              )}
+            </ol>
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}
