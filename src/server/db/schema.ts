@@ -422,7 +422,7 @@ export const campaignRecipients = pgTable(
   (t) => [
     uniqueIndex("campaign_recipients_campaign_contact_unique").on(t.campaignId, t.contactId),
     index("campaign_recipients_campaign_status_position_idx").on(t.campaignId, t.status, t.position),
-    /** Send order across statuses: the CSV export's and the recipients page's keyset (issue 14, migration 0011). */
+    /** Send order across statuses: the CSV export's and the recipients page's keyset (issue 14, migration 0012). */
     index("campaign_recipients_campaign_position_idx").on(t.campaignId, t.position),
     index("campaign_recipients_waha_message_idx")
       .on(t.wahaMessageId)
