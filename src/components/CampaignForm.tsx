@@ -2,7 +2,7 @@
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 import { browserTimeZone, formatRelative, localInputToIsoWithOffset, offsetLabel, plural, toLocalInputValue } from "./format";
 import { MediaThumb, useMediaUrl } from "./MediaThumb";
@@ -27,7 +27,27 @@ function defaultStart(): Date {
 
 const seconds = (ms: number) => String(Math.round(ms / 100) / 10);
 
-/** Create a campaign, or edit / reschedule one that has not started (`campaign` given). */
+/** What the server was last sent, to tell whether the field an error names has changed since. */
+type SentFields = Record<string, unknown>;
+
+const PAST_TIME = "The scheduled time has passed: choose a time in the future";
+
+/** The current time, refreshed every `everyMs`: "starts in 5 min" turns into "has passed" on its own. */
+function useNow(everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return now;
+}
+
+/**
+ * Create a campaign (scheduled, or saved as a draft to schedule later), or edit one that has not
+ * started (`campaign` given): a draft can be saved again or scheduled, a scheduled one rescheduled.
+ * Each mistake is shown once, next to its field (or above the buttons when it has none), and goes
+ * away as soon as that field changes.
+ */
 export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSaved: (campaign: Campaign) => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
@@ -37,9 +57,13 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const lists = useQuery(trpc.contactList.list.queryOptions({ limit: 200 }));
   const templates = useQuery(trpc.template.list.queryOptions({ limit: 200 }));
   const media = useQuery(trpc.media.list.queryOptions({ limit: 100 }));
+  const isDraft = !campaign || campaign.status === "Draft";
 
   const timeZone = useMemo(browserTimeZone, []);
-  const initialWhen = useMemo(() => toLocalInputValue(campaign?.scheduledAt ?? defaultStart()), [campaign]);
+  const initialWhen = useMemo(
+    () => (campaign ? (campaign.scheduledAt ? toLocalInputValue(new Date(campaign.scheduledAt)) : "") : toLocalInputValue(defaultStart())),
+    [campaign],
+  );
   const [name, setName] = useState(campaign?.name ?? "");
   const [sessionId, setSessionId] = useState(campaign?.sessionId ?? "");
   const [listId, setListId] = useState(campaign?.listId ?? "");
@@ -47,12 +71,15 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const [templateId, setTemplateId] = useState(campaign?.templateId ?? "");
   const [text, setText] = useState(campaign?.messageText ?? "");
   const [mediaId, setMediaId] = useState(campaign?.mediaId ?? "");
-  const [defaultName, setDefaultName] = useState(campaign?.defaultName ?? "");
   const [when, setWhen] = useState(initialWhen);
   const [delayMin, setDelayMin] = useState<string | null>(campaign ? seconds(campaign.delayMinMs) : null);
   const [delayMax, setDelayMax] = useState<string | null>(campaign ? seconds(campaign.delayMaxMs) : null);
-  const [localError, setLocalError] = useState<string | null>(null);
   const [safeSending, setSafeSending] = useState(() => safeSendingDraft(campaign, browserTimeZone()));
+  const [serverError, setServerError] = useState<ErrorWithField>(null);
+  const [sent, setSent] = useState<SentFields>({});
+  const [messageIssueShown, setMessageIssueShown] = useState(false);
+  const [pending, setPending] = useState(false);
+  const now = useNow(15_000);
 
   // Until the user types a delay, show the server's default (SEND_DELAY_MIN_MS / MAX_MS).
   const delayMinValue = delayMin ?? (appInfo.data ? seconds(appInfo.data.defaultDelayMinMs) : "");
@@ -60,49 +87,93 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const chosenSession = sessions.data?.find((session) => session.id === (sessionId || (sessions.data?.length === 1 ? sessions.data[0]!.id : "")));
   const chosenTemplate = templates.data?.items.find((template) => template.id === templateId);
   const body = mode === "template" ? (chosenTemplate?.body ?? "") : text;
-  const imageUrl = useMediaUrl(mediaId || null);
-  const whenDate = useMemo(() => {
-    const iso = localInputToIsoWithOffset(when);
-    return iso ? new Date(iso) : null;
-  }, [when]);
+  // The campaign's own image, else its template's (what it will send).
+  const templateMediaId = mode === "template" ? (chosenTemplate?.mediaId ?? null) : null;
+  const imageUrl = useMediaUrl(mediaId || templateMediaId || null);
+  const whenIso = when ? localInputToIsoWithOffset(when) : null;
+  const whenDate = useMemo(() => (whenIso ? new Date(whenIso) : null), [whenIso]);
 
-  const saved = (result: Campaign, verb: string) => {
+  // Mistakes the form sees itself, live: they clear the moment the value is fixed.
+  const minMs = Math.round(Number(delayMinValue) * 1000);
+  const maxMs = Math.round(Number(delayMaxValue) * 1000);
+  const delaysInvalid = !Number.isFinite(minMs) || !Number.isFinite(maxMs) || minMs < 0 || maxMs < 0;
+  const delayError = delaysInvalid ? "Delays are seconds, 0 or more" : maxMs < minMs ? "The longest delay must not be shorter than the shortest" : null;
+  // An unchanged past time of a campaign already scheduled is the server's to judge (it keeps it).
+  const timePassed = whenDate !== null && whenDate.getTime() <= now && when !== initialWhen;
+  const whenError = when && !whenDate ? "Choose the date and time to send" : timePassed ? `${PAST_TIME} (that was ${formatRelative(whenDate!, now)})` : null;
+  const safeFields = safeSendingFields(safeSending);
+
+  const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
+  const fields: SentFields = {
+    name,
+    listId: listId || null,
+    ...message,
+    mediaId: mediaId || null,
+    sessionId: sessionId || null,
+    delayMinMs: minMs,
+    delayMaxMs: maxMs,
+    scheduledAt: whenIso,
+    ...("error" in safeFields ? {} : safeFields),
+  };
+  /** The server's error for `field`, while that field still holds what was sent. */
+  const fieldError = (field: string) => {
+    if (!serverError || serverError.data?.field !== field) return null;
+    if (field in sent && JSON.stringify(sent[field]) !== JSON.stringify(fields[field])) return null;
+    // The preview already says what is wrong with the text (unknown placeholder, unclosed braces).
+    if ((field === "text" || field === "templateId") && messageIssueShown) return null;
+    return serverError.message;
+  };
+  const formError = serverError && !serverError.data?.field && JSON.stringify(sent) === JSON.stringify(fields) ? serverError : null;
+  const safeError = "error" in safeFields ? safeFields.error : null;
+
+  const done = (result: Campaign, verb: string) => {
     toast.success(`Campaign "${result.name}" ${verb}`);
     void queryClient.invalidateQueries(trpc.campaign.pathFilter());
     onSaved(result);
   };
-  const create = useMutation(trpc.campaign.create.mutationOptions({ onSuccess: (r) => saved(r, "scheduled"), onError: (e) => toast.error(e.message) }));
-  const update = useMutation(trpc.campaign.update.mutationOptions({ onSuccess: (r) => saved(r, "updated"), onError: (e) => toast.error(e.message) }));
-  const pending = create.isPending || update.isPending;
-  const serverError = (campaign ? update.error : create.error) as ErrorWithField;
-  const fieldError = (field: string) => (serverError?.data?.field === field ? serverError.message : null);
+  const create = useMutation(trpc.campaign.create.mutationOptions());
+  const update = useMutation(trpc.campaign.update.mutationOptions());
+  const schedule = useMutation(trpc.campaign.schedule.mutationOptions());
 
-  function submit() {
-    setLocalError(null);
-    const scheduledAt = localInputToIsoWithOffset(when);
-    if (!scheduledAt) return setLocalError("Choose the date and time to send");
-    const minMs = Math.round(Number(delayMinValue) * 1000);
-    const maxMs = Math.round(Number(delayMaxValue) * 1000);
-    if (!Number.isFinite(minMs) || !Number.isFinite(maxMs) || minMs < 0 || maxMs < 0) return setLocalError("Delays are seconds, 0 or more");
-    if (maxMs < minMs) return setLocalError("The longest delay must not be shorter than the shortest");
-    const safeFields = safeSendingFields(safeSending);
-    if ("error" in safeFields) return setLocalError(safeFields.error);
-    const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
-    const fields = {
-      name,
-      listId,
-      ...message,
-      mediaId: mediaId || null,
-      sessionId: sessionId || null,
-      delayMinMs: minMs,
-      delayMaxMs: maxMs,
-      defaultName: defaultName.trim() || null,
-      ...safeFields,
-    };
-    if (campaign) {
-      update.mutate({ id: campaign.id, ...fields, ...(when !== initialWhen ? { scheduledAt } : {}) });
+  async function run(action: () => Promise<Campaign>, verb: string) {
+    setServerError(null);
+    setSent(fields);
+    setPending(true);
+    try {
+      done(await action(), verb);
+    } catch (error) {
+      setServerError(error as ErrorWithField);
+    } finally {
+      setPending(false);
+    }
+  }
+
+  const { scheduledAt: _scheduledAt, ...withoutTime } = fields as SentFields & { scheduledAt: string | null };
+  // The fields as the procedures take them (a draft's may be empty).
+  const payload = { ...withoutTime, name } as Parameters<typeof create.mutateAsync>[0];
+
+  /** Save without scheduling: only the name is needed. */
+  function saveDraft() {
+    if (!name.trim() || delayError || safeError) return;
+    if (!campaign) {
+      void run(() => create.mutateAsync({ ...payload, status: "Draft", ...(whenIso ? { scheduledAt: whenIso } : {}) }), "saved as a draft");
     } else {
-      create.mutate({ ...fields, scheduledAt });
+      void run(() => update.mutateAsync({ id: campaign.id, ...payload, scheduledAt: whenIso }), "saved");
+    }
+  }
+
+  /** Schedule a new campaign or a draft, or save a scheduled one's changes. */
+  function submit() {
+    if (delayError || whenError || safeError || !whenIso) return;
+    if (!campaign) {
+      void run(() => create.mutateAsync({ ...payload, scheduledAt: whenIso }), "scheduled");
+    } else if (campaign.status === "Draft") {
+      void run(async () => {
+        await update.mutateAsync({ id: campaign.id, ...payload, scheduledAt: whenIso });
+        return schedule.mutateAsync({ id: campaign.id, scheduledAt: whenIso });
+      }, "scheduled");
+    } else {
+      void run(() => update.mutateAsync({ id: campaign.id, ...payload, ...(when !== initialWhen ? { scheduledAt: whenIso } : {}) }), "updated");
     }
   }
 
@@ -155,7 +226,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 ) : undefined
               }
             >
-              <Select data-testid="campaign-list" value={listId} onChange={(event) => setListId(event.target.value)} required>
+              <Select data-testid="campaign-list" value={listId} onChange={(event) => setListId(event.target.value)} required={!isDraft}>
                 <option value="">Choose a list</option>
                 {lists.data?.items.map((list) => (
                   <option key={list.id} value={list.id}>
@@ -191,7 +262,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                   ) : undefined
                 }
               >
-                <Select data-testid="campaign-template" value={templateId} onChange={(event) => setTemplateId(event.target.value)} required>
+                <Select data-testid="campaign-template" value={templateId} onChange={(event) => setTemplateId(event.target.value)} required={!isDraft}>
                   <option value="">Choose a template</option>
                   {templates.data?.items.map((template) => (
                     <option key={template.id} value={template.id}>
@@ -203,22 +274,27 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
             ) : (
               <MessageEditor value={text} onChange={setText} testId="campaign-text" error={fieldError("text")} />
             )}
-            <div className="grid gap-3 sm:grid-cols-2">
-              <Field label="Image (optional)" error={fieldError("mediaId")} hint={media.data?.items.length === 0 ? "Upload images under Media" : undefined}>
-                <Select data-testid="campaign-media" value={mediaId} onChange={(event) => setMediaId(event.target.value)}>
-                  <option value="">No image</option>
-                  {media.data?.items.map((item) => (
-                    <option key={item.id} value={item.id}>
-                      {item.filename}
-                    </option>
-                  ))}
-                </Select>
-              </Field>
-              <Field label="Name for contacts without one" hint="Used by {Name} when a contact has no first name">
-                <Input value={defaultName} onChange={(event) => setDefaultName(event.target.value)} maxLength={60} placeholder="e.g. friend" />
-              </Field>
-            </div>
-            {mediaId ? <MediaThumb id={mediaId} alt="Chosen image" className="h-24 w-24 rounded-md" /> : null}
+            <Field
+              label="Image (optional)"
+              error={fieldError("mediaId")}
+              hint={
+                media.data?.items.length === 0
+                  ? "Upload images under Media"
+                  : templateMediaId
+                    ? "The template's image is sent unless you choose another one here"
+                    : "For a contact without a first name, write a fallback in the text: {{first_name|friend}}"
+              }
+            >
+              <Select data-testid="campaign-media" value={mediaId} onChange={(event) => setMediaId(event.target.value)}>
+                <option value="">{templateMediaId ? "The template's image" : "No image"}</option>
+                {media.data?.items.map((item) => (
+                  <option key={item.id} value={item.id}>
+                    {item.filename}
+                  </option>
+                ))}
+              </Select>
+            </Field>
+            {mediaId || templateMediaId ? <MediaThumb id={(mediaId || templateMediaId)!} alt="Chosen image" className="h-24 w-24 rounded-md" /> : null}
           </div>
         </Card>
 
@@ -230,17 +306,19 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                   Send at <span className="font-normal text-slate-500">({timeZone}{whenDate ? `, ${offsetLabel(whenDate)}` : ""})</span>
                 </>
               }
-              error={fieldError("scheduledAt")}
-              hint={whenDate ? `Starts ${formatRelative(whenDate)}` : undefined}
+              error={whenError ?? fieldError("scheduledAt")}
+              hint={whenError ? undefined : whenDate ? `Starts ${formatRelative(whenDate, now)}` : isDraft ? "A draft may wait for its time" : undefined}
               className="sm:col-span-2"
             >
               <Input
                 type="datetime-local"
                 step={1}
                 data-testid="campaign-when"
+                aria-invalid={whenError ? true : undefined}
+                className={whenError ? "border-red-500 text-red-700" : ""}
                 value={when}
                 onChange={(event) => setWhen(event.target.value)}
-                required
+                required={!isDraft}
               />
             </Field>
             <Field label="Shortest delay between messages (s)" error={fieldError("delayMinMs")}>
@@ -255,7 +333,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 required
               />
             </Field>
-            <Field label="Longest delay between messages (s)" error={fieldError("delayMaxMs")}>
+            <Field label="Longest delay between messages (s)" error={delayError ?? fieldError("delayMaxMs")}>
               <Input
                 type="number"
                 min={0}
@@ -285,16 +363,27 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
       {/* DOM order fields, preview, submit: on a phone the preview comes before the button; on a wide screen it sits on the right. */}
       <aside className="space-y-4 lg:col-start-2 lg:row-span-2 lg:row-start-1">
         <Card title="Preview">
-          {body ? <MessagePreview body={body} defaultName={defaultName} imageUrl={imageUrl} listId={listId} /> : <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>}
+          {body ? (
+            <MessagePreview body={body} imageUrl={imageUrl} listId={listId} onIssues={setMessageIssueShown} />
+          ) : (
+            <p className="text-sm text-slate-500">Choose a template or write the text to see it here.</p>
+          )}
         </Card>
       </aside>
 
       <div className="space-y-4 lg:col-start-1 lg:row-start-2">
-        {localError ? <ErrorMessage error={{ message: localError }} /> : null}
-        <ErrorMessage error={serverError} testId="campaign-error" />
-        <Button type="submit" pending={pending} data-testid="campaign-submit" className="w-full sm:w-auto">
-          {campaign ? "Save changes" : "Schedule campaign"}
-        </Button>
+        {safeError ? <ErrorMessage error={{ message: safeError }} /> : null}
+        <ErrorMessage error={formError} testId="campaign-error" />
+        <div className="flex flex-col gap-2 sm:flex-row">
+          <Button type="submit" pending={pending} data-testid="campaign-submit" className="w-full sm:w-auto">
+            {campaign && !isDraft ? "Save changes" : "Schedule campaign"}
+          </Button>
+          {isDraft ? (
+            <Button type="button" variant="secondary" pending={pending} data-testid="campaign-save-draft" className="w-full sm:w-auto" onClick={saveDraft}>
+              Save draft
+            </Button>
+          ) : null}
+        </div>
       </div>
 
     </form>

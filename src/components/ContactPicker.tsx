@@ -4,7 +4,11 @@ import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "~/trpc/react";
 import { Field, Select } from "./ui/field";
 
-/** Picks a real contact (list, then member) to preview a message with; "" means the sample contact. */
+/**
+ * Picks a real contact (list, then member) to preview a message with; "" lets the server choose the
+ * contact that fills the most of the text's placeholders. One column: in the preview's narrow card,
+ * two side by side cut their options' text off.
+ */
 export function ContactPicker({
   listId,
   contactId,
@@ -18,10 +22,10 @@ export function ContactPicker({
   const lists = useQuery(trpc.contactList.list.queryOptions({ limit: 100 }));
   const members = useQuery({ ...trpc.contactList.members.queryOptions({ id: listId, limit: 100 }), enabled: Boolean(listId) });
   return (
-    <div className="grid gap-2 sm:grid-cols-2">
+    <div className="grid gap-2">
       <Field label="Preview with list">
         <Select data-testid="preview-list" value={listId} onChange={(event) => onChange({ listId: event.target.value, contactId: "" })}>
-          <option value="">Sample contact (Ava)</option>
+          <option value="">The campaign&apos;s list, or any</option>
           {lists.data?.items.map((list) => (
             <option key={list.id} value={list.id}>
               {list.name} ({list.memberCount})
@@ -33,10 +37,9 @@ export function ContactPicker({
         <Select
           data-testid="preview-contact"
           value={contactId}
-          disabled={!listId}
           onChange={(event) => onChange({ listId, contactId: event.target.value })}
         >
-          <option value="">{listId ? "Choose a contact" : "—"}</option>
+          <option value="">Best match (fills the most placeholders)</option>
           {members.data?.items.map((contact) => (
             <option key={contact.id} value={contact.id}>
               {contact.firstName ? `${contact.firstName} · ` : ""}

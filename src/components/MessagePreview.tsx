@@ -1,7 +1,7 @@
 "use client";
 
 import { useQuery } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 import { ContactPicker } from "./ContactPicker";
 import { useDebounced } from "./useDebounced";
@@ -10,18 +10,21 @@ import { WhatsAppBubble } from "./WhatsAppText";
 /**
  * Renders a body for a chosen contact on the server (the same code the campaign uses) and shows it as
  * WhatsApp would; with spintax, a few variants and how many distinct texts the list gets. `listId` is
- * the list the campaign sends to (the preview's own list choice wins).
+ * the list the campaign sends to (the preview's own list choice wins). Without a chosen contact the
+ * server picks the one that fills the most placeholders, and the preview says whom it shows and which
+ * placeholders that contact still leaves empty. `onIssues` tells the form when the preview shows a
+ * problem with the text, so the form does not say it a second time.
  */
 export function MessagePreview({
   body,
-  defaultName,
   imageUrl,
   listId,
+  onIssues,
 }: {
   body: string;
-  defaultName?: string | null;
   imageUrl?: string | null;
   listId?: string | null;
+  onIssues?: (shown: boolean) => void;
 }) {
   const trpc = useTRPC();
   const [target, setTarget] = useState({ listId: "", contactId: "" });
@@ -32,11 +35,13 @@ export function MessagePreview({
       body: debouncedBody,
       contactId: target.contactId || undefined,
       listId: countListId,
-      defaultName: defaultName || null,
     }),
     enabled: debouncedBody.length > 0 && debouncedBody.length <= 4096,
     placeholderData: (previous) => previous,
   });
+  const issuesShown = Boolean(preview.data?.problem || preview.data?.unknownPlaceholders.length);
+  useEffect(() => onIssues?.(issuesShown), [issuesShown, onIssues]);
+  const sample = preview.data?.sample;
   return (
     <div className="space-y-3">
       <ContactPicker listId={target.listId} contactId={target.contactId} onChange={setTarget} />
@@ -44,6 +49,14 @@ export function MessagePreview({
       {preview.data?.problem ? (
         <p role="alert" data-testid="message-problem" className="text-sm text-red-700">
           {preview.data.problem.message}
+        </p>
+      ) : null}
+      {sample ? (
+        <p className="text-xs text-slate-500" data-testid="preview-sample">
+          For {sample.firstName ?? "a contact without a name"} ({sample.phone})
+          {sample.missing.length
+            ? `: no ${sample.missing.join(", ")}, so ${sample.missing.length > 1 ? "they stay" : "it stays"} empty. Add a fallback like {{${sample.missing[0]}|…}}`
+            : ""}
         </p>
       ) : null}
       <WhatsAppBubble text={body ? (preview.data?.text ?? "") : ""} imageUrl={imageUrl} testId="message-preview" />

@@ -1,17 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { extractPlaceholders, findUnknownPlaceholders, renderTemplate } from "~/server/services/personalization";
+import { extractPlaceholders, findMessageTextProblem, findUnknownPlaceholders, renderTemplate } from "~/server/services/personalization";
 
 const ana = { phone: "+4915112345678", firstName: "Ana", attributes: { city: "Lisbon", Plan: "Pro" } };
 const nameless = { phone: "+4915112345679", firstName: null, attributes: {} };
 
 describe("personalization", () => {
-  it("extracts double-brace placeholders with and without fallbacks, and the seed's {Name}", () => {
+  it("extracts double-brace placeholders with and without fallbacks; the seed's {Name} is none (issue 16: one syntax)", () => {
     expect(extractPlaceholders("Hi {{ first_name | there }}, {{city}}! {Name} {{code|}}")).toEqual([
       { name: "first_name", fallback: "there", raw: "{{ first_name | there }}" },
       { name: "city", fallback: null, raw: "{{city}}" },
-      { name: "Name", fallback: null, raw: "{Name}" },
       { name: "code", fallback: "", raw: "{{code|}}" },
     ]);
+  });
+
+  it("refuses the old {Name} in a new text, saying what to write instead and where", () => {
+    expect(findMessageTextProblem("Hello { name }!")).toEqual({
+      position: 7,
+      message: "Write {{first_name|friend}} instead of { name } (the text after the bar is what a contact without a first name gets)",
+    });
+    expect(findMessageTextProblem("Hello {{name|friend}}, {Hi|Hey}")).toBeNull();
   });
 
   it("treats other single-brace text as plain text", () => {
@@ -19,15 +26,15 @@ describe("personalization", () => {
     expect(renderTemplate("Use {braces} freely", ana)).toBe("Use {braces} freely");
   });
 
-  it("renders first name, phone, attributes (any case) and the seed's {Name}", () => {
-    expect(renderTemplate("Hi {{first_name}} from {{city}} on {{plan}} ({{phone}}); {Name}", ana)).toBe(
+  it("renders first name, phone and attributes (any case)", () => {
+    expect(renderTemplate("Hi {{first_name}} from {{city}} on {{plan}} ({{phone}}); {{name}}", ana)).toBe(
       "Hi Ana from Lisbon on Pro (+4915112345678); Ana",
     );
   });
 
-  it("uses the fallback when the value is missing or blank, else the default name for names, else nothing", () => {
+  it("uses the fallback when the value is missing or blank, else nothing", () => {
     expect(renderTemplate("Hi {{first_name|there}} in {{city|your city}}", nameless)).toBe("Hi there in your city");
-    expect(renderTemplate("Hi {Name}, {{name}}!", nameless, { defaultName: "friend" })).toBe("Hi friend, friend!");
+    expect(renderTemplate("Hi {{name|friend}}, {{name}}!", nameless)).toBe("Hi friend, !");
     expect(renderTemplate("Hi {{first_name}}.{{city}}.", nameless)).toBe("Hi ..");
     expect(renderTemplate("Hi {{first_name|x}}", { ...nameless, firstName: "  " })).toBe("Hi x");
   });

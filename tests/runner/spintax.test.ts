@@ -32,7 +32,7 @@ describe("spintax: parsing and variants", () => {
     expect(allVariants("{{a|b}|c}")).toEqual(["a", "b", "c"]); // a group nested at the start of a group
   });
 
-  it("braces without a bar stay ordinary text ({Name} stays the seed's placeholder); escapes write the character", () => {
+  it("braces without a bar stay ordinary text; escapes write the character", () => {
     expect(allVariants("Use {braces} and {Name} and {}")).toEqual(["Use {braces} and {Name} and {}"]);
     expect(allVariants("{Hi {you}|Yo}")).toEqual(["Hi {you}", "Yo"]);
     expect(allVariants("a \\| b \\{c\\} \\\\ d")).toEqual(["a | b {c} \\ d"]);

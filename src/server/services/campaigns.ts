@@ -64,7 +64,6 @@ export const campaignFields = z.object({
   scheduledAt: isoWithOffset,
   delayMinMs: delay.optional(),
   delayMaxMs: delay.optional(),
-  defaultName: z.string().trim().max(60).nullish(),
   /** Issue 13: when it may send (null = any time), batches with pauses, and the latest it may start. */
   sendWindow: sendWindowSchema.nullish(),
   batchSize: z.number().int("batchSize is a whole number of messages").min(1, "batchSize must be at least 1").max(100_000, "batchSize must be at most 100000").nullish(),
@@ -158,7 +157,6 @@ export class CampaignService {
     // The variant that first contact will get (the same seed as materialisation).
     const text = new CompiledMessage(body).render(sample ?? { phone: target.phone, firstName: null, attributes: {} }, {
       recipientKey: sample?.id ?? target.phone,
-      defaultName: campaign.defaultName,
     });
     const chatId = toChatId(target.phone);
     const { waha, mediaDir } = this.sender;
@@ -220,7 +218,6 @@ export class CampaignService {
       scheduledAt: input.scheduledAt !== undefined ? input.scheduledAt : current.scheduledAt,
       delayMinMs: input.delayMinMs ?? current.delayMinMs,
       delayMaxMs: input.delayMaxMs ?? current.delayMaxMs,
-      defaultName: input.defaultName !== undefined ? input.defaultName : current.defaultName,
       sendWindow: input.sendWindow !== undefined ? input.sendWindow : current.sendWindow,
       batchSize: input.batchSize !== undefined ? input.batchSize : current.batchSize,
       batchPauseMs: input.batchPauseMs !== undefined ? input.batchPauseMs : current.batchPauseMs,
@@ -268,7 +265,6 @@ export class CampaignService {
         scheduledAt: input.scheduledAt ?? current.scheduledAt,
         delayMinMs: current.delayMinMs,
         delayMaxMs: current.delayMaxMs,
-        defaultName: current.defaultName,
         sendWindow: current.sendWindow,
         batchSize: current.batchSize,
         batchPauseMs: current.batchPauseMs,
@@ -451,7 +447,6 @@ export class CampaignService {
       scheduledAt: input.scheduledAt ?? null,
       delayMinMs,
       delayMaxMs,
-      defaultName: input.defaultName ?? null,
       sendWindow: input.sendWindow ?? null,
       batchSize: input.batchSize ?? null,
       batchPauseMs: input.batchPauseMs ?? null,
@@ -525,7 +520,6 @@ export class CampaignService {
       scheduledAt: Date;
       delayMinMs?: number;
       delayMaxMs?: number;
-      defaultName?: string | null;
       sendWindow?: SendWindow | null;
       batchSize?: number | null;
       batchPauseMs?: number | null;
@@ -556,7 +550,6 @@ export class CampaignService {
       scheduledAt: input.scheduledAt,
       delayMinMs,
       delayMaxMs,
-      defaultName: input.defaultName ?? null,
       sendWindow: input.sendWindow ?? null,
       batchSize: input.batchSize ?? null,
       batchPauseMs: input.batchPauseMs ?? null,

@@ -1,10 +1,11 @@
 /**
  * Template placeholders (shared/DESIGN.md §1.4):
  * - `{{first_name}}`, `{{phone}}`, `{{name}}` and any imported contact column, e.g. `{{city}}`;
- * - a fallback after a bar, used when the value is missing or empty: `{{first_name|there}}`;
- * - the seed project's `{Name}` (single braces, the word "name" in any case), which falls back to the
- *   campaign's default name.
- * Other single-brace text (`{like this}`) is ordinary text: WhatsApp messages contain braces.
+ * - a fallback after a bar, used when the value is missing or empty: `{{first_name|there}}`.
+ * That is the one syntax (issue 16): the seed's `{Name}` and the campaign's "default name" it fell back
+ * to are gone (migration 0011 rewrote saved texts to `{{first_name|<default>}}`); a new text writing
+ * `{Name}` is refused, saying what to write instead. Other single-brace text (`{like this}`) is
+ * ordinary text: WhatsApp messages contain braces.
  * A template is checked when it is saved (`findUnknownPlaceholders`, `findMessageTextProblem`), so a
  * campaign never discovers a bad placeholder halfway through a list.
  * Spintax (`{Hi|Hello}`, spintax.ts) is chosen first, per recipient, then the placeholders are filled:
@@ -29,8 +30,10 @@ export interface PersonalizationContact {
   attributes: Record<string, string>;
 }
 
-/** `{{ name }}` or `{{ name | fallback }}`; or the seed's `{Name}` (not part of a `{{ }}`). */
-const PLACEHOLDER = /\{\{\s*([^{}|]+?)\s*(?:\|([^{}]*))?\}\}|(?<!\{)\{\s*(name)\s*\}(?!\})/gi;
+/** `{{ name }}` or `{{ name | fallback }}`. */
+const PLACEHOLDER = /\{\{\s*([^{}|]+?)\s*(?:\|([^{}]*))?\}\}/g;
+/** The seed's `{Name}` (not part of a `{{ }}`): no longer a placeholder, and refused in a new text. */
+const OLD_NAME_PLACEHOLDER = /(?<!\{)\{\s*name\s*\}(?!\})/i;
 
 /** Placeholders that every contact has, whatever was imported. Compared case-insensitively. */
 const BUILT_INS = new Set(["first_name", "firstname", "name", "phone"]);
@@ -39,13 +42,9 @@ export function extractPlaceholders(body: string): Placeholder[] {
   const found: Placeholder[] = [];
   for (const match of body.matchAll(PLACEHOLDER)) {
     const raw = match[0];
-    if (match[3] !== undefined) {
-      found.push({ name: match[3], fallback: null, raw });
-    } else {
-      const name = (match[1] ?? "").trim();
-      if (name.length === 0) continue;
-      found.push({ name, fallback: match[2] === undefined ? null : match[2].trim(), raw });
-    }
+    const name = (match[1] ?? "").trim();
+    if (name.length === 0) continue;
+    found.push({ name, fallback: match[2] === undefined ? null : match[2].trim(), raw });
   }
   return found;
 }
@@ -71,13 +70,9 @@ export function findUnknownPlaceholders(body: string, knownAttributes: Iterable<
 
 /**
  * The text one contact receives. A missing or empty value takes the placeholder's fallback; without
- * one, a name takes the campaign's `defaultName`, anything else becomes empty.
+ * one, it becomes empty.
  */
-export function renderTemplate(
-  body: string,
-  contact: PersonalizationContact,
-  options: { defaultName?: string | null } = {},
-): string {
+export function renderTemplate(body: string, contact: PersonalizationContact): string {
   const lowerAttributes = new Map<string, string>();
   for (const [key, value] of Object.entries(contact.attributes)) {
     const lower = key.trim().toLowerCase();
@@ -90,9 +85,7 @@ export function renderTemplate(
   const renderOne = (placeholder: Placeholder): string => {
     const key = placeholder.name.toLowerCase();
     let value: string | undefined | null;
-    let isName = false;
     if (key === "first_name" || key === "firstname" || key === "name") {
-      isName = true;
       // An imported column called "name" is the contact's name too, when first_name is empty.
       value = nonEmpty(contact.firstName) ?? nonEmpty(attribute(placeholder.name));
     } else if (key === "phone") {
@@ -103,12 +96,10 @@ export function renderTemplate(
     const present = nonEmpty(value);
     if (present !== undefined) return present;
     if (placeholder.fallback !== null) return placeholder.fallback;
-    if (isName) return options.defaultName ?? "";
     return "";
   };
 
-  return body.replace(PLACEHOLDER, (raw: string, double: string | undefined, fallback: string | undefined, single: string | undefined) => {
-    if (single !== undefined) return renderOne({ name: single, fallback: null, raw });
+  return body.replace(PLACEHOLDER, (raw: string, double: string | undefined, fallback: string | undefined) => {
     const name = (double ?? "").trim();
     if (name.length === 0) return raw;
     return renderOne({ name, fallback: fallback === undefined ? null : fallback.trim(), raw });
@@ -126,6 +117,13 @@ function nonEmpty(value: string | null | undefined): string | undefined {
  */
 export function findMessageTextProblem(body: string): MessageTextProblem | null {
   if (body.trim().length === 0) return { position: 1, message: "The message is empty: write some text (spaces alone are not a message)" };
+  const oldName = OLD_NAME_PLACEHOLDER.exec(body);
+  if (oldName) {
+    return {
+      position: oldName.index + 1,
+      message: `Write {{first_name|friend}} instead of ${oldName[0]} (the text after the bar is what a contact without a first name gets)`,
+    };
+  }
   const parsed = parseSpintax(body);
   if (!parsed.ok) return parsed.problem;
   if (canBeBlank(parsed.parts)) {
@@ -166,9 +164,9 @@ export class CompiledMessage {
   }
 
   /** The text one recipient gets: its spintax variant (from `recipientKey`), then its placeholders. */
-  render(contact: PersonalizationContact, options: { recipientKey: string; defaultName?: string | null }): string {
+  render(contact: PersonalizationContact, options: { recipientKey: string }): string {
     const chosen = this.fixedText ?? renderSpintax(this.parts!, seededRandom(variantSeedFrom(this.bodyHash, options.recipientKey)));
-    return renderTemplate(chosen, contact, { defaultName: options.defaultName ?? null });
+    return renderTemplate(chosen, contact);
   }
 
   /** How many texts the spintax alone can make (1 without groups), up to `cap`. */
@@ -181,8 +179,8 @@ export class CompiledMessage {
   }
 
   /** Up to `limit` different variants for one contact, placeholders filled. */
-  samples(contact: PersonalizationContact, limit: number, options: { defaultName?: string | null } = {}): string[] {
-    if (!this.parts) return [renderTemplate(this.body, contact, { defaultName: options.defaultName ?? null })];
-    return sampleVariants(this.parts, limit).map((variant) => renderTemplate(variant, contact, { defaultName: options.defaultName ?? null }));
+  samples(contact: PersonalizationContact, limit: number): string[] {
+    if (!this.parts) return [renderTemplate(this.body, contact)];
+    return sampleVariants(this.parts, limit).map((variant) => renderTemplate(variant, contact));
   }
 }

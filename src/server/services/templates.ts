@@ -1,5 +1,5 @@
 /** Message templates with {{placeholders}}; placeholders are checked when saved, not mid-campaign. */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import { campaigns, contactListMembers, contacts, mediaItems, templates } from "../db/schema";
@@ -7,7 +7,7 @@ import { TEMPLATE_STILL_NEEDED_STATUSES } from "./campaignStatuses";
 import { isReservedAttributeName } from "./contactImport";
 import { badRequest, conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
-import { CompiledMessage, findMessageTextProblem, findUnknownPlaceholders } from "./personalization";
+import { CompiledMessage, extractPlaceholders, findMessageTextProblem, findUnknownPlaceholders } from "./personalization";
 
 export const MAX_MESSAGE_LENGTH = 4096;
 
@@ -130,22 +130,17 @@ const PREVIEW_LIST_LIMIT = 20_000;
 const VARIANT_COUNT_CAP = 1_000_000;
 
 /**
- * Renders a body for one of the workspace's contacts (or a sample contact when none is given), as the
- * campaign will: its spintax variant for that contact, then its placeholders. Also what the editor
- * shows beside it: a problem that would refuse the text on save (with its position), a few variants,
- * and how many distinct texts the spintax makes, or, for a chosen list, how many its members will get.
+ * Renders a body for one of the workspace's contacts, as the campaign will: its spintax variant for
+ * that contact, then its placeholders. Without a chosen contact, the sample is the contact (of the
+ * list, else of the workspace) that has the most of the columns the text uses, so the preview reads
+ * as a real message (issue 16); `sample.missing` names the placeholders it still leaves empty. Also
+ * what the editor shows beside it: a problem that would refuse the text on save (with its position),
+ * a few variants, and how many distinct texts the spintax makes, or, for a chosen list, how many its
+ * members will get.
  */
-export async function previewTemplate(
-  db: Db,
-  workspaceId: string,
-  input: { body: string; contactId?: string; listId?: string; defaultName?: string | null },
-) {
-  let contact: { id: string | null; phone: string; firstName: string | null; attributes: Record<string, string> } = {
-    id: null,
-    phone: "+12015550100",
-    firstName: "Ava",
-    attributes: {},
-  };
+export async function previewTemplate(db: Db, workspaceId: string, input: { body: string; contactId?: string; listId?: string }) {
+  const attributes = await knownAttributes(db, workspaceId);
+  let contact: SampleContact = { id: null, phone: "+12015550100", firstName: "Ava", attributes: {} };
   if (input.contactId) {
     const [row] = await db
       .select()
@@ -153,15 +148,18 @@ export async function previewTemplate(
       .where(and(eq(contacts.id, input.contactId), eq(contacts.workspaceId, workspaceId)));
     if (!row) throw notFound("Contact");
     contact = row;
+  } else {
+    contact = (await bestSampleContact(db, workspaceId, input.body, attributes, input.listId)) ?? contact;
   }
-  const defaultName = input.defaultName ?? null;
   const message = new CompiledMessage(input.body);
   const problem = findMessageTextProblem(input.body);
   const variantCount = message.variantCount(VARIANT_COUNT_CAP + 1);
-  const list = input.listId ? await distinctTextsForList(db, workspaceId, input.listId, message, defaultName) : null;
+  const list = input.listId ? await distinctTextsForList(db, workspaceId, input.listId, message) : null;
   return {
-    text: message.render(contact, { recipientKey: contact.id ?? contact.phone, defaultName }),
-    unknownPlaceholders: findUnknownPlaceholders(input.body, await knownAttributes(db, workspaceId)),
+    text: message.render(contact, { recipientKey: contact.id ?? contact.phone }),
+    /** Whom the text was rendered for, and the placeholders (without a fallback) it has no value for. */
+    sample: { id: contact.id, phone: contact.phone, firstName: contact.firstName, missing: missingValues(input.body, contact) },
+    unknownPlaceholders: findUnknownPlaceholders(input.body, attributes),
     /** Why saving would refuse this text (position 1-based), or null. */
     problem,
     spintax: message.hasSpintax(),
@@ -169,14 +167,59 @@ export async function previewTemplate(
     variantCount: Math.min(variantCount, VARIANT_COUNT_CAP),
     variantCountCapped: variantCount > VARIANT_COUNT_CAP,
     /** A few of those variants, for the previewed contact. */
-    samples: message.hasSpintax() ? message.samples(contact, PREVIEW_SAMPLES, { defaultName }) : [],
+    samples: message.hasSpintax() ? message.samples(contact, PREVIEW_SAMPLES) : [],
     /** For a chosen list: how many distinct texts its members will get (exact up to PREVIEW_LIST_LIMIT members). */
     list,
   };
 }
 
+type SampleContact = { id: string | null; phone: string; firstName: string | null; attributes: Record<string, string> };
+
+const NAME_PLACEHOLDERS = new Set(["first_name", "firstname", "name"]);
+
+/**
+ * The contact that fills the most of the text's placeholders (first name and imported columns), the
+ * earliest imported among equals; null when the workspace (or list) has no contact.
+ */
+async function bestSampleContact(db: Db, workspaceId: string, body: string, attributes: string[], listId?: string): Promise<SampleContact | null> {
+  const used = new Set(extractPlaceholders(body).map((placeholder) => placeholder.name.toLowerCase()));
+  // Attribute keys as stored (a placeholder matches them whatever the case).
+  const keys = attributes.filter((key) => used.has(key.toLowerCase()));
+  const filled = [
+    ...(used.has("first_name") || used.has("firstname") || used.has("name") ? [sql`(coalesce(trim(${contacts.firstName}), '') <> '')::int`] : []),
+    ...keys.map((key) => sql`(coalesce(trim(${contacts.attributes} ->> ${key}), '') <> '')::int`),
+  ];
+  const score = filled.length > 0 ? sql.join(filled, sql` + `) : sql`0`;
+  const query = db
+    .select({ id: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+    .from(contacts);
+  const [row] = await (listId
+    ? query.innerJoin(contactListMembers, and(eq(contactListMembers.contactId, contacts.id), eq(contactListMembers.listId, listId)))
+    : query
+  )
+    .where(eq(contacts.workspaceId, workspaceId))
+    .orderBy(desc(score), asc(contacts.createdAt), asc(contacts.id))
+    .limit(1);
+  return row ? { ...row, attributes: row.attributes ?? {} } : null;
+}
+
+/** Placeholders without a fallback that this contact has no value for (each once, as written). */
+function missingValues(body: string, contact: SampleContact): string[] {
+  const missing: string[] = [];
+  for (const placeholder of extractPlaceholders(body)) {
+    if (placeholder.fallback !== null || missing.includes(placeholder.name)) continue;
+    const key = placeholder.name.toLowerCase();
+    if (key === "phone") continue;
+    const value = NAME_PLACEHOLDERS.has(key)
+      ? contact.firstName
+      : Object.entries(contact.attributes).find(([name]) => name.toLowerCase() === key)?.[1];
+    if (!value?.trim()) missing.push(placeholder.name);
+  }
+  return missing;
+}
+
 /** Renders the text for each member (as materialisation does) and counts the distinct results. */
-async function distinctTextsForList(db: Db, workspaceId: string, listId: string, message: CompiledMessage, defaultName: string | null) {
+async function distinctTextsForList(db: Db, workspaceId: string, listId: string, message: CompiledMessage) {
   const members = await db
     .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
     .from(contactListMembers)
@@ -185,7 +228,7 @@ async function distinctTextsForList(db: Db, workspaceId: string, listId: string,
     .limit(PREVIEW_LIST_LIMIT + 1);
   const texts = new Set<string>();
   for (const member of members.slice(0, PREVIEW_LIST_LIMIT)) {
-    texts.add(message.render({ phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} }, { recipientKey: member.contactId, defaultName }));
+    texts.add(message.render({ phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} }, { recipientKey: member.contactId }));
   }
   return { recipients: Math.min(members.length, PREVIEW_LIST_LIMIT), distinctTexts: texts.size, partial: members.length > PREVIEW_LIST_LIMIT };
 }

@@ -37,7 +37,7 @@ export const templateRouter = router({
   preview: protectedProcedure
     .input(
       strictInput(
-        z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), listId: z.uuid().optional(), defaultName: z.string().max(60).nullish() }),
+        z.object({ body: z.string().max(4096), contactId: z.uuid().optional(), listId: z.uuid().optional() }),
       ),
     )
     .query(({ ctx, input }) => previewTemplate(ctx.services.db, ctx.workspaceId, input)),

@@ -75,7 +75,7 @@ export async function materializeRecipients(db: Db, campaign: Campaign, holder: 
     }
     const renderedText = message.render(
       { phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} },
-      { recipientKey: member.contactId, defaultName: campaign.defaultName },
+      { recipientKey: member.contactId },
     );
     rows.push({
       campaignId: campaign.id,
