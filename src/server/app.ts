@@ -24,6 +24,7 @@ import { announcePresence } from "./services/runner/presence";
 import { SchedulerService } from "./services/scheduler";
 import { WahaApiClient } from "./services/waha/client";
 import { WhatsappSessionService } from "./services/whatsappSessions";
+import { configuredWebhookKey } from "./services/webhookKeys";
 
 export interface AppServices {
   config: Env;
@@ -77,7 +78,7 @@ const log = childLogger("app");
 export async function createAppServices(config: Env, options: CreateAppOptions = {}): Promise<AppServices> {
   // Every webhook is signed (parseEnv already refuses a real WAHA without a key). In sandbox mode the
   // built-in fake WAHA is told this key with each number created, and signs with it.
-  const webhookSecret = config.WAHA_WEBHOOK_SECRET ?? config.AUTH_SECRET ?? (config.WAHA_URL ? null : randomBytes(32).toString("hex"));
+  const webhookSecret = configuredWebhookKey(config) ?? (config.WAHA_URL ? null : randomBytes(32).toString("hex"));
   if (!webhookSecret) throw new EnvError(["WAHA_WEBHOOK_SECRET is required when WAHA_URL is set (or set AUTH_SECRET)"]);
   const database =
     options.database ??

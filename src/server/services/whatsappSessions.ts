@@ -13,6 +13,7 @@ import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { type WahaApiClient, WahaError } from "./waha/client";
 import { assertNumberQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas";
 import { effectiveDailyLimit, type NumberPolicy, SAFE_DEFAULT_POLICY, warmupSchedule } from "./safeSending/policy";
+import { NUMBER_WEBHOOK_EVENTS } from "./webhookKeys";
 
 export const sessionNameSchema = z
   .string()
@@ -145,7 +146,7 @@ export class WhatsappSessionService {
         ? [
             {
               url: this.options.webhookUrl,
-              events: ["session.status", "message.ack", "message"],
+              events: NUMBER_WEBHOOK_EVENTS,
               hmacKey: this.options.webhookHmacKey ?? undefined,
             },
           ]

@@ -81,6 +81,22 @@ export class WahaApiClient {
     return toSessionInfo(this.fail, "createSession", answer.json);
   }
 
+  /** The session's config as WAHA holds it, untouched (null: created without one); `updateSessionConfig` sends it back whole. */
+  async getSessionConfig(session: string): Promise<Record<string, unknown> | null> {
+    const answer = await this.call("getSessionConfig", { method: "GET", path: `/api/sessions/${seg(session)}`, session });
+    const body = asRecord(answer.json);
+    if (!body || typeof body.name !== "string") throw unexpected(this.fail, "getSessionConfig", "the answer is not a session");
+    return asRecord(body.config) ?? null;
+  }
+
+  /**
+   * Replaces the session's whole config (PUT /api/sessions/{session}): pass what `getSessionConfig`
+   * read, changed, so that nothing else is lost. WAHA may restart a running session to apply it.
+   */
+  async updateSessionConfig(session: string, config: Record<string, unknown>): Promise<void> {
+    await this.call("updateSession", { method: "PUT", path: `/api/sessions/${seg(session)}`, session, body: { name: session, config } });
+  }
+
   async startSession(session: string): Promise<void> {
     await this.call("startSession", { method: "POST", path: `/api/sessions/${seg(session)}/start`, session });
   }
