@@ -16,7 +16,6 @@ export interface SeedOptions {
   body?: string;
   /** Use the text on the campaign instead of a template. */
   messageText?: string;
-  defaultName?: string | null;
   status?: s.CampaignStatus;
   scheduledAt?: Date;
   /** Reuse a session (two campaigns on one number). */
@@ -99,7 +98,6 @@ export async function seedCampaign(db: Db, options: SeedOptions): Promise<Seeded
       listId: list!.id,
       templateId,
       messageText: options.messageText ?? null,
-      defaultName: options.defaultName ?? null,
       sessionId,
       scheduledAt: options.scheduledAt ?? new Date(Date.now() - 1_000),
       status: options.status ?? "Scheduled",

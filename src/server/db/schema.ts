@@ -332,8 +332,6 @@ export const campaigns = pgTable(
     retryOf: uuid("retry_of").references((): AnyPgColumn => campaigns.id, { onDelete: "set null" }),
     /** The text to send when no template is used; with a template, a copy is not kept here. */
     messageText: text("message_text"),
-    /** Value for the seed project's `{Name}` placeholder when a contact has no first name. */
-    defaultName: text("default_name"),
     mediaId: uuid("media_id").references(() => mediaItems.id, { onDelete: "restrict" }),
     sessionId: uuid("session_id")
       .notNull()

@@ -39,7 +39,6 @@ function copiedSettings(source: Campaign) {
     listId: source.listId,
     templateId: source.templateId,
     messageText: source.messageText,
-    defaultName: source.defaultName,
     mediaId: source.mediaId,
     sessionId: source.sessionId,
     delayMinMs: source.delayMinMs,
