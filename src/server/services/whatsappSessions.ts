@@ -259,6 +259,22 @@ export class WhatsappSessionService {
     return this.refresh(session);
   }
 
+  /**
+   * Sandbox only (issue 14): a contact's message to this number, as the fake WAHA's `message`
+   * webhook brings it back here; lets a newcomer try replies and STOP without a phone.
+   */
+  async simulateReply(workspaceId: string, sessionId: string, from: string, text: string): Promise<{ ok: true }> {
+    const session = await this.row(workspaceId, sessionId);
+    if (!this.options.sandboxUrl) throw conflict("Simulated replies exist only in sandbox mode (no WAHA_URL set)");
+    const response = await fetch(new URL("/__fake/inbound", this.options.sandboxUrl), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ session: session.wahaSessionName, from, text }),
+    });
+    if (!response.ok) throw unprocessable(`The sandbox WAHA refused the simulated reply (${response.status}): ${(await response.text()).slice(0, 200)}`);
+    return { ok: true };
+  }
+
   private async refresh(row: WhatsappSession): Promise<SessionView> {
     try {
       const info = await this.waha.getSession(row.wahaSessionName);

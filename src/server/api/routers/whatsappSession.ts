@@ -40,4 +40,8 @@ export const whatsappSessionRouter = router({
   simulateScan: protectedProcedure
     .input(byIdOnly)
     .mutation(({ ctx, input }) => ctx.services.sessions.simulateScan(ctx.workspaceId, input.id)),
+  /** Sandbox only: a contact's reply to this number (issue 14). */
+  simulateReply: protectedProcedure
+    .input(strictInput(byId.extend({ from: z.string().trim().regex(/^\+\d{6,15}$/, "from is a phone in E.164, e.g. +14155550123"), text: z.string().max(4096) })))
+    .mutation(({ ctx, input }) => ctx.services.sessions.simulateReply(ctx.workspaceId, input.id, input.from, input.text)),
 });

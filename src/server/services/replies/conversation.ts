@@ -8,7 +8,7 @@ import { campaignRecipients, campaigns, contacts, inboundMessages } from "~/serv
 import { notFound } from "../errors";
 
 export type ConversationItem =
-  | { kind: "sent"; at: Date; campaignId: string; campaignName: string; status: string; skipReason: string | null; ack: number | null; text: string }
+  | { kind: "sent"; at: Date; campaignId: string; campaignName: string; sessionId: string | null; status: string; skipReason: string | null; ack: number | null; text: string }
   | { kind: "received"; at: Date; campaignId: string | null; text: string; optOut: boolean };
 
 /** At most this many items of each kind: a conversation page, not an archive. */
@@ -36,6 +36,7 @@ export async function contactConversation(db: Db, workspaceId: string, contactId
       at: sql<Date>`coalesce(${campaignRecipients.sentAt}, ${campaignRecipients.sendingStartedAt}, ${campaigns.scheduledAt}, ${campaigns.createdAt})`.mapWith(campaignRecipients.sentAt),
       campaignId: campaigns.id,
       campaignName: campaigns.name,
+      sessionId: campaigns.sessionId,
       status: campaignRecipients.status,
       skipReason: campaignRecipients.skipReason,
       ack: campaignRecipients.ack,

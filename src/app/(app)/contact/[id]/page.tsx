@@ -3,12 +3,14 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useParams } from "next/navigation";
+import { useState } from "react";
 import { formatDateTime } from "~/components/format";
 import { Badge } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
 import { useConfirm } from "~/components/ui/confirm";
 import { ErrorMessage } from "~/components/ui/error";
+import { Input } from "~/components/ui/field";
 import { useToast } from "~/components/ui/toast";
 import { useTRPC } from "~/trpc/react";
 
@@ -37,6 +39,15 @@ function ackWords(ack: number | null): string | null {
   return null;
 }
 
+/** The number that last messaged the contact: where a simulated reply goes. */
+function lastNumberOf(items: Array<{ kind: "sent"; sessionId: string | null } | { kind: "received" }>): string | null {
+  for (let index = items.length - 1; index >= 0; index--) {
+    const item = items[index]!;
+    if (item.kind === "sent" && item.sessionId) return item.sessionId;
+  }
+  return null;
+}
+
 /** One contact: its opt-out state, the buttons to change it, and the conversation so far (issue 14). */
 export default function ContactPage() {
   const { id } = useParams<{ id: string }>();
@@ -45,6 +56,8 @@ export default function ContactPage() {
   const toast = useToast();
   const confirm = useConfirm();
   const conversation = useQuery(trpc.contact.conversation.queryOptions({ id }));
+  const appInfo = useQuery(trpc.auth.appInfo.queryOptions());
+  const sandbox = Boolean(appInfo.data?.sandbox);
   const refresh = () => void queryClient.invalidateQueries(trpc.contact.pathFilter());
   const optOut = useMutation(
     trpc.contact.optOut.mutationOptions({
@@ -69,6 +82,7 @@ export default function ContactPage() {
   if (!conversation.data) return <Loading />;
   const { contact, items } = conversation.data;
   const name = contact.firstName ? `${contact.firstName} (${contact.phone})` : contact.phone;
+  const lastSessionId = lastNumberOf(items);
 
   return (
     <>
@@ -150,7 +164,41 @@ export default function ContactPage() {
             </ol>
           )}
         </Card>
+        {sandbox && lastSessionId ? <SimulateReply sessionId={lastSessionId} phone={contact.phone} onDone={refresh} /> : null}
       </div>
     </>
+  );
+}
+
+/** Sandbox only: the contact "replies" on the number that last messaged it (the fake WAHA's webhook). */
+function SimulateReply({ sessionId, phone, onDone }: { sessionId: string; phone: string; onDone: () => void }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const [text, setText] = useState("");
+  const simulate = useMutation(
+    trpc.whatsappSession.simulateReply.mutationOptions({
+      onSuccess: () => {
+        setText("");
+        // The webhook comes back within moments.
+        setTimeout(onDone, 500);
+      },
+      onError: (error) => toast.error(error.message),
+    }),
+  );
+  return (
+    <Card title="Simulate a reply (sandbox)">
+      <form
+        className="flex flex-col gap-2 sm:flex-row"
+        onSubmit={(event) => {
+          event.preventDefault();
+          simulate.mutate({ id: sessionId, from: phone, text });
+        }}
+      >
+        <Input aria-label="Reply text" placeholder='e.g. "Thanks!" or "STOP"' value={text} onChange={(event) => setText(event.target.value)} data-testid="simulate-reply-text" className="mt-0 flex-1" />
+        <Button type="submit" variant="secondary" pending={simulate.isPending} disabled={!text.trim()} data-testid="simulate-reply">
+          Reply as this contact
+        </Button>
+      </form>
+    </Card>
   );
 }

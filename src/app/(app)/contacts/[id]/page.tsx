@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useParams } from "next/navigation";
 import { useEffect, useState } from "react";
-import { formatDateTime, plural } from "~/components/format";
+import { formatDateTime, formatNumber, plural } from "~/components/format";
 import { ImportCsv } from "~/components/ImportCsv";
 import { Badge } from "~/components/ui/badge";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
@@ -56,7 +56,7 @@ export default function ContactListPage() {
         </Card>
 
         <Card
-          title="Members"
+          title={members.data ? `Members (${formatNumber(members.data.total)}${search ? " found" : ""}, in import order)` : "Members"}
           actions={
             <Input
               type="search"
@@ -87,7 +87,10 @@ export default function ContactListPage() {
                   {members.data.items.map((contact) => (
                     <tr key={contact.id}>
                       <td className="whitespace-nowrap py-2 pr-3 font-mono text-xs">
-                        {contact.phone} {contact.optedOut ? <Badge tone="amber">opted out</Badge> : null}
+                        <Link href={`/contact/${contact.id}`} className="text-emerald-800 hover:underline">
+                          {contact.phone}
+                        </Link>{" "}
+                        {contact.optedOut ? <Badge tone="amber">opted out</Badge> : null}
                       </td>
                       <td className="py-2 pr-3">{contact.firstName ?? <span className="text-slate-400">—</span>}</td>
                       <td className="py-2 pr-3 text-xs text-slate-600">
@@ -106,7 +109,7 @@ export default function ContactListPage() {
           ) : (
             <Empty>{search ? `No contact matches "${search}".` : "No contacts in this list yet: import a CSV above."}</Empty>
           )}
-          <Pager pager={pager} nextCursor={members.data?.nextCursor} label="Member pages" />
+          <Pager pager={pager} nextCursor={members.data?.nextCursor} label="Member pages" total={members.data?.total} pageSize={25} noun="contact" />
         </Card>
       </div>
     </>
