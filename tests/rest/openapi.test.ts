@@ -45,6 +45,9 @@ const ADDED = [
   "DELETE /api/v1/media/{id}",
   // Issue 13: a number's sending policy.
   "PATCH /api/v1/sessions/{id}",
+  // Issue 14: after a campaign.
+  "POST /api/v1/campaigns/{id}/retry-failed",
+  "POST /api/v1/campaigns/{id}/duplicate",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -233,7 +236,7 @@ describe("the OpenAPI document", () => {
     const query = (path: string, method: string) =>
       (doc.paths[path]![method]!.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name).sort();
     expect(query("/api/v1/campaigns", "get")).toEqual(["cursor", "limit", "status"]);
-    expect(query("/api/v1/campaigns/{id}/recipients", "get")).toEqual(["cursor", "limit", "status"]);
+    expect(query("/api/v1/campaigns/{id}/recipients", "get")).toEqual(["cursor", "format", "limit", "status"]);
     expect(query("/api/v1/lists/{id}/import", "post")).toEqual(["defaultCountry"]);
     expect(query("/api/v1/lists/{id}/contacts", "post")).toEqual(["defaultCountry"]);
     expect(doc.paths["/api/v1/lists/{id}/import"]!.post!.requestBody).toMatchObject({ content: { "text/csv": {} } });

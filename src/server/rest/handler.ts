@@ -18,6 +18,7 @@ import { type JsonSchema, primaryType, procedureInputSchema } from "./inputSchem
 import { sendRecipientsCsv } from "../http/recipientsCsv";
 import { openApiDocument } from "./openapi";
 import { matchRoute, type ProcedureRoute } from "./routes";
+import { binaryFileKind, binaryFileMessage } from "../services/binaryFile";
 
 const log = childLogger("rest");
 
@@ -39,11 +40,12 @@ export async function handleRest(services: AppServices, req: IncomingMessage, re
     }
     refuseDeclaredOverLimit(req, bodyLimitOf(route));
     const caller = await authenticate(services, req);
-    if (route.procedure === "campaign.recipients" && url.searchParams.has("format")) {
+    if (route.csvFormat && url.searchParams.has("format")) {
       await answerRecipientsFormat(services, caller, params.id!, url, res);
       return;
     }
     const input = await buildInput(route, params, url, req);
+    refuseBinaryCsv(input);
     refuseNulCharacters(input);
     const trpc = createCaller({ services, caller, cookies: null });
     const result = await procedureOf(trpc, route.procedure)(input);
@@ -163,6 +165,13 @@ function refuseUnknownQueryParameters(search: URLSearchParams, accepted: string[
     const takes = accepted.length > 0 ? `this endpoint takes ${accepted.join(", ")}` : "this endpoint takes no query parameters";
     throw new RestError("bad_request", `Unknown query parameter ${JSON.stringify(name)}: ${takes}`, name);
   }
+}
+
+/** An image or a workbook sent as the CSV: said as such, before the NUL check names a mere symptom. */
+function refuseBinaryCsv(input: unknown): void {
+  const csv = isPlainObject(input) ? input.csv : undefined;
+  const kind = typeof csv === "string" ? binaryFileKind(csv) : null;
+  if (kind) throw new RestError("bad_request", binaryFileMessage(kind), "csv");
 }
 
 /**

@@ -155,6 +155,15 @@ function buildOperation(route: RestRoute, requestSchemas: Record<string, JsonSch
         ...(primaryType(schema) === "array" ? { style: "form", explode: true, description: "Repeat the parameter or separate values with commas" } : {}),
       });
     }
+    if (route.csvFormat) {
+      parameters.push({
+        name: "format",
+        in: "query",
+        required: false,
+        schema: { type: "string", enum: ["csv"] },
+        description: "csv: every item, streamed as text/csv (no other query parameter with it)",
+      });
+    }
     const body = requestBody(route, input, pathNames);
     if (route.input === "image") {
       operation.requestBody = {
@@ -193,7 +202,12 @@ function buildOperation(route: RestRoute, requestSchemas: Record<string, JsonSch
         ? { description: "Done; no body" }
         : {
             description: "OK",
-            content: { "application/json": { schema: { $ref: `#/components/schemas/${route.response}` } } },
+            content: {
+              "application/json": { schema: { $ref: `#/components/schemas/${route.response}` } },
+              ...(route.kind === "procedure" && route.csvFormat
+                ? { "text/csv": { schema: { type: "string", description: "With ?format=csv: a header line, then one line per item" } } }
+                : {}),
+            },
           },
     ...Object.fromEntries(
       ERROR_RESPONSES.filter((spec) => spec.applies(route)).map((spec) => [

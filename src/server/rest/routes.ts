@@ -51,6 +51,8 @@ export interface ProcedureRoute extends RouteBase {
   present?: (result: unknown) => unknown;
   /** What the route calls that may be down or stopping: the OpenAPI document lists a 503 for it. */
   dependsOn?: Array<"waha" | "scheduler">;
+  /** `?format=csv` answers the whole collection as streamed CSV instead (rest/handler.ts; issue 14). */
+  csvFormat?: true;
 }
 
 /** Routes answered without a procedure and without an API key. */
@@ -611,6 +613,7 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "RecipientPage",
+    csvFormat: true,
   },
   {
     kind: "procedure",
