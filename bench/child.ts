@@ -17,6 +17,7 @@ const tasks: Record<string, () => Promise<Task>> = {
   "api-server": async () => (await import("./apiLatency")).apiServerChild,
   "restart-runner": async () => (await import("./restartTakeover")).restartRunnerChild,
   "optout-check": async () => (await import("./optOutCheckCost")).optOutCheckChild,
+  "outbox": async () => (await import("./outboxThroughput")).outboxChild,
 };
 
 async function main(): Promise<void> {

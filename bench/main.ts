@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety,optout]`
+ * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety,optout,outbox]`
  *
  * Measures the scheduler and the sender against their baselines and limits (issue 7) and prints one
  * table. It reports; it does not assert: a missed target is a "no" in the table, not a failure.
@@ -22,6 +22,7 @@ import { measureScheduleScale } from "./scheduleScale";
 import { measureSendingOverhead } from "./sendingOverhead";
 import { measureSafeSendingCost } from "./safeSendingCost";
 import { measureOptOutCheckCost } from "./optOutCheckCost";
+import { measureOutboxThroughput } from "./outboxThroughput";
 import { measureRestartTakeover } from "./restartTakeover";
 import { measureStartPrecision } from "./startPrecision";
 
@@ -34,6 +35,7 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
   restart: measureRestartTakeover,
   safety: measureSafeSendingCost,
   optout: measureOptOutCheckCost,
+  outbox: measureOutboxThroughput,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only ${Object.keys(MEASUREMENTS).join(",")}]
