@@ -6,7 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { queryRows } from "~/server/db/client";
 import { emitWebhookEvent } from "~/server/services/outgoingWebhooks/emit";
 import { WebhookDeliverer } from "~/server/services/outgoingWebhooks/deliverer";
@@ -117,6 +117,10 @@ for (const backend of backends) {
     }, 60_000);
 
     it("an event exists only if the change that emitted it committed; no endpoint, no row", async () => {
+      // A receiver of its own, up from the start (the other test's is down at first).
+      const receiver = await createReceiver();
+      await receiver.start();
+      onTestFinished(() => receiver.stop());
       const user = await createTestUser(app);
       const rest = restClient(app, user.apiKey);
       const contactId = "00000000-0000-4000-8000-000000000001";

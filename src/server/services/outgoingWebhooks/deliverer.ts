@@ -69,6 +69,8 @@ export class WebhookDeliverer {
   private running = false;
   private loop: Promise<void> | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Rows this process is delivering: never claimed again by it, even if a stalled record let the lease run out. */
+  private readonly inFlightIds = new Set<number>();
   private wake: (() => void) | null = null;
 
   constructor(
@@ -109,10 +111,12 @@ export class WebhookDeliverer {
           const rows = await this.claim(room);
           claimed = rows.length;
           for (const row of rows) {
+            this.inFlightIds.add(row.id);
             const delivery: Promise<void> = this.deliver(row)
               .catch((error: unknown) => this.log.error({ err: error, outboxId: row.id }, "recording a webhook delivery failed"))
               .finally(() => {
                 this.inFlight.delete(delivery);
+                this.inFlightIds.delete(row.id);
                 this.wake?.();
               });
             this.inFlight.add(delivery);
@@ -149,6 +153,7 @@ export class WebhookDeliverer {
            select c.id from webhook_outbox c
             where c.delivered_at is null and c.next_attempt_at <= now()
               and (c.locked_until is null or c.locked_until < now())
+              and not (c.id = any(${`{${[...this.inFlightIds].join(",")}}`}::int8[]))
               and (c.campaign_id is null or not exists (
                     select 1 from webhook_outbox p
                      where p.endpoint_id = c.endpoint_id and p.campaign_id = c.campaign_id and p.id < c.id
