@@ -3,11 +3,12 @@
  * `message` webhook (POST /__fake/inbound), the app stores and attributes it, and a STOP keyword
  * opts the contact out, checked again when each recipient is taken (wc_send_step).
  */
-import { and, eq } from "drizzle-orm";
+import { createHmac } from "node:crypto";
+import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { campaignRecipients, contacts, inboundMessages, whatsappSessions, workspaces } from "~/server/db/schema";
 import { backends } from "../helpers/db";
-import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
+import { createTestUser, startTestApp, TEST_WEBHOOK_SECRET, type TestApp } from "../helpers/app";
 import { waitFor } from "../helpers/waitFor";
 import { restClient } from "../rest/helpers";
 
@@ -41,6 +42,17 @@ for (const backend of backends) {
       expect(answer.status).toBe(200);
       await app.fakeWaha.drainWebhooks();
       return (await answer.json()) as { id: string };
+    }
+
+    /** A WAHA event posted straight to the app, signed as WAHA signs it. */
+    async function postEvent(session: string, event: string, payload: Record<string, unknown>) {
+      const body = JSON.stringify({ id: `evt_${Math.random().toString(36).slice(2)}`, timestamp: Date.now(), event, session, payload });
+      const answer = await fetch(`${app.url}/api/webhooks/waha`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-webhook-hmac": createHmac("sha512", TEST_WEBHOOK_SECRET).update(body).digest("hex") },
+        body,
+      });
+      return { status: answer.status, body: (await answer.json()) as { outcome?: string } };
     }
 
     const messagesTo = (session: string, phone: string) =>
@@ -146,6 +158,18 @@ for (const backend of backends) {
 
       await reply(number.wahaSessionName, phone, "STOP", { chatId: "120363000000000001@g.us" });
       expect((await contactByPhone(user.workspaceId, phone)).optedOut).toBe(false);
+      // The number's own message (message.any would bring these), and a status broadcast: ignored.
+      const seconds = Math.floor(Date.now() / 1000);
+      const own = await postEvent(number.wahaSessionName, "message", { id: "true_4915123450011@c.us_OWN1", from: "4915123450011@c.us", fromMe: true, body: "STOP", timestamp: seconds });
+      expect(own).toEqual({ status: 200, body: { ok: true, outcome: "ignored" } });
+      const status = await postEvent(number.wahaSessionName, "message", { id: "false_status@broadcast_S1", from: "status@broadcast", fromMe: false, body: "STOP", timestamp: seconds, participant: "4915123450011@c.us" });
+      expect(status.body.outcome).toBe("ignored");
+      expect((await contactByPhone(user.workspaceId, phone)).optedOut).toBe(false);
+      // A phone that is no contact: stored without one (it can opt nobody out).
+      const stranger = await postEvent(number.wahaSessionName, "message", { id: "false_4915123450099@c.us_X1", from: "4915123450099@c.us", fromMe: false, body: "STOP", timestamp: seconds });
+      expect(stranger.body.outcome).toBe("handled");
+      const strays = await app.services.db.select().from(inboundMessages).where(and(eq(inboundMessages.sessionId, number.id), eq(inboundMessages.fromPhone, "+4915123450099")));
+      expect(strays.map((row) => [row.contactId, row.optOut])).toEqual([[null, true]]);
 
       const sent = await reply(number.wahaSessionName, phone, "Hello", { id: "3EB0FIXEDID000001" });
       await reply(number.wahaSessionName, phone, "Hello", { id: "3EB0FIXEDID000001" });
@@ -162,6 +186,36 @@ for (const backend of backends) {
       await user.trpc.contactList.addContacts({ id: list.id, contacts: [{ phone: other }] });
       await reply(number.wahaSessionName, other, "please don't stop");
       expect((await contactByPhone(user.workspaceId, other)).optedOut).toBe(false);
+    });
+
+    it("a reply after the attribution window is stored on the contact but counted for no campaign", async () => {
+      const user = await createTestUser(app);
+      const number = await workingNumber(user, "Window");
+      const list = await user.trpc.contactList.create({ name: "Window" });
+      const phone = "+4915123450071";
+      await user.trpc.contactList.addContacts({ id: list.id, contacts: [{ phone }] });
+      const campaign = await user.trpc.campaign.create({
+        name: "Long ago",
+        listId: list.id,
+        text: "Hello",
+        sessionId: number.id,
+        scheduledAt: new Date(Date.now() + 1200).toISOString(),
+        delayMinMs: 0,
+        delayMaxMs: 0,
+      });
+      await waitFor("completed", async () => (await user.trpc.campaign.get({ id: campaign.id })).status === "Completed", { timeoutMs: 15_000 });
+      // Sent 8 days ago, beyond the default 7.
+      await app.services.db.execute(sql`update campaign_recipients set sent_at = now() - interval '8 days' where campaign_id = ${campaign.id}::uuid`);
+      await reply(number.wahaSessionName, phone, "Who is this?");
+      expect((await user.trpc.campaign.replies({ id: campaign.id })).replied).toBe(0);
+      await user.trpc.contact.updateOptOutSettings({ replyAttributionDays: 10 });
+      await reply(number.wahaSessionName, phone, "Ah, the sale");
+      const replies = await user.trpc.campaign.replies({ id: campaign.id });
+      expect(replies.replied).toBe(1);
+      expect(replies.replies.map((item) => item.text)).toEqual(["Ah, the sale"]);
+      const contact = await contactByPhone(user.workspaceId, phone);
+      const conversation = await user.trpc.contact.conversation({ id: contact.id });
+      expect(conversation.items.filter((item) => item.kind === "received").map((item) => item.text)).toEqual(["Who is this?", "Ah, the sale"]);
     });
 
     it("sends the workspace's confirmation once, counted in the number's day, and not when the number is at its limit", async () => {
