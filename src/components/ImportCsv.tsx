@@ -3,7 +3,8 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { getCountries } from "libphonenumber-js";
 import { useEffect, useMemo, useState } from "react";
-import { useTRPC } from "~/trpc/react";
+import { useTRPC, useTRPCClient } from "~/trpc/react";
+import { splitCsvIntoParts } from "./csvChunks";
 import { downloadText, FIRST_NAME_COLUMN_NAMES, guessColumn, PHONE_COLUMN_NAMES, previewCsv, toCsv, type CsvPreview } from "./csv";
 import type { ImportResult } from "./types";
 import { Button } from "./ui/button";
@@ -38,6 +39,7 @@ function countryOptions(): Array<{ code: string; name: string }> {
 
 export function ImportCsv({ listId, listName }: { listId: string; listName: string }) {
   const trpc = useTRPC();
+  const trpcClient = useTRPCClient();
   const queryClient = useQueryClient();
   const toast = useToast();
   const countries = useMemo(countryOptions, []);
@@ -55,16 +57,33 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
     if (region && getCountries().includes(region as never)) setCountry((current) => current || region);
   }, []);
 
-  const importCsv = useMutation(
-    trpc.contactList.importCsv.mutationOptions({
+  const [progress, setProgress] = useState<ImportProgress | null>(null);
+  // The file goes in parts of whole records (csvChunks.ts): each part is saved before the next is
+  // sent, so the page can say how far it got, and a 50,000-row file stays under the body limit.
+  const importCsv = useMutation({
+    mutationFn: async (input: { id: string; csv: string; defaultCountry?: string; mapping: { phone?: string; firstName?: string; ignore: string[] } }) => {
+      const { parts, rowCount } = splitCsvIntoParts(input.csv);
+      const total: ImportResult = { received: 0, added: 0, updated: 0, duplicatesMerged: 0, rejected: [] };
+      setProgress({ rowsParsed: rowCount, rowsSaved: 0 });
+      for (const part of parts) {
+        const result = await trpcClient.contactList.importCsv.mutate({ ...input, csv: part.csv, lineOffset: part.lineOffset || undefined });
+        total.received += result.received;
+        total.added += result.added;
+        total.updated += result.updated;
+        total.duplicatesMerged += result.duplicatesMerged;
+        total.rejected.push(...result.rejected);
+        setProgress({ rowsParsed: rowCount, rowsSaved: total.added + total.updated + total.duplicatesMerged });
+      }
+      return total;
+    },
+    onSettled: () => setProgress(null),
       onSuccess: (result) => {
         toast.success(`Import finished: ${plural(result.added + result.updated, "contact")} kept, ${formatNumber(result.rejected.length)} rejected`);
         void queryClient.invalidateQueries(trpc.contactList.pathFilter());
         void queryClient.invalidateQueries(trpc.template.placeholders.pathFilter());
       },
-      onError: (error) => toast.error(error.message),
-    }),
-  );
+    onError: (error) => toast.error(error.message),
+  });
 
   async function choose(chosen: File | undefined) {
     importCsv.reset();
@@ -219,6 +238,11 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
             >
               {importCsv.isPending ? "Importing…" : `Import into "${listName}"`}
             </Button>
+            {progress ? (
+              <span role="status" data-testid="import-progress" className="text-sm text-slate-600">
+                {plural(progress.rowsParsed, "row")} read · {formatNumber(progress.rowsSaved)} saved
+              </span>
+            ) : null}
             <Button
               variant="ghost"
               onClick={() => {
@@ -237,6 +261,11 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
       {importCsv.data ? <ImportResultView result={importCsv.data} fileName={file?.name ?? "import.csv"} /> : null}
     </div>
   );
+}
+
+interface ImportProgress {
+  rowsParsed: number;
+  rowsSaved: number;
 }
 
 function ImportResultView({ result, fileName }: { result: ImportResult; fileName: string }) {

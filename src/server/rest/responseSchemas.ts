@@ -91,7 +91,11 @@ export const responseSchemas: Record<string, JsonSchema> = {
     optedOut: { type: "boolean" },
     createdAt: dateTime,
   }),
-  ContactPage: page("Contact"),
+  ContactPage: object({
+    items: { type: "array", items: ref("Contact") },
+    nextCursor: { ...nullable({ type: "string" }), description: "Pass as ?cursor= for the next page; null on the last" },
+    total: { type: "integer", description: "Members matching (the search, if any) in all pages" },
+  }),
   ContactOptOut: object({
     id: uuid,
     phone: { type: "string", description: "E.164" },

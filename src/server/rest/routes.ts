@@ -235,7 +235,7 @@ export const restRoutes: RestRoute[] = [
     procedure: "contactList.members",
     input: "query",
     operationId: "listListContacts",
-    summary: "The contacts of a list, newest first; `search` matches phone or first name",
+    summary: "The contacts of a list in import order (first added first), with their `total`; `search` matches phone or first name",
     tag: "Lists",
     status: 200,
     response: "ContactPage",

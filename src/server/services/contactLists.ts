@@ -1,5 +1,5 @@
 /** Named lists of contacts, their members, and adding contacts to them. */
-import { and, eq, ilike, inArray, or, sql } from "drizzle-orm";
+import { and, asc, eq, gt, ilike, inArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaigns, contactListMembers, contactLists, contacts } from "../db/schema";
@@ -87,9 +87,40 @@ export async function deleteList(db: Db, workspaceId: string, listId: string): P
   await db.delete(contactLists).where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)));
 }
 
+/** The members cursor: the last row's position (contact_list_members.position), opaque to callers. */
+function encodeMemberCursor(position: number): string {
+  return Buffer.from(JSON.stringify({ position })).toString("base64url");
+}
+
+function decodeMemberCursor(cursor: string): number {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, "base64url").toString());
+  } catch {
+    value = null;
+  }
+  const position = (value as { position?: unknown } | null)?.position;
+  if (typeof position !== "number" || !Number.isSafeInteger(position) || position < 0) {
+    throw badRequest("The cursor is not one this API returned: start again without it", "cursor");
+  }
+  return position;
+}
+
+/** A list's members in import order (first added first), with how many match in all. */
 export async function listMembers(db: Db, workspaceId: string, listId: string, input: PageInput & { search?: string }) {
   await getList(db, workspaceId, listId);
   const search = input.search?.trim();
+  const matching = and(
+    eq(contactListMembers.listId, listId),
+    eq(contacts.workspaceId, workspaceId),
+    search ? or(ilike(contacts.phone, `%${escapeLike(search)}%`), ilike(contacts.firstName, `%${escapeLike(search)}%`)) : undefined,
+  );
+  const after = input.cursor ? gt(contactListMembers.position, decodeMemberCursor(input.cursor)) : undefined;
+  const [counted] = await db
+    .select({ total: sql<number>`count(*)::int` })
+    .from(contactListMembers)
+    .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+    .where(matching);
   const rows = await db
     .select({
       id: contacts.id,
@@ -98,20 +129,16 @@ export async function listMembers(db: Db, workspaceId: string, listId: string, i
       attributes: sql<Record<string, string>>`${contacts.attributes}`.mapWith((value: unknown) => readableAttributes(value)),
       optedOut: contacts.optedOut,
       createdAt: contacts.createdAt,
+      position: contactListMembers.position,
     })
     .from(contactListMembers)
     .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
-    .where(
-      and(
-        eq(contactListMembers.listId, listId),
-        eq(contacts.workspaceId, workspaceId),
-        search ? or(ilike(contacts.phone, `%${escapeLike(search)}%`), ilike(contacts.firstName, `%${escapeLike(search)}%`)) : undefined,
-        afterCursor(input.cursor, contacts.createdAt, contacts.id),
-      ),
-    )
-    .orderBy(...newestFirst(contacts.createdAt, contacts.id))
+    .where(and(matching, after))
+    .orderBy(asc(contactListMembers.position))
     .limit(input.limit + 1);
-  return toPage(rows, input.limit);
+  const items = rows.slice(0, input.limit).map(({ position: _position, ...contact }) => contact);
+  const last = rows.length > input.limit ? rows[input.limit - 1] : undefined;
+  return { items, nextCursor: last ? encodeMemberCursor(last.position) : null, total: counted?.total ?? 0 };
 }
 
 /**
@@ -154,15 +181,17 @@ export const importOptionsSchema = z.object({
 /** `quotas`: QUOTA_* from the env (AppServices.quotas); DEFAULT_QUOTAS when not given. */
 export type ImportOptions = { defaultCountry?: string; mapping?: ColumnMapping; quotas?: QuotaDefaults };
 
+/** `lineOffset`: the part's place in a larger file sent in parts (the import page), added to every line reported. */
 export async function importCsvIntoList(
   db: Db,
   workspaceId: string,
   listId: string,
   csvText: string,
-  options: ImportOptions,
+  options: ImportOptions & { lineOffset?: number },
 ): Promise<ImportResult> {
   await getList(db, workspaceId, listId);
   const { columns, rows } = parseContactsCsv(csvText);
+  for (const row of rows) row.line += options.lineOffset ?? 0;
   const prepared = prepareImport(columns, rows, options);
   return importContacts(db, { workspaceId, listId, prepared, received: rows.length, quotas: options.quotas });
 }

@@ -54,6 +54,13 @@ export const contactListRouter = router({
       strictInput(
         byId.extend(importOptionsSchema.shape).extend({
           csv: z.string().min(1, "The file is empty").max(MAX_IMPORT_BYTES, "The file is larger than 10 MB"),
+          lineOffset: z
+            .number()
+            .int()
+            .min(0)
+            .max(10_000_000)
+            .optional()
+            .meta({ description: "For a file sent in parts: lines before this part (after the header), added to every reported line" }),
         }),
       ),
     )
