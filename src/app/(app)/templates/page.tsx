@@ -3,6 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { formatDateTime } from "~/components/format";
+import { ImagePicker } from "~/components/ImagePicker";
+import { useMediaUrl } from "~/components/MediaThumb";
 import { MessageEditor } from "~/components/MessageEditor";
 import { MessagePreview } from "~/components/MessagePreview";
 import type { Template } from "~/components/types";
@@ -25,12 +27,15 @@ export default function TemplatesPage() {
   const [editing, setEditing] = useState<Template | null>(null);
   const [name, setName] = useState("");
   const [body, setBody] = useState("");
+  const [mediaId, setMediaId] = useState("");
+  const imageUrl = useMediaUrl(mediaId || null);
 
   const refresh = () => void queryClient.invalidateQueries(trpc.template.pathFilter());
   const startNew = () => {
     setEditing(null);
     setName("");
     setBody("");
+    setMediaId("");
     create.reset();
     update.reset();
   };
@@ -41,7 +46,6 @@ export default function TemplatesPage() {
         setEditing(template);
         refresh();
       },
-      onError: (error) => toast.error(error.message),
     }),
   );
   const update = useMutation(
@@ -51,7 +55,6 @@ export default function TemplatesPage() {
         setEditing(template);
         refresh();
       },
-      onError: (error) => toast.error(error.message),
     }),
   );
   const remove = useMutation(
@@ -61,7 +64,6 @@ export default function TemplatesPage() {
         startNew();
         refresh();
       },
-      onError: (error) => toast.error(error.message),
     }),
   );
   const saveError = editing ? update.error : create.error;
@@ -92,6 +94,7 @@ export default function TemplatesPage() {
                       setEditing(template);
                       setName(template.name);
                       setBody(template.body);
+                      setMediaId(template.mediaId ?? "");
                       create.reset();
                       update.reset();
                     }}
@@ -115,14 +118,15 @@ export default function TemplatesPage() {
               className="space-y-3"
               onSubmit={(event) => {
                 event.preventDefault();
-                if (editing) update.mutate({ id: editing.id, name, body });
-                else create.mutate({ name, body });
+                if (editing) update.mutate({ id: editing.id, name, body, mediaId: mediaId || null });
+                else create.mutate({ name, body, mediaId: mediaId || null });
               }}
             >
               <Field label="Name">
                 <Input data-testid="template-name" value={name} onChange={(event) => setName(event.target.value)} required maxLength={100} />
               </Field>
               <MessageEditor value={body} onChange={setBody} testId="template-body" />
+              <ImagePicker value={mediaId} onChange={setMediaId} testId="template-media" />
               <ErrorMessage error={saveError} />
               <div className="flex flex-wrap gap-2">
                 <Button type="submit" pending={create.isPending || update.isPending} data-testid="template-save">
@@ -151,7 +155,7 @@ export default function TemplatesPage() {
             </form>
           </Card>
           <Card title="Preview">
-            <MessagePreview body={body} />
+            <MessagePreview body={body} imageUrl={imageUrl} />
           </Card>
         </div>
       </div>

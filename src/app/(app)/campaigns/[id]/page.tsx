@@ -73,7 +73,7 @@ export default function CampaignPage() {
       />
       {editing ? (
         <div className="mb-6">
-          <h2 className="mb-3 text-lg font-semibold">Edit or reschedule</h2>
+          <h2 className="mb-3 text-lg font-semibold">{data.status === "Draft" ? "Edit the draft, then schedule it" : "Edit or reschedule"}</h2>
           <CampaignForm campaign={data} onSaved={() => setEditing(false)} />
         </div>
       ) : null}
@@ -139,6 +139,8 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
   const pause = useMutation(trpc.campaign.pause.mutationOptions({ onSuccess: () => done("Campaign paused"), onError }));
   const resume = useMutation(trpc.campaign.resume.mutationOptions({ onSuccess: () => done("Campaign resumed"), onError }));
   const cancel = useMutation(trpc.campaign.cancel.mutationOptions({ onSuccess: () => done("Campaign cancelled: nothing more will be sent"), onError }));
+  // A draft saved with a time is scheduled in one click; without one, the editor asks for it.
+  const schedule = useMutation(trpc.campaign.schedule.mutationOptions({ onSuccess: () => done("Campaign scheduled"), onError }));
   const remove = useMutation(
     trpc.campaign.delete.mutationOptions({
       onSuccess: () => {
@@ -193,7 +195,16 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
       ) : null}
       {notStarted ? (
         <Button variant="secondary" onClick={onEdit} data-testid="campaign-edit">
-          {editing ? "Close editor" : "Edit / reschedule"}
+          {editing ? "Close editor" : campaign.status === "Draft" ? "Edit" : "Edit / reschedule"}
+        </Button>
+      ) : null}
+      {campaign.status === "Draft" && !editing ? (
+        <Button
+          pending={schedule.isPending}
+          data-testid="campaign-schedule"
+          onClick={() => (campaign.scheduledAt ? schedule.mutate({ id: campaign.id }) : onEdit())}
+        >
+          Schedule
         </Button>
       ) : null}
       {campaign.status === "Running" || campaign.status === "Scheduled" ? (
