@@ -54,6 +54,8 @@ function freePort(): Promise<number> {
 
 let app: ChildProcess | null = null;
 let appLog = "";
+let appStdout = "";
+let appPort = 0;
 let dataDir = "";
 let baseUrl = "";
 let browser: Browser | null = null;
@@ -86,6 +88,11 @@ async function startApp() {
   const keep = (chunk: Buffer) => {
     appLog = (appLog + chunk.toString()).slice(-20_000);
   };
+  appStdout = "";
+  appPort = port;
+  child.stdout?.on("data", (chunk: Buffer) => {
+    appStdout = (appStdout + chunk.toString()).slice(-50_000);
+  });
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   baseUrl = `http://127.0.0.1:${port}`;
@@ -137,7 +144,7 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
     await startApp();
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
     // A zone far from the server's: the scheduled time must survive the trip as ISO with an offset.
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "America/New_York", locale: "en-US" });
+    context = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: "America/New_York", locale: "en-US" });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     // Contact names hold markup (<script>alert(1)</script>): a dialog would mean it ran.
@@ -159,8 +166,23 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
   it("signs up, connects a number, imports a CSV, writes a template and watches a campaign send to everyone", async (testContext) => {
     skipWithoutChromium(testContext);
     try {
-      // 1. Sign up.
+      // 0. The terminal: pino JSON on stdout (not a TTY here), then one plain ready line with the app's URL.
+      const readyLine = `waha-campaigns is ready: http://localhost:${appPort} (sandbox WhatsApp, data in ${dataDir})`;
+      await expect.poll(() => appStdout, { timeout: 20_000 }).toContain(readyLine);
+      const stdoutLines = appStdout.split("\n").filter((line) => line.trim() !== "");
+      expect(stdoutLines.findIndex((line) => line.includes("http://"))).toBe(stdoutLines.indexOf(readyLine));
+      for (const line of stdoutLines.filter((item) => item.startsWith("{"))) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      expect(stdoutLines.filter((line) => line.includes('"level"')).length).toBeGreaterThan(0);
+
+      // The icon answers.
+      const favicon = await fetch(`${baseUrl}/favicon.ico`);
+      expect(favicon.status).toBe(200);
+      expect(favicon.headers.get("content-type")).toMatch(/^image\//);
+
+      // 1. Sign up. The log-in page shows the sandbox banner too, in full on this first view.
       await page.goto(`${baseUrl}/`);
+      await expect.poll(() => page.getByTestId("sandbox-banner").textContent()).toContain("fake WAHA");
+      await shot("log-in-page");
       await page.getByTestId("auth-toggle").click();
       await page.getByTestId("auth-email").fill("owner@example.com");
       await page.getByTestId("auth-password").fill("correct horse battery");
@@ -179,7 +201,10 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       await card.getByTestId("session-qr").waitFor({ timeout: 10_000 }).catch(() => undefined);
       await shot("number-waiting-for-scan");
       await card.getByTestId("simulate-scan").click();
-      await expect.poll(() => card.getByTestId("session-status").textContent(), { timeout: 15_000 }).toContain("WORKING");
+      // Words in the badge; WAHA's code in its tooltip.
+      await expect.poll(() => card.getByTestId("session-status").textContent(), { timeout: 15_000 }).toBe("Connected");
+      expect(await card.getByTestId("session-status").getAttribute("title")).toBe("WAHA status: WORKING");
+      expect(await card.getByTestId("session-unlink").textContent()).toBe("Unlink number");
       await shot("number-connected");
 
       // 3. Create a list and import the messy CSV with default country US.
@@ -284,6 +309,25 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       await expect.poll(() => page.getByTestId("recipient-row").count()).toBe(6);
       expect(await overflows()).toBe(false);
       await shot("phone-campaign");
+      // The campaigns list: no sideways page scroll, the Progress column within the screen, the navigation wrapped.
+      await page.getByTestId("nav-campaigns").click();
+      await expect.poll(() => page.getByTestId("campaigns").textContent()).toContain("Spring hello");
+      expect(await overflows()).toBe(false);
+      const progressHeader = await page.getByTestId("campaigns").getByRole("columnheader", { name: "Progress" }).boundingBox();
+      expect(progressHeader).not.toBeNull();
+      expect(progressHeader!.x + progressHeader!.width).toBeLessThanOrEqual(390);
+      const navigation = await page.getByRole("navigation", { name: "Main" }).evaluate((element) => ({ scroll: element.scrollWidth, width: element.clientWidth }));
+      expect(navigation.scroll).toBeLessThanOrEqual(navigation.width);
+      const templatesLink = await page.getByTestId("nav-templates").boundingBox();
+      expect(templatesLink!.x + templatesLink!.width).toBeLessThanOrEqual(390);
+      await shot("phone-campaigns");
+      // The new-campaign form on a phone: the preview comes before the submit button.
+      await page.getByTestId("campaign-new").click();
+      await page.waitForURL("**/campaigns/new");
+      const previewTop = (await page.getByRole("heading", { name: "Preview" }).boundingBox())!.y;
+      const submitTop = (await page.getByTestId("campaign-submit").boundingBox())!.y;
+      expect(previewTop).toBeLessThan(submitTop);
+      await shot("phone-new-campaign");
       expect(dialogs).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (error) {
@@ -295,7 +339,7 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
   it("uploads an image, manages API keys, and edits, pauses, resumes, cancels and deletes a campaign", async (testContext) => {
     skipWithoutChromium(testContext);
     try {
-      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.setViewportSize({ width: 1366, height: 900 });
 
       // Media: a real PNG is kept and shown; a text file named .png is refused by the server with its reason.
       const pngPath = path.join(dataDir, "pixel.png");
@@ -369,6 +413,10 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       await page.getByTestId("nav-campaigns").click();
       await page.getByTestId("campaigns").getByRole("link", { name: "Later, renamed" }).click();
       await page.getByTestId("campaign-cancel").click();
+      // The dialog's buttons say what each one does.
+      expect(await page.getByTestId("confirm-dismiss").textContent()).toBe("Keep sending");
+      expect(await page.getByTestId("confirm-ok").textContent()).toBe("Cancel campaign");
+      await shot("cancel-dialog");
       await page.getByTestId("confirm-ok").click();
       await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Cancelled");
       await page.getByTestId("campaign-delete").click();
@@ -376,6 +424,23 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       await page.waitForURL(/\/campaigns$/);
       await expect.poll(() => page.getByTestId("campaigns").textContent()).toContain("Spring hello");
       await expect.poll(() => page.getByTestId("campaigns").textContent()).not.toContain("Later, renamed");
+
+      // A stale tab: logged out in another tab, the numbers page (which polls) goes to the log-in
+      // page instead of showing errors over old data, and comes back after logging in.
+      await page.getByTestId("nav-numbers").click();
+      await page.waitForURL("**/numbers");
+      const otherTab = await context!.newPage();
+      await otherTab.goto(`${baseUrl}/overview`);
+      await otherTab.getByTestId("log-out").click();
+      await otherTab.waitForURL(`${baseUrl}/`);
+      await otherTab.close();
+      await page.waitForURL(`${baseUrl}/?next=%2Fnumbers`, { timeout: 20_000 });
+      await shot("stale-tab-log-in");
+      await page.getByTestId("auth-email").fill("owner@example.com");
+      await page.getByTestId("auth-password").fill("correct horse battery");
+      await page.getByTestId("auth-submit").click();
+      await page.waitForURL(`${baseUrl}/numbers`);
+      await expect.poll(() => page.getByTestId("session-Sales").isVisible()).toBe(true);
       expect(dialogs).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (error) {
