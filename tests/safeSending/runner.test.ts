@@ -183,7 +183,8 @@ for (const backend of backends) {
       expect(await campaignRow(database.db, seeded.campaignId)).toMatchObject({ status: "Paused", pauseReason: "too_many_failures" });
       expect((await campaignRow(database.db, seeded.campaignId))!.lastError).toMatch(/The last 3 messages on .* came back from WhatsApp with an error \(ack −1\)/);
       expect(await run).toEqual({ claimed: true, status: "Paused" });
-      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ sent: 3, pending: 3 });
+      // Issue 14: a message WhatsApp reported with ack −1 after sending is `failed`, with the reason.
+      expect(await recipientCounts(database.db, seeded.campaignId)).toEqual({ failed: 3, pending: 3 });
     }, 30_000);
 
     it("latestStart passed: the due campaign becomes Missed with a reason and sends nothing; one still within it runs", async () => {

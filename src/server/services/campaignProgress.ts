@@ -31,7 +31,10 @@ import type { WaitingReason } from "./safeSending/waiting";
  * (ack >= 3) and `replied` (a reply attributed to the campaign), kept in `campaign_outcome_counts` by a
  * trigger (migration 0010); `optedOut`: contacts whose reply to this campaign opted them out.
  */
-export type CampaignCounts = { total: number; delivered: number; read: number; replied: number; optedOut: number } & Record<RecipientStatus, number>;
+export type CampaignCounts = StatusCounts & { delivered: number; read: number; replied: number; optedOut: number };
+
+/** Recipients per status only (the runner's summary: `countsOf`). */
+export type StatusCounts = { total: number } & Record<RecipientStatus, number>;
 
 export interface CampaignProgress {
   counts: CampaignCounts;
@@ -63,27 +66,15 @@ type NumberRow = typeof whatsappSessions.$inferSelect;
 
 const isActive = (status: CampaignStatus) => status === "Running" || status === "Scheduled";
 
-const emptyCounts = (): CampaignCounts => ({
-  total: 0,
-  pending: 0,
-  sending: 0,
-  sent: 0,
-  failed: 0,
-  unknown: 0,
-  skipped: 0,
-  cancelled: 0,
-  delivered: 0,
-  read: 0,
-  replied: 0,
-  optedOut: 0,
-});
+const emptyStatusCounts = (): StatusCounts => ({ total: 0, pending: 0, sending: 0, sent: 0, failed: 0, unknown: 0, skipped: 0, cancelled: 0 });
+const emptyCounts = (): CampaignCounts => ({ ...emptyStatusCounts(), delivered: 0, read: 0, replied: 0, optedOut: 0 });
 
 /** Rows of `campaign_recipient_counts`, summed per campaign. */
-function sumCounts(rows: Array<{ campaignId: string; status: RecipientStatus; n: number }>): Map<string, CampaignCounts> {
-  const byCampaign = new Map<string, CampaignCounts>();
+function sumCounts<C extends StatusCounts>(rows: Array<{ campaignId: string; status: RecipientStatus; n: number }>, empty: () => C): Map<string, C> {
+  const byCampaign = new Map<string, C>();
   for (const row of rows) {
     let counts = byCampaign.get(row.campaignId);
-    if (!counts) byCampaign.set(row.campaignId, (counts = emptyCounts()));
+    if (!counts) byCampaign.set(row.campaignId, (counts = empty()));
     counts[row.status] += row.n;
     counts.total += row.n;
   }
@@ -95,7 +86,7 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
   const progress = new Map<string, CampaignProgress>();
   if (campaigns.length === 0) return progress;
   const started = campaigns.filter((campaign) => campaign.recipientsMaterializedAt).map((campaign) => campaign.id);
-  const counted = sumCounts(started.length ? await db.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started)) : []);
+  const counted = sumCounts(started.length ? await db.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started)) : [], emptyCounts);
   await addOutcomes(db, started, counted);
   const lists = [...new Set(campaigns.filter((campaign) => !campaign.recipientsMaterializedAt && campaign.listId).map((campaign) => campaign.listId!))];
   const audience = new Map<string, number>();
@@ -135,9 +126,9 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
 }
 
 /** Recipients per status of a campaign whose recipients exist (the runner's summary). */
-export async function countsOf(db: Db, campaignId: string): Promise<CampaignCounts> {
+export async function countsOf(db: Db, campaignId: string): Promise<StatusCounts> {
   const rows = await db.select().from(campaignRecipientCounts).where(eq(campaignRecipientCounts.campaignId, campaignId));
-  return sumCounts(rows).get(campaignId) ?? emptyCounts();
+  return sumCounts(rows, emptyStatusCounts).get(campaignId) ?? emptyStatusCounts();
 }
 
 /**
