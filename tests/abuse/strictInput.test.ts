@@ -68,7 +68,7 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     const { campaign } = await scheduledCampaign("Status setter");
     const answer = await api("PATCH", `/api/v1/campaigns/${campaign.id}`, { status: "Completed" });
     expectError(answer, 400, "bad_request", "status");
-    expect(answer.body.error.message).toBe("status cannot be set; use /pause, /resume or /cancel");
+    expect(answer.body.error.message).toBe("status cannot be set here; use /schedule, /pause, /resume or /cancel");
     const [row] = await app.services.db.select().from(campaigns).where(eq(campaigns.id, campaign.id));
     expect(row!.status).toBe("Scheduled");
     expect(row!.updatedAt.toISOString()).toBe(campaign.updatedAt);
@@ -141,7 +141,7 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
     expect(await told(user.trpc.campaign.update({ id: campaign.id, status: "Completed" } as never))).toMatchObject({
       code: "BAD_REQUEST",
       field: "status",
-      message: "status cannot be set; use /pause, /resume or /cancel",
+      message: "status cannot be set here; use /schedule, /pause, /resume or /cancel",
     });
   });
 
