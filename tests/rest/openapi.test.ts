@@ -48,6 +48,12 @@ const ADDED = [
   // Issue 14: after a campaign.
   "POST /api/v1/campaigns/{id}/retry-failed",
   "POST /api/v1/campaigns/{id}/duplicate",
+  // Issue 14: opt-out and opt-in, the suppression list, opt-out settings.
+  "POST /api/v1/contacts/{id}/opt-out",
+  "POST /api/v1/contacts/{id}/opt-in",
+  "POST /api/v1/suppression/import",
+  "GET /api/v1/settings/opt-out",
+  "PATCH /api/v1/settings/opt-out",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
