@@ -173,6 +173,16 @@ for (const backend of backends) {
       expect(past.status).toBe(422);
       expect(past.body.error.field).toBe("scheduledAt");
       expect((await rest("POST", `/api/v1/campaigns/00000000-0000-4000-8000-000000000000/duplicate`, {})).status).toBe(404);
+
+      // A copy scheduled at once gets every check a new campaign gets: its template deleted since is a 422, and no copy is left.
+      const template = await rest("POST", "/api/v1/templates", { name: "Gone soon", body: "Hi {{first_name}}" });
+      const templated = await createCampaign(rest, { name: "Templated", listId: list.id, sessionId: session.id, text: undefined, templateId: template.body.id, scheduledAt: inMs(3_600_000) });
+      expect((await rest("POST", `/api/v1/campaigns/${templated.id}/cancel`)).status).toBe(200);
+      expect((await rest("DELETE", `/api/v1/templates/${template.body.id}`)).status).toBe(204);
+      const before = (await rest("GET", "/api/v1/campaigns?limit=100")).body.items.length;
+      const refused = await rest("POST", `/api/v1/campaigns/${templated.id}/duplicate`, { scheduledAt: inMs(3_600_000) });
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+      expect((await rest("GET", "/api/v1/campaigns?limit=100")).body.items.length).toBe(before);
     });
 
     it("the CSV downloads with the dashboard's session cookie, only for the caller's own campaign", async () => {

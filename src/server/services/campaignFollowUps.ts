@@ -116,10 +116,14 @@ export async function retryFailedRecipients(
   return retry.id;
 }
 
-/** Copies `campaignId` as a Draft, or as Scheduled at `scheduledAt`; returns the copy's id. */
+/**
+ * Copies `campaignId` as a Draft; returns the copy's id. With `scheduledAt`, the draft is scheduled
+ * through `scheduleDraft` (CampaignService.schedule: every check a new campaign gets, e.g. a template
+ * deleted since); a copy that cannot be scheduled is not kept, and the caller gets the reason.
+ */
 export async function duplicateCampaign(
   db: Db,
-  scheduling: FollowUpScheduling,
+  scheduleDraft: (campaignId: string, scheduledAt: Date) => Promise<unknown>,
   workspaceId: string,
   campaignId: string,
   scheduledAt?: Date,
@@ -130,21 +134,22 @@ export async function duplicateCampaign(
     .from(campaigns)
     .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
   if (!source) throw notFound("Campaign");
-  if (scheduledAt && !source.listId) throw unprocessable("The campaign's contact list was deleted: duplicate it as a draft and choose a list", "scheduledAt");
   const [copy] = await db
     .insert(campaigns)
-    .values({
-      ...copiedSettings(source),
-      name: suffixed(source.name, " (copy)"),
-      status: scheduledAt ? "Scheduled" : "Draft",
-      scheduledAt: scheduledAt ?? null,
-    })
-    .returning();
-  if (scheduledAt) await schedule(db, scheduling, copy!, scheduledAt);
+    .values({ ...copiedSettings(source), name: suffixed(source.name, " (copy)"), status: "Draft", scheduledAt: null })
+    .returning({ id: campaigns.id });
+  if (scheduledAt) {
+    try {
+      await scheduleDraft(copy!.id, scheduledAt);
+    } catch (error) {
+      await db.delete(campaigns).where(eq(campaigns.id, copy!.id));
+      throw error;
+    }
+  }
   return copy!.id;
 }
 
-/** Arms the new campaign, or starts it now; one that cannot be scheduled is not kept (as create). */
+/** Arms the retry, or starts it now; one that cannot be scheduled is not kept (as create). */
 async function schedule(db: Db, scheduling: FollowUpScheduling, campaign: Campaign, scheduledAt: Date | undefined): Promise<void> {
   try {
     if (scheduledAt) await scheduling.scheduleCampaignJob({ id: campaign.id, scheduledAt });

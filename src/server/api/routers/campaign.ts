@@ -83,7 +83,8 @@ export const campaignRouter = router({
   }),
   /** Issue 14: a copy of the campaign's settings, a Draft (or Scheduled at scheduledAt). */
   duplicate: protectedProcedure.input(followUpInput).mutation(async ({ ctx, input }) => {
-    const copyId = await duplicateCampaign(ctx.services.db, ctx.services.scheduler, ctx.workspaceId, input.id, input.scheduledAt);
+    const scheduleDraft = (copyId: string, scheduledAt: Date) => ctx.services.campaigns.schedule(ctx.workspaceId, copyId, { scheduledAt });
+    const copyId = await duplicateCampaign(ctx.services.db, scheduleDraft, ctx.workspaceId, input.id, input.scheduledAt);
     return ctx.services.campaigns.get(ctx.workspaceId, copyId);
   }),
   /** Issue 14: who replied, when, what; the replied count and rate. */
