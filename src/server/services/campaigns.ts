@@ -85,12 +85,12 @@ export const createCampaignInput = campaignFields.extend({
   status: z
     .enum(["Draft", "Scheduled"], { error: 'status is "Draft" (save it to schedule later) or "Scheduled" (the default)' })
     .optional(),
-  listId: campaignFields.shape.listId.optional(),
+  listId: campaignFields.shape.listId.nullish(),
   scheduledAt: isoWithOffset.optional(),
 });
 export type CreateCampaignInput = z.output<typeof createCampaignInput>;
-/** `scheduledAt: null` takes a draft's planned time away (a scheduled campaign keeps one). */
-export const updateCampaignInput = campaignFields.partial().extend({ scheduledAt: isoWithOffset.nullish() });
+/** `scheduledAt: null` takes a draft's planned time away, `listId: null` its list (a scheduled campaign keeps both). */
+export const updateCampaignInput = campaignFields.partial().extend({ listId: campaignFields.shape.listId.nullish(), scheduledAt: isoWithOffset.nullish() });
 export type UpdateCampaignInput = z.output<typeof updateCampaignInput>;
 /** Schedule a draft: at `scheduledAt`, or at the time the draft was saved with. */
 export const scheduleCampaignInput = z.object({ scheduledAt: isoWithOffset.optional() });
@@ -210,7 +210,7 @@ export class CampaignService {
     }
     const merged = {
       name: input.name ?? current.name,
-      listId: input.listId ?? current.listId,
+      listId: input.listId !== undefined ? input.listId : current.listId,
       templateId: input.templateId !== undefined ? input.templateId : current.templateId,
       text: input.text !== undefined ? input.text : current.messageText,
       mediaId: input.mediaId !== undefined ? input.mediaId : current.mediaId,
