@@ -54,6 +54,11 @@ const ADDED = [
   "POST /api/v1/suppression/import",
   "GET /api/v1/settings/opt-out",
   "PATCH /api/v1/settings/opt-out",
+  // Issue 14: outgoing webhooks.
+  "POST /api/v1/webhooks",
+  "GET /api/v1/webhooks",
+  "DELETE /api/v1/webhooks/{id}",
+  "GET /api/v1/webhooks/{id}/deliveries",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
