@@ -116,6 +116,46 @@ for (const backend of backends) {
       expect(Math.max(...log.body.items.map((item: { attempts: number }) => item.attempts))).toBeGreaterThanOrEqual(2);
     }, 60_000);
 
+    it("a pause, an ack of −1 after sending and the completion reach the receiver (campaign.paused, recipient.failed, campaign.completed)", async () => {
+      const receiver = await createReceiver();
+      await receiver.start();
+      onTestFinished(() => receiver.stop());
+      app.services.sessions.setWebhookUrl(`${app.url}/api/webhooks/waha`);
+      const user = await createTestUser(app);
+      const rest = restClient(app, user.apiKey);
+      const created = await rest("POST", "/api/v1/webhooks", { url: receiver.url, events: ["campaign.paused", "recipient.failed", "campaign.completed"] });
+      expect(created.status).toBe(201);
+      const session = await user.trpc.whatsappSession.create({ name: "Paused number" });
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+      const list = await user.trpc.contactList.create({ name: "Paused" });
+      await user.trpc.contactList.addContacts({ id: list.id, contacts: [1, 2, 3].map((n) => ({ phone: `+4915123458${n}00` })) });
+      const campaign = await user.trpc.campaign.create({
+        name: "Pause me",
+        listId: list.id,
+        text: "Hello",
+        sessionId: session.id,
+        scheduledAt: new Date(Date.now() + 1500).toISOString(),
+        delayMinMs: 400,
+        delayMaxMs: 500,
+      });
+      const sent = () => app.fakeWaha.messages().filter((message) => message.session === session.wahaSessionName);
+      await waitFor("a first send", () => sent().length >= 1, { timeoutMs: 15_000 });
+      await user.trpc.campaign.pause({ id: campaign.id });
+      const paused = await waitFor("campaign.paused delivered", () => receiver.received.find((webhook) => webhook.eventType === "campaign.paused"));
+      expect(paused.json.data).toMatchObject({ campaignId: campaign.id, status: "Paused" });
+
+      // WhatsApp reports an error for the first message after it was sent: the recipient fails.
+      expect(app.fakeWaha.setAck(sent()[0]!.id, -1)).toBe(true);
+      const failed = await waitFor("recipient.failed delivered", () => receiver.received.find((webhook) => webhook.eventType === "recipient.failed"));
+      expect(failed.json.data).toMatchObject({ campaignId: campaign.id, status: "failed" });
+      expect(failed.json.data.error).toMatch(/ack -1/);
+
+      await user.trpc.campaign.resume({ id: campaign.id });
+      const completed = await waitFor("campaign.completed delivered", () => receiver.received.find((webhook) => webhook.eventType === "campaign.completed"), { timeoutMs: 20_000 });
+      expect(completed.json.data.counts.failed).toBe(1);
+      expect(receiver.received.map((webhook) => webhook.eventType)).toEqual(["campaign.paused", "recipient.failed", "campaign.completed"]);
+    }, 60_000);
+
     it("an event exists only if the change that emitted it committed; no endpoint, no row", async () => {
       // A receiver of its own, up from the start (the other test's is down at first).
       const receiver = await createReceiver();
