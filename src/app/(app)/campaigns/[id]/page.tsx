@@ -275,12 +275,14 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
             <Link href={`/contacts/${campaign.listId}`} className="text-emerald-800 hover:underline">
               {list.data?.name ?? "…"}
             </Link>
+          ) : campaign.status === "Draft" ? (
+            "none chosen yet"
           ) : (
             "deleted"
           )}
         </dd>
         <dt className="text-slate-500">Message</dt>
-        <dd>{campaign.templateId ? `Template: ${template.data?.name ?? "…"}` : "Own text"}</dd>
+        <dd>{campaign.templateId ? `Template: ${template.data?.name ?? "…"}` : campaign.messageText ? "Own text" : "none written yet"}</dd>
         <dt className="text-slate-500">Scheduled</dt>
         <dd>
           {formatDateTime(campaign.scheduledAt, true)} <span className="text-xs text-slate-500">({browserTimeZone()})</span>
