@@ -5,7 +5,7 @@ import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { Banners } from "~/components/Banners";
 import { seedNewWorkspaceOverview } from "~/components/overviewQueries";
-import { safeReturnPath } from "~/components/returnPath";
+import { noteLoggingOut, safeReturnPath } from "~/components/returnPath";
 import { useTRPC } from "~/trpc/react";
 
 /**
@@ -51,6 +51,8 @@ export default function LoginPage() {
     if (me.data) router.replace(returnPath());
   }, [me.data, router]);
   useEffect(() => {
+    // Arrived here: a 401 from now on is a session ending again, not this tab's own log-out.
+    noteLoggingOut(false);
     const invite = new URLSearchParams(window.location.search).get("invite");
     if (invite) {
       setInviteToken(invite);

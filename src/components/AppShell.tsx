@@ -6,7 +6,7 @@ import { usePathname, useRouter } from "next/navigation";
 import { useEffect, type ReactNode } from "react";
 import { useTRPC } from "~/trpc/react";
 import { Banners } from "./Banners";
-import { logInPathReturningTo } from "./returnPath";
+import { isLoggingOut, logInPathReturningTo, noteLoggingOut } from "./returnPath";
 import { ConfirmProvider } from "./ui/confirm";
 import { ToastProvider } from "./ui/toast";
 
@@ -31,6 +31,8 @@ export function AppShell({ children }: { children: ReactNode }) {
   const appInfo = useQuery({ ...trpc.auth.appInfo.queryOptions(), enabled: Boolean(me.data), staleTime: 60_000 });
   const logOut = useMutation(
     trpc.auth.logOut.mutationOptions({
+      onMutate: () => noteLoggingOut(true),
+      onError: () => noteLoggingOut(false),
       onSuccess: () => {
         queryClient.clear();
         router.replace("/");
@@ -40,7 +42,7 @@ export function AppShell({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     // Only a fresh answer counts: a cached one may predate logging in.
-    if (me.isSuccess && !me.isFetching && me.data === null) router.replace(logInPathReturningTo(window.location));
+    if (me.isSuccess && !me.isFetching && me.data === null) router.replace(isLoggingOut() ? "/" : logInPathReturningTo(window.location));
   }, [me.isSuccess, me.isFetching, me.data, router]);
 
   if (!me.data) {

@@ -22,3 +22,17 @@ export function logInPathReturningTo(current: { pathname: string; search: string
   if (current.pathname === "/") return "/";
   return `/?next=${encodeURIComponent(`${current.pathname}${current.search}`)}`;
 }
+
+/**
+ * Set while this tab logs itself out: the 401s its last polls get then are expected, and must not
+ * turn the way to the log-in page into a "come back here" link. The log-in page clears it.
+ */
+let loggingOut = false;
+
+export function noteLoggingOut(value: boolean): void {
+  loggingOut = value;
+}
+
+export function isLoggingOut(): boolean {
+  return loggingOut;
+}

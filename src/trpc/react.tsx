@@ -7,7 +7,7 @@ import { useState } from "react";
 import superjson from "superjson";
 import type { AppRouter } from "~/server/api/root";
 import { MAX_TRPC_BATCH } from "~/server/http/limits";
-import { logInPathReturningTo } from "~/components/returnPath";
+import { isLoggingOut, logInPathReturningTo } from "~/components/returnPath";
 
 /**
  * A 401 means the session ended elsewhere (logged out in another tab, expired): polling on would
@@ -18,7 +18,7 @@ function leaveOnUnauthorized(error: unknown) {
   if (!(error instanceof TRPCClientError)) return;
   const data = error.data as { code?: string; httpStatus?: number } | undefined;
   if (data?.code !== "UNAUTHORIZED" && data?.httpStatus !== 401) return;
-  if (typeof window === "undefined" || window.location.pathname === "/") return;
+  if (typeof window === "undefined" || window.location.pathname === "/" || isLoggingOut()) return;
   window.location.replace(logInPathReturningTo(window.location));
 }
 

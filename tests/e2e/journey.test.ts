@@ -9,7 +9,7 @@
  * run's summary prints with the command that enables them; `.ci/run` requires the journey.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -121,9 +121,32 @@ async function stopApp() {
   clearTimeout(timer);
 }
 
+/**
+ * The steps docs/screenshots.md shows, under stable names. `UPDATE_DOC_SCREENSHOTS=1 npx vitest run
+ * tests/e2e` rewrites them in docs/screenshots/ (the screen as seen, JPEG, to keep the repository small).
+ */
+const docScreenshotDir = path.join(repoRoot, "docs", "screenshots");
+const DOC_SCREENSHOTS: Record<string, string> = {
+  "log-in-page": "log-in.jpg",
+  "signed-up-overview": "overview-first-visit.jpg",
+  "number-connected": "number-connected.jpg",
+  "import-result": "import-result.jpg",
+  "campaign-form": "campaign-form.jpg",
+  "campaign-completed": "campaign-completed.jpg",
+  "phone-overview": "phone-overview.jpg",
+  "phone-campaigns": "phone-campaigns.jpg",
+  "phone-new-campaign": "phone-new-campaign.jpg",
+  "cancel-dialog": "cancel-dialog.jpg",
+  "stale-tab-log-in": "stale-tab-log-in.jpg",
+};
+
 async function shot(name: string) {
   step += 1;
   await page.screenshot({ path: path.join(screenshotDir, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true });
+  const docName = DOC_SCREENSHOTS[name];
+  if (docName && process.env.UPDATE_DOC_SCREENSHOTS === "1") {
+    await page.screenshot({ path: path.join(docScreenshotDir, docName), type: "jpeg", quality: 70 });
+  }
 }
 
 /** The reporter prints this note in the run's summary (tests/backendReporter.ts). */
@@ -140,6 +163,7 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
     if (!chromiumPath) return;
     rmSync(screenshotDir, { recursive: true, force: true });
     mkdirSync(screenshotDir, { recursive: true });
+    mkdirSync(docScreenshotDir, { recursive: true });
     buildPagesIfNeeded();
     await startApp();
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
@@ -329,6 +353,23 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       const submitTop = (await page.getByTestId("campaign-submit").boundingBox())!.y;
       expect(previewTop).toBeLessThan(submitTop);
       await shot("phone-new-campaign");
+
+      // 9. After the send (issue 14): the funnel moves with WAHA's acks (the sandbox acks each send up to
+      // DEVICE), and the recipients' outcomes download as CSV with the browser's session.
+      await page.setViewportSize({ width: 1366, height: 900 });
+      await page.getByTestId("nav-campaigns").click();
+      await page.getByTestId("campaigns").getByRole("link", { name: "Spring hello" }).click();
+      await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
+      await expect.poll(() => page.getByTestId("funnel-sent").getAttribute("data-count")).toBe("6");
+      await expect.poll(() => page.getByTestId("funnel-delivered").getAttribute("data-count"), { timeout: 20_000, interval: 500 }).toBe("6");
+      await page.getByTestId("campaign-funnel").scrollIntoViewIfNeeded();
+      await shot("campaign-funnel");
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("campaign-export-csv").click()]);
+      expect(download.suggestedFilename()).toMatch(/^campaign-[0-9a-f-]{36}-recipients\.csv$/);
+      const csvLines = readFileSync((await download.path())!, "utf8").trim().split("\r\n");
+      expect(csvLines[0]).toBe("phone,name,outcome,status,skipReason,sentAt,ack,ackAt,repliedAt,lastError");
+      expect(csvLines).toHaveLength(7);
+      expect(csvLines.slice(1).map((line) => line.split(",")[2])).toEqual(Array(6).fill("delivered"));
       expect(dialogs).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (error) {
