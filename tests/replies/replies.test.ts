@@ -6,7 +6,7 @@
 import { createHmac } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { campaignRecipients, contacts, inboundMessages, whatsappSessions, workspaces } from "~/server/db/schema";
+import { campaignRecipients, contacts, inboundMessages, webhookEndpoints, webhookOutbox, whatsappSessions, workspaces } from "~/server/db/schema";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, TEST_WEBHOOK_SECRET, type TestApp } from "../helpers/app";
 import { waitFor } from "../helpers/waitFor";
@@ -106,6 +106,7 @@ for (const backend of backends) {
         [phones[4], "skipped", "opted_out"],
       ]);
       expect(rows[4]!.attempts).toBe(0);
+      expect((await user.trpc.campaign.get({ id: campaign.id })).counts).toMatchObject({ total: 5, sent: 4, skipped: 1, pending: 0 });
       expect(rows[4]!.wahaMessageId).toBeNull();
 
       // A reply that is not a keyword: attributed to the campaign and counted, the contact stays in.
@@ -113,6 +114,7 @@ for (const backend of backends) {
       expect((await contactByPhone(user.workspaceId, second)).optedOut).toBe(false);
       const replies = await user.trpc.campaign.replies({ id: campaign.id });
       expect(replies.replied).toBe(2);
+      expect(replies.replies.every((item) => item.contactId !== null)).toBe(true);
       expect(replies.sent).toBe(4);
       expect(replies.rate).toBeCloseTo(0.5);
       expect(replies.replies.map((item) => [item.phone, item.text, item.optOut])).toEqual([
@@ -226,7 +228,14 @@ for (const backend of backends) {
       const [one, two] = ["+4915123450021", "+4915123450022"];
       await user.trpc.contactList.addContacts({ id: list.id, contacts: [{ phone: one }, { phone: two }] });
 
+      const [endpoint] = await app.services.db
+        .insert(webhookEndpoints)
+        .values({ workspaceId: user.workspaceId, url: "https://crm.example.com/hook", events: ["contact.opted_out", "recipient.replied"], secret: "whsec_test" })
+        .returning();
       await reply(number.wahaSessionName, one, "unsubscribe");
+      const optedOutEvents = await app.services.db.select().from(webhookOutbox).where(eq(webhookOutbox.endpointId, endpoint!.id));
+      // No campaign messaged this contact: an opt-out, no reply to a campaign.
+      expect(optedOutEvents.map((event) => [event.eventType, (event.payload as { source: string; keyword: string }).keyword])).toEqual([["contact.opted_out", "unsubscribe".toUpperCase()]]);
       await waitFor("confirmation sent", () => messagesTo(number.wahaSessionName, one!).length === 1);
       expect(messagesTo(number.wahaSessionName, one!)[0]!.text).toBe("You will not hear from us again.");
       await reply(number.wahaSessionName, one, "STOP");
@@ -292,6 +301,11 @@ for (const backend of backends) {
       const list = await user.trpc.contactList.create({ name: "Known" });
       await user.trpc.contactList.addContacts({ id: list.id, contacts: [{ phone: "+4915123450051", first_name: "Ana" }] });
 
+      // An outgoing webhook that wants opt-outs (written directly: the address is not what is tested here).
+      const [endpoint] = await app.services.db
+        .insert(webhookEndpoints)
+        .values({ workspaceId: user.workspaceId, url: "https://crm.example.com/hook", events: ["contact.opted_out"], secret: "whsec_test" })
+        .returning();
       const imported = await rest("POST", "/api/v1/suppression/import", "phone\n+4915123450051\n+4915123450052\nnot a phone\n", { "content-type": "text/csv" });
       expect(imported.body).toBeTruthy();
       expect(imported.status, JSON.stringify(imported.body)).toBe(200);
@@ -299,6 +313,11 @@ for (const backend of backends) {
       expect(imported.body.rejected).toHaveLength(1);
       expect(imported.body.rejected[0].line).toBe(4);
 
+      const events = await app.services.db.select().from(webhookOutbox).where(eq(webhookOutbox.endpointId, endpoint!.id)).orderBy(webhookOutbox.id);
+      expect(events.map((event) => [event.eventType, (event.payload as { phone: string; source: string }).phone, (event.payload as { source: string }).source])).toEqual([
+        ["contact.opted_out", "+4915123450052", "suppression_import"],
+        ["contact.opted_out", "+4915123450051", "suppression_import"],
+      ]);
       const { csv } = await user.trpc.contact.exportSuppressed();
       const lines = csv.trim().split("\n");
       expect(lines[0]).toBe("phone,opted_out_at,source");

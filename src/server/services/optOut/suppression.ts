@@ -3,10 +3,10 @@
  * from a CSV (or a plain list) of phones. An import only ever opts out: a phone that is no contact
  * yet becomes one, opted out (counted in the contact quota), and nobody is opted back in.
  */
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "~/server/db/client";
-import { contacts, workspaces } from "~/server/db/schema";
+import { contacts, webhookEndpoints, workspaces } from "~/server/db/schema";
 import { badRequest } from "../errors";
 import { normalisePhone, parseContactsCsv } from "../contactImport";
 import { emitWebhookEvent } from "../outgoingWebhooks/emit";
@@ -94,6 +94,12 @@ export async function importSuppression(
   await db.transaction(async (tx) => {
     const limits = await lockForContacts(tx, workspaceId, options.quotas ?? DEFAULT_QUOTAS);
     const now = new Date();
+    // One event per contact only when an endpoint wants them: a 100,000-line list costs no statement more otherwise.
+    const [wanted] = await tx
+      .select({ id: webhookEndpoints.id })
+      .from(webhookEndpoints)
+      .where(and(eq(webhookEndpoints.workspaceId, workspaceId), isNull(webhookEndpoints.disabledAt), sql`'contact.opted_out' = any(${webhookEndpoints.events})`))
+      .limit(1);
     for (let start = 0; start < phones.length; start += 1000) {
       const batch = phones.slice(start, start + 1000);
       // New phones become opted-out contacts; existing ones are opted out unless they already are.
@@ -109,7 +115,7 @@ export async function importSuppression(
         .returning({ id: contacts.id, phone: contacts.phone });
       created += inserted.length;
       optedOut += inserted.length + updated.length;
-      for (const row of [...inserted, ...updated]) {
+      for (const row of wanted ? [...inserted, ...updated] : []) {
         await emitWebhookEvent(tx, {
           type: "contact.opted_out",
           workspaceId,

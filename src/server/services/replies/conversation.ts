@@ -51,11 +51,12 @@ export async function contactConversation(db: Db, workspaceId: string, contactId
     .select({ at: inboundMessages.receivedAt, campaignId: inboundMessages.campaignId, text: inboundMessages.body, optOut: inboundMessages.optOut })
     .from(inboundMessages)
     .where(and(eq(inboundMessages.contactId, contactId), eq(inboundMessages.workspaceId, workspaceId)))
-    .orderBy(desc(inboundMessages.receivedAt))
+    .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))
     .limit(CONVERSATION_LIMIT);
   const items: ConversationItem[] = [
-    ...sends.map((send) => ({ kind: "sent" as const, ...send, at: new Date(send.at) })),
-    ...received.map((message) => ({ kind: "received" as const, ...message })),
+    // Both were read newest first (the most recent ones); oldest first, so equal times keep their order.
+    ...sends.reverse().map((send) => ({ kind: "sent" as const, ...send, at: new Date(send.at) })),
+    ...received.reverse().map((message) => ({ kind: "received" as const, ...message })),
   ].sort((a, b) => a.at.getTime() - b.at.getTime());
   return { contact, items };
 }
@@ -91,7 +92,7 @@ export async function campaignReplies(db: Db, workspaceId: string, campaignId: s
     .from(inboundMessages)
     .leftJoin(contacts, eq(contacts.id, inboundMessages.contactId))
     .where(and(eq(inboundMessages.campaignId, campaignId), isNotNull(inboundMessages.campaignId)))
-    .orderBy(asc(inboundMessages.receivedAt))
+    .orderBy(asc(inboundMessages.receivedAt), asc(inboundMessages.id))
     .limit(limit);
   const replied = Number(counts?.replied ?? 0);
   const sent = Number(counts?.sent ?? 0);

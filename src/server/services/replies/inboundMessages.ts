@@ -28,6 +28,9 @@ const messagePayload = z.object({
   participant: z.string().max(200).nullish(),
 });
 
+/** A message delivered this soon after its WAHA timestamp is dated by our clock (WAHA's has whole seconds). */
+const LIVE_DELIVERY_MS = 60_000;
+
 /** A phone's chat: `491511234567@c.us` (or `@s.whatsapp.net`) → "+491511234567"; anything else → null. */
 export function phoneOfChat(chatId: string): string | null {
   const match = /^(\d{6,15})@(?:c\.us|s\.whatsapp\.net)$/.exec(chatId);
@@ -70,10 +73,10 @@ export async function applyInboundMessage(tx: Db, wahaSessionName: string, paylo
   );
   if (!session) return { kind: "ignored" };
   const body = message.body ?? "";
-  // WAHA's timestamp has whole seconds: a message received live within that second takes our clock's
-  // milliseconds, so it sorts after the send it answers.
+  // WAHA's timestamp has whole seconds: a message delivered live (within a minute of it) takes our
+  // clock's time instead, so that it sorts after the send it answers and after the message before it.
   const stampMs = message.timestamp ? message.timestamp * 1000 : now.getTime();
-  const receivedAt = now.getTime() >= stampMs && now.getTime() < stampMs + 1000 ? now : new Date(stampMs);
+  const receivedAt = now.getTime() >= stampMs && now.getTime() < stampMs + LIVE_DELIVERY_MS ? now : new Date(stampMs);
   const keyword = matchOptOutKeyword(body, session.opt_out_keywords);
 
   // The contact, and the last send to it from this number within the window: the reply's campaign
