@@ -8,7 +8,9 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { queryRows } from "~/server/db/client";
+import { webhookEndpoints } from "~/server/db/schema";
 import { emitWebhookEvent } from "~/server/services/outgoingWebhooks/emit";
+import { purgeExpiredRows } from "~/server/services/scheduling/sweep";
 import { WebhookDeliverer } from "~/server/services/outgoingWebhooks/deliverer";
 import { verifyWebhookSignature } from "~/server/services/outgoingWebhooks/signature";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
@@ -155,6 +157,26 @@ for (const backend of backends) {
       expect(completed.json.data.counts.failed).toBe(1);
       expect(receiver.received.map((webhook) => webhook.eventType)).toEqual(["campaign.paused", "recipient.failed", "campaign.completed"]);
     }, 60_000);
+
+    it("the sweep's housekeeping deletes deliveries finished more than 30 days ago, never an undelivered one", async () => {
+      const user = await createTestUser(app);
+      const [endpoint] = await app.services.db
+        .insert(webhookEndpoints)
+        .values({ workspaceId: user.workspaceId, url: "https://93.184.215.14/old", events: ["recipient.sent"], secret: "s", disabledAt: new Date() })
+        .returning();
+      const row = (delivered: string, nextAttempt: string) => sql`
+        insert into webhook_outbox (endpoint_id, event_type, payload, created_at, delivered_at, next_attempt_at)
+        values (${endpoint!.id}::uuid, 'recipient.sent', '{}'::jsonb, now() - interval '31 days', ${delivered === "null" ? null : sql.raw(delivered)}, ${sql.raw(nextAttempt)})
+        returning id`;
+      const [old] = await queryRows<{ id: number }>(app.services.db, row("now() - interval '31 days'", "now() - interval '31 days'"));
+      const [gaveUp] = await queryRows<{ id: number }>(app.services.db, row("null", "'infinity'::timestamptz"));
+      const [waiting] = await queryRows<{ id: number }>(app.services.db, row("null", "now() + interval '1 hour'"));
+      const removed = await purgeExpiredRows(app.services.db);
+      expect(removed.webhookDeliveries).toBeGreaterThanOrEqual(2);
+      const left = await queryRows<{ id: number }>(app.services.db, sql`select id from webhook_outbox where endpoint_id = ${endpoint!.id}::uuid`);
+      expect(left.map((r) => Number(r.id))).toEqual([Number(waiting!.id)]);
+      expect([old, gaveUp].every(Boolean)).toBe(true);
+    });
 
     it("an event exists only if the change that emitted it committed; no endpoint, no row", async () => {
       // A receiver of its own, up from the start (the other test's is down at first).

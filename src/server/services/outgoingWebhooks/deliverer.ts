@@ -149,6 +149,7 @@ export class WebhookDeliverer {
              attempts = o.attempts + 1
         from webhook_endpoints e
        where e.id = o.endpoint_id
+         and e.disabled_at is null
          and o.id in (
            select c.id from webhook_outbox c
             where c.delivered_at is null and c.next_attempt_at <= now()

@@ -4,6 +4,7 @@ import { campaigns } from "~/server/db/schema";
 import { holderIsGone } from "../runner/presence";
 import { purgeExpiredAuthRows } from "../auth/purge";
 import { pruneWebhookEvents } from "../wahaWebhooks";
+import { pruneWebhookOutbox } from "../outgoingWebhooks/retention";
 
 /**
  * What the scheduler reads from the database, and the pure decision the periodic sweep (and
@@ -87,7 +88,10 @@ export function planSweep(input: SweepInput): SweepPlan {
 /** Housekeeping runs with the sweep, but at most this often per process (its rows expire in hours, not seconds). */
 export const HOUSEKEEPING_INTERVAL_MS = 10 * 60_000;
 
-/** Rows whose time is over: ended or idle log-in sessions, old throttle rows, expired invites, old webhook event ids. */
+/**
+ * Rows whose time is over: ended or idle log-in sessions, old throttle rows, expired invites, old webhook
+ * event ids, outgoing webhook deliveries finished more than 30 days ago.
+ */
 export async function purgeExpiredRows(db: Db) {
-  return { ...(await purgeExpiredAuthRows(db)), webhookEvents: await pruneWebhookEvents(db) };
+  return { ...(await purgeExpiredAuthRows(db)), webhookEvents: await pruneWebhookEvents(db), webhookDeliveries: await pruneWebhookOutbox(db) };
 }
