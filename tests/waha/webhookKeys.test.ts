@@ -48,9 +48,9 @@ for (const backend of backends) {
       await Promise.all([database?.close(), fake?.close()]);
     });
 
-    it("unsigned → signed, other hooks and the NOWEB store kept; a signed one untouched; none → added; gone from WAHA → missing", async () => {
+    it("unsigned → signed, other hooks and the NOWEB store kept; a signed one untouched; none → added; gone from WAHA → missing; without `message` → subscribed", async () => {
       const [workspace] = await database.db.insert(workspaces).values({ name: "w" }).returning();
-      const names = { unsigned: "wc-old-unsigned", signed: "wc-already-signed", bare: "wc-no-webhook", gone: "wc-gone-from-waha" };
+      const names = { unsigned: "wc-old-unsigned", signed: "wc-already-signed", bare: "wc-no-webhook", gone: "wc-gone-from-waha", noReplies: "wc-before-replies" };
       await database.db
         .insert(whatsappSessions)
         .values(Object.entries(names).map(([name, wahaSessionName]) => ({ workspaceId: workspace!.id, name, wahaSessionName, status: "WORKING" as const })));
@@ -62,6 +62,8 @@ for (const backend of backends) {
       });
       await client.createSession(names.signed, { start: true, webhooks: [{ url: webhookUrl, events: NUMBER_WEBHOOK_EVENTS, hmacKey: KEY }] });
       await client.createSession(names.bare, { start: true });
+      // Signed, but made before the app read replies (issue 14): no `message` event.
+      await client.createSession(names.noReplies, { start: true, webhooks: [{ url: webhookUrl, events: ["session.status", "message.ack"], hmacKey: KEY }] });
       const callsBefore = fake.calls().length;
 
       const results = await signNumberWebhooks(database.db, client, { webhookUrl, hmacKey: KEY });
@@ -71,7 +73,9 @@ for (const backend of backends) {
         signed: "unchanged",
         bare: "added",
         gone: "missing",
+        noReplies: "subscribed",
       });
+      expect(await client.getSessionConfig(names.noReplies)).toEqual({ webhooks: [{ url: webhookUrl, events: ["session.status", "message.ack", "message"], hmac: { key: KEY } }] });
       const unsigned = await client.getSessionConfig(names.unsigned);
       expect(unsigned).toMatchObject({
         webhooks: [{ url: webhookUrl, events: NUMBER_WEBHOOK_EVENTS, hmac: { key: KEY } }, OTHER_HOOK],
@@ -80,7 +84,7 @@ for (const backend of backends) {
       expect(await client.getSessionConfig(names.bare)).toEqual({ webhooks: [{ url: webhookUrl, events: NUMBER_WEBHOOK_EVENTS, hmac: { key: KEY } }] });
       // Written only where something was missing: one PUT each for the unsigned and the bare number.
       const puts = fake.calls().slice(callsBefore).filter((call) => call.method === "PUT");
-      expect(puts.map((call) => call.session).sort()).toEqual([names.bare, names.unsigned].sort());
+      expect(puts.map((call) => call.session).sort()).toEqual([names.bare, names.unsigned, names.noReplies].sort());
 
       // WAHA now signs that number's events with the key, so this app accepts them.
       received.length = 0;
@@ -89,7 +93,7 @@ for (const backend of backends) {
       expect(verifyWebhookSignature(event.body, event.signature, KEY)).toBe(true);
       // Running it again changes nothing.
       const again = await signNumberWebhooks(database.db, client, { webhookUrl, hmacKey: KEY });
-      expect(again.filter((result) => result.outcome !== "missing").map((result) => result.outcome)).toEqual(["unchanged", "unchanged", "unchanged"]);
+      expect(again.filter((result) => result.outcome !== "missing").map((result) => result.outcome)).toEqual(["unchanged", "unchanged", "unchanged", "unchanged"]);
     });
   });
 }

@@ -3,7 +3,8 @@
  * before WAHA_WEBHOOK_SECRET (or AUTH_SECRET) existed has a webhook without `hmac.key`: WAHA posts
  * its events unsigned and this app refuses them (wahaWebhooks.ts). `signNumberWebhooks` reads each
  * number's session config from WAHA and, where this app's webhook lacks the key (or has another
- * one), writes the config back with the key, everything else kept. Run by `npm run cli --
+ * one) or an event the app reads (`message` came with issue 14), writes the config back with them,
+ * everything else kept. Run by `npm run cli --
  * sign-webhooks`, on purpose rather than at every start: WAHA may restart a session to apply a new
  * config, and the owner should choose when.
  */
@@ -27,6 +28,8 @@ export type WebhookKeyOutcome =
   | "unchanged"
   /** This app's webhook had no key, or another one: now it has this one. */
   | "signed"
+  /** This app's webhook had the key but not every event the app reads (e.g. `message`, issue 14): now it has them. */
+  | "subscribed"
   /** No webhook pointed at this app: one was added, signed. */
   | "added"
   /** WAHA has no such session (deleted there): nothing to sign. */
@@ -69,10 +72,14 @@ async function signOne(waha: WahaApiClient, session: string, settings: { webhook
   const ours = webhooks.findIndex((hook) => asRecord(hook)?.url === settings.webhookUrl);
   if (ours >= 0) {
     const hook = asRecord(webhooks[ours])!;
-    if (asRecord(hook.hmac)?.key === settings.hmacKey) return "unchanged";
-    const signed = webhooks.map((other, index) => (index === ours ? { ...hook, hmac: { ...asRecord(hook.hmac), key: settings.hmacKey } } : other));
-    await waha.updateSessionConfig(session, { ...config, webhooks: signed });
-    return "signed";
+    const events = Array.isArray(hook.events) ? (hook.events as unknown[]) : [];
+    // A number made before the app read an event (e.g. `message`, issue 14) is subscribed to it too.
+    const missing = events.includes("*") ? [] : NUMBER_WEBHOOK_EVENTS.filter((event) => !events.includes(event));
+    const keyed = asRecord(hook.hmac)?.key === settings.hmacKey;
+    if (keyed && missing.length === 0) return "unchanged";
+    const fixed = { ...hook, events: [...events, ...missing], hmac: { ...asRecord(hook.hmac), key: settings.hmacKey } };
+    await waha.updateSessionConfig(session, { ...config, webhooks: webhooks.map((other, index) => (index === ours ? fixed : other)) });
+    return keyed ? "subscribed" : "signed";
   }
   const added = { url: settings.webhookUrl, events: NUMBER_WEBHOOK_EVENTS, hmac: { key: settings.hmacKey } };
   await waha.updateSessionConfig(session, { ...config, webhooks: [...webhooks, added] });
