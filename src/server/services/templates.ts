@@ -189,7 +189,8 @@ async function bestSampleContact(db: Db, workspaceId: string, body: string, attr
     ...(used.has("first_name") || used.has("firstname") || used.has("name") ? [sql`(coalesce(trim(${contacts.firstName}), '') <> '')::int`] : []),
     ...keys.map((key) => sql`(coalesce(trim(${contacts.attributes} ->> ${key}), '') <> '')::int`),
   ];
-  const score = filled.length > 0 ? sql.join(filled, sql` + `) : sql`0`;
+  // Without placeholders to fill, the earliest imported contact (a constant would read as a column number).
+  const byScore = filled.length > 0 ? [desc(sql`(${sql.join(filled, sql` + `)})`)] : [];
   const query = db
     .select({ id: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
     .from(contacts);
@@ -198,7 +199,7 @@ async function bestSampleContact(db: Db, workspaceId: string, body: string, attr
     : query
   )
     .where(eq(contacts.workspaceId, workspaceId))
-    .orderBy(desc(score), asc(contacts.createdAt), asc(contacts.id))
+    .orderBy(...byScore, asc(contacts.createdAt), asc(contacts.id))
     .limit(1);
   return row ? { ...row, attributes: row.attributes ?? {} } : null;
 }
