@@ -293,6 +293,21 @@ for (const backend of backends) {
       const viaKey = await rest("POST", `/api/v1/contacts/${contact.id}/opt-in`);
       expect(viaKey.status).toBe(200);
       expect(viaKey.body.optedOut).toBe(false);
+
+      // The workspace's opt-out settings over REST.
+      const settings = await rest("GET", "/api/v1/settings/opt-out");
+      expect(settings.status).toBe(200);
+      expect(settings.body).toMatchObject({ usesDefaultKeywords: true, confirmation: null, replyAttributionDays: 7 });
+      expect(settings.body.keywords).toEqual(expect.arrayContaining(["STOP", "BAJA", "ARRÊT"]));
+      const patched = await rest("PATCH", "/api/v1/settings/opt-out", { keywords: ["Pare"], confirmation: "Ok, no more messages." });
+      expect(patched.status).toBe(200);
+      expect(patched.body).toMatchObject({ keywords: ["Pare"], usesDefaultKeywords: false, confirmation: "Ok, no more messages." });
+      const blank = await rest("PATCH", "/api/v1/settings/opt-out", { keywords: ["!!"] });
+      expect(blank.status).toBe(400);
+      expect(blank.body.error.message).toMatch(/Keyword 1/);
+      expect((await rest("PATCH", "/api/v1/settings/opt-out", { keywords: [] })).status).toBe(400);
+      expect((await rest("PATCH", "/api/v1/settings/opt-out", { stopWords: ["x"] })).body.error.message).toMatch(/stopWords/);
+      expect((await rest("GET", "/api/v1/settings/opt-out")).body.keywords).toEqual(["Pare"]);
     });
 
     it("suppression list: CSV import opts out (creating missing contacts, within the quota), export lists them, and a contact import never opts back in", async () => {
