@@ -28,6 +28,8 @@ export default function TemplatesPage() {
   const [name, setName] = useState("");
   const [body, setBody] = useState("");
   const [mediaId, setMediaId] = useState("");
+  // The preview says what is wrong with the body as it is typed: the save's error about it is not said twice.
+  const [bodyIssueShown, setBodyIssueShown] = useState(false);
   const imageUrl = useMediaUrl(mediaId || null);
 
   const refresh = () => void queryClient.invalidateQueries(trpc.template.pathFilter());
@@ -66,7 +68,8 @@ export default function TemplatesPage() {
       },
     }),
   );
-  const saveError = editing ? update.error : create.error;
+  const anySaveError = editing ? update.error : create.error;
+  const saveError = anySaveError?.data && "field" in anySaveError.data && anySaveError.data.field === "body" && bodyIssueShown ? null : anySaveError;
 
   return (
     <>
@@ -155,7 +158,7 @@ export default function TemplatesPage() {
             </form>
           </Card>
           <Card title="Preview">
-            <MessagePreview body={body} imageUrl={imageUrl} />
+            <MessagePreview body={body} imageUrl={imageUrl} onIssues={setBodyIssueShown} />
           </Card>
         </div>
       </div>
