@@ -29,7 +29,7 @@ describe("a CSV split into parts for the import", () => {
     expect(parts.reduce((sum, part) => sum + part.rows, 0)).toBe(50_000);
     for (const part of parts) {
       expect(part.rows).toBeLessThanOrEqual(5_000);
-      expect(part.csv.length).toBeLessThan(400_100);
+      expect(part.csv.length).toBeLessThan(250_100);
     }
     const last = parts.at(-1)!;
     expect(parseContactsCsv(last.csv).rows.at(-1)!.line + last.lineOffset).toBe(50_001);
