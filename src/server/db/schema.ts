@@ -507,6 +507,8 @@ export const inboundMessages = pgTable(
     body: text("body").notNull(),
     /** The message matched an opt-out keyword. */
     optOut: boolean("opt_out").notNull().default(false),
+    /** The opt-out confirmation this message triggered: `sent`, `held` (the number at a limit or restricted), `failed`; null: none. */
+    confirmation: text("confirmation"),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
     createdAt: createdAt(),
   },
