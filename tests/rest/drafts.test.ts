@@ -95,6 +95,18 @@ describe.each(backends)("[%s] campaign drafts over REST", (kind) => {
     expect(noTime.body.error.message).toContain('status "Draft"');
   });
 
+  it("one placeholder syntax: defaultName and {Name} are refused, saying to write {{first_name|fallback}}", async () => {
+    const old = await api("POST", "/api/v1/campaigns", { name: "Old client", status: "Draft", defaultName: "friend" });
+    expect(old.status).toBe(400);
+    expect(old.body.error).toMatchObject({ field: "defaultName", message: expect.stringContaining("{{first_name|friend}}") });
+    const seedStyle = await api("POST", "/api/v1/campaigns", { name: "Seed style", listId, text: "Hi {Name}!", scheduledAt: inMs(60_000) });
+    expect(seedStyle.status).toBe(400);
+    expect(seedStyle.body.error).toMatchObject({ field: "text", message: expect.stringMatching(/^Write \{\{first_name\|friend\}\} instead of \{Name\}/) });
+    const template = await api("POST", "/api/v1/templates", { name: "Seed style", body: "Dear {name}" });
+    expect(template.status).toBe(400);
+    expect(template.body.error).toMatchObject({ field: "body" });
+  });
+
   it("never sends a draft, even with its planned time passed; once scheduled it sends every message", async () => {
     const before = app.services.fakeWaha!.messages().length;
     const draft = await api("POST", "/api/v1/campaigns", {
