@@ -79,7 +79,7 @@ export function MessageEditor({
             without a name.
           </li>
           <li>
-            <code>{"{Name}"}</code> (single braces) still works, and falls back to the campaign’s default name.
+            That is the one syntax: the old <code>{"{Name}"}</code> (single braces) is refused; write <code>{"{{first_name|friend}}"}</code>.
           </li>
           <li>
             Choices in braces vary the text per contact: <code>{"{Hi|Hello|Hey}"}</code>, nested too (

@@ -2,7 +2,7 @@
  * Spintax: `{Hi|Hello|Hey} {{first_name}}` sends one of the choices to each recipient, nested groups
  * allowed (`{Hi|Hello {there|friend}}`). The rules:
  * - a group is `{…|…}` with at least one bar; a brace pair without a bar is ordinary text and keeps its
- *   braces (`{Name}` stays the seed project's placeholder, `{like this}` stays text);
+ *   braces (`{like this}` stays text; the old `{Name}` is refused before, by personalization.ts);
  * - `{{…}}` is a placeholder, never spintax; its bar is the fallback's (`{{first_name|there}}`);
  * - `\{`, `\}`, `\|` and `\\` write the character itself;
  * - an unclosed `{` or `{{`, a `}` that closes nothing and a `|` outside any group are refused with
