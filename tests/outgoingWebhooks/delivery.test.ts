@@ -4,7 +4,7 @@
  * WEBHOOK_ALLOW_PRIVATE) is down at first, then comes up, and gets every event: in order per
  * campaign, signed, each id once. The backoff is shortened so that the test waits seconds, not minutes.
  */
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { queryRows } from "~/server/db/client";
@@ -52,6 +52,7 @@ for (const backend of backends) {
       expect(created.status).toBe(201);
       expect(created.body.secret).toMatch(/^whsec_[0-9a-f]{64}$/);
       const secret: string = created.body.secret;
+      const endpointId: string = created.body.id;
       const listed = await rest("GET", "/api/v1/webhooks");
       expect(listed.body.items).toHaveLength(1);
       expect(listed.body.items[0].secret).toBeUndefined();
@@ -79,10 +80,9 @@ for (const backend of backends) {
       }
       // Down: every event is still waiting, and has been tried more than once (connection refused).
       await waitFor("retried while the receiver is down", async () => {
-        const [row] = await queryRows<{ n: number }>(app.services.db, sql`select count(*)::int as n from webhook_outbox where attempts >= 2`);
+        const [row] = await queryRows<{ n: number }>(app.services.db, sql`select count(*)::int as n from webhook_outbox where endpoint_id = ${endpointId}::uuid and attempts >= 2`);
         return row!.n >= 2;
       });
-      const endpointId: string = created.body.id;
       const whileDown = await rest("GET", `/api/v1/webhooks/${endpointId}/deliveries?limit=100`);
       expect(whileDown.status).toBe(200);
       expect(whileDown.body.items).toHaveLength(10);
@@ -92,7 +92,7 @@ for (const backend of backends) {
 
       await receiver.start();
       await waitFor("every event delivered", async () => {
-        const [row] = await queryRows<{ n: number }>(app.services.db, sql`select count(*)::int as n from webhook_outbox where delivered_at is null`);
+        const [row] = await queryRows<{ n: number }>(app.services.db, sql`select count(*)::int as n from webhook_outbox where endpoint_id = ${endpointId}::uuid and delivered_at is null`);
         return row!.n === 0;
       }, { timeoutMs: 20_000 });
 
@@ -176,7 +176,36 @@ for (const backend of backends) {
       const left = await queryRows<{ id: number }>(app.services.db, sql`select id from webhook_outbox where endpoint_id = ${endpoint!.id}::uuid`);
       expect(left.map((r) => Number(r.id))).toEqual([Number(waiting!.id)]);
       expect([old, gaveUp].every(Boolean)).toBe(true);
+      await app.services.db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, endpoint!.id));
     });
+
+    it("a slow receiver never slows sending: the campaign completes while its events are still being answered", async () => {
+      const receiver = await createReceiver({ delayMs: () => 1_500 });
+      await receiver.start();
+      onTestFinished(() => receiver.stop());
+      const user = await createTestUser(app);
+      const rest = restClient(app, user.apiKey);
+      expect((await rest("POST", "/api/v1/webhooks", { url: receiver.url, events: ["campaign.started", "recipient.sent", "campaign.completed"] })).status).toBe(201);
+      const session = await user.trpc.whatsappSession.create({ name: "Slow receiver" });
+      app.fakeWaha.setSessionStatus(session.wahaSessionName, "WORKING");
+      const list = await user.trpc.contactList.create({ name: "Slow" });
+      await user.trpc.contactList.addContacts({ id: list.id, contacts: [1, 2, 3, 4].map((n) => ({ phone: `+4915123459${n}00` })) });
+      const campaign = await user.trpc.campaign.create({
+        name: "Slow receiver",
+        listId: list.id,
+        text: "Hello",
+        sessionId: session.id,
+        scheduledAt: new Date(Date.now() + 1500).toISOString(),
+        delayMinMs: 50,
+        delayMaxMs: 100,
+      });
+      await waitFor("completed", async () => (await user.trpc.campaign.get({ id: campaign.id })).status === "Completed", { timeoutMs: 20_000 });
+      // 6 events in order at 1.5 s each: at most the first two were answered when the last message went out.
+      const answeredAtCompletion = receiver.received.length;
+      expect(answeredAtCompletion).toBeLessThanOrEqual(2);
+      await waitFor("all 6 events", () => receiver.received.length === 6, { timeoutMs: 30_000 });
+      expect(receiver.received.map((webhook) => webhook.eventType)).toEqual(["campaign.started", "recipient.sent", "recipient.sent", "recipient.sent", "recipient.sent", "campaign.completed"]);
+    }, 60_000);
 
     it("an event exists only if the change that emitted it committed; no endpoint, no row", async () => {
       // A receiver of its own, up from the start (the other test's is down at first).
