@@ -248,6 +248,13 @@ for (const backend of backends) {
       await reply(number.wahaSessionName, two, "stop");
       expect((await contactByPhone(user.workspaceId, two!)).optedOut).toBe(true);
       expect(messagesTo(number.wahaSessionName, two!)).toHaveLength(0);
+      const recorded = await app.services.db.select().from(inboundMessages).where(eq(inboundMessages.sessionId, number.id)).orderBy(inboundMessages.id);
+      // The first opt-out's confirmation went, the second STOP of the same contact changed nothing, the last was held.
+      expect(recorded.map((row) => [row.fromPhone, row.body, row.confirmation])).toEqual([
+        [one, "unsubscribe", "sent"],
+        [one, "STOP", null],
+        [two, "stop", "held"],
+      ]);
     });
 
     it("workspace keywords replace the defaults, whole message, case- and accent-insensitive", async () => {

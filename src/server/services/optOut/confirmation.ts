@@ -3,11 +3,13 @@
  * contact out, on the number it wrote to. It skips the campaign's pacing (no delay, no send slot) but
  * not the number's limits: it is counted in the number's local day and hour like a campaign message,
  * in the same conditional UPDATE the send step uses, and is not sent while the number is restricted
- * or at a limit. What happened is logged; a confirmation that could not go is never retried (the
- * contact already stopped hearing from us, which is what matters).
+ * or at a limit. What happened is recorded on the inbound message (`confirmation`: sent, held,
+ * failed) and logged; a confirmation that could not go is never retried (the contact already
+ * stopped hearing from us, which is what matters).
  */
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
+import { inboundMessages } from "~/server/db/schema";
 import { childLogger } from "~/server/logger";
 import { loadNumberState } from "../runner/sendRules";
 import { localDayBounds, localHourBounds } from "../safeSending/calendar";
@@ -47,16 +49,23 @@ export async function sendOptOutConfirmation(
         returning s.id`,
   );
   if (counted.length === 0) {
+    await record(db, optOut, "held");
     log.info({ sessionId: optOut.sessionId, contactId: optOut.contactId, inboundMessageId: optOut.inboundMessageId }, "opt-out confirmation not sent: the number is at its daily or hourly limit, or restricted");
     return "held";
   }
   try {
     await waha.sendText({ session: optOut.wahaSessionName, chatId: optOut.chatId, text: optOut.confirmation });
+    await record(db, optOut, "sent");
     log.info({ sessionId: optOut.sessionId, contactId: optOut.contactId, inboundMessageId: optOut.inboundMessageId }, "opt-out confirmation sent");
     return "sent";
   } catch (error) {
     // Whether it went out is unknown: the count is kept (over-counting is the safe side of a limit).
     log.warn({ err: error, sessionId: optOut.sessionId, contactId: optOut.contactId }, "opt-out confirmation could not be sent");
+    await record(db, optOut, "failed");
     return "failed";
   }
+}
+
+async function record(db: Db, optOut: OptedOutByReply, outcome: Exclude<ConfirmationOutcome, "no_number">): Promise<void> {
+  await db.update(inboundMessages).set({ confirmation: outcome }).where(eq(inboundMessages.id, optOut.inboundMessageId));
 }

@@ -9,7 +9,7 @@ import { notFound } from "../errors";
 
 export type ConversationItem =
   | { kind: "sent"; at: Date; campaignId: string; campaignName: string; sessionId: string | null; status: string; skipReason: string | null; ack: number | null; text: string }
-  | { kind: "received"; at: Date; campaignId: string | null; text: string; optOut: boolean };
+  | { kind: "received"; at: Date; campaignId: string | null; text: string; optOut: boolean; confirmation: string | null };
 
 /** At most this many items of each kind: a conversation page, not an archive. */
 const CONVERSATION_LIMIT = 200;
@@ -48,7 +48,13 @@ export async function contactConversation(db: Db, workspaceId: string, contactId
     .orderBy(desc(campaignRecipients.id))
     .limit(CONVERSATION_LIMIT);
   const received = await db
-    .select({ at: inboundMessages.receivedAt, campaignId: inboundMessages.campaignId, text: inboundMessages.body, optOut: inboundMessages.optOut })
+    .select({
+      at: inboundMessages.receivedAt,
+      campaignId: inboundMessages.campaignId,
+      text: inboundMessages.body,
+      optOut: inboundMessages.optOut,
+      confirmation: inboundMessages.confirmation,
+    })
     .from(inboundMessages)
     .where(and(eq(inboundMessages.contactId, contactId), eq(inboundMessages.workspaceId, workspaceId)))
     .orderBy(desc(inboundMessages.receivedAt), desc(inboundMessages.id))

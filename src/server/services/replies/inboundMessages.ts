@@ -80,7 +80,8 @@ export async function applyInboundMessage(tx: Db, wahaSessionName: string, paylo
   const keyword = matchOptOutKeyword(body, session.opt_out_keywords);
 
   // The contact, and the last send to it from this number within the window: the reply's campaign
-  // (from the number's campaigns, each probed by its (campaign, contact) index).
+  // (from the number's campaigns, each probed by its (campaign, contact) index). A recipient still
+  // `sending` (a reply can beat the step that records the send) or `unknown` counts from when it went.
   const [target] = await queryRows<{ contact_id: string | null; recipient_id: string | null; campaign_id: string | null; replied_at: Date | null }>(
     tx,
     sql`select c.id as contact_id, r.id::text as recipient_id, r.campaign_id, r.replied_at
@@ -89,8 +90,9 @@ export async function applyInboundMessage(tx: Db, wahaSessionName: string, paylo
             select r.id, r.campaign_id, r.replied_at
               from campaigns k join campaign_recipients r on r.campaign_id = k.id and r.contact_id = c.id
              where k.session_id = ${session.id}::uuid
-               and r.sent_at >= ${now.toISOString()}::timestamptz - make_interval(days => ${session.reply_attribution_days})
-             order by r.sent_at desc limit 1) r on true
+               and (r.sent_at is not null or r.status in ('sending', 'unknown'))
+               and coalesce(r.sent_at, r.sending_started_at) >= ${now.toISOString()}::timestamptz - make_interval(days => ${session.reply_attribution_days})
+             order by coalesce(r.sent_at, r.sending_started_at) desc limit 1) r on true
          where c.workspace_id = ${session.workspace_id}::uuid and c.phone = ${phone}`,
   );
   const contactId = target?.contact_id ?? null;

@@ -31,6 +31,12 @@ const SEND_WORDS: Record<string, string> = {
   cancelled: "not sent: campaign cancelled",
 };
 
+const CONFIRMATION_WORDS: Record<string, string> = {
+  sent: "sent",
+  held: "not sent: the number was at its daily or hourly limit",
+  failed: "could not be sent",
+};
+
 function ackWords(ack: number | null): string | null {
   if (ack === null) return null;
   if (ack >= 3) return "read";
@@ -157,6 +163,7 @@ export default function ContactPage() {
                         </>
                       ) : null}
                       {formatDateTime(item.at)}
+                      {item.confirmation ? ` · confirmation ${CONFIRMATION_WORDS[item.confirmation] ?? item.confirmation}` : ""}
                     </p>
                   </li>
                 ),
