@@ -62,7 +62,8 @@ export async function applyInboundMessage(tx: Db, wahaSessionName: string, paylo
   const parsed = messagePayload.safeParse(payload);
   if (!parsed.success) return { kind: "ignored" };
   const message = parsed.data;
-  if (message.fromMe === true || message.participant) return { kind: "ignored" };
+  if (message.fromMe === true) return { kind: "ignored" };
+  // Groups (`@g.us`) and broadcasts have no phone as their chat; the sender is then in `participant`.
   const phone = phoneOfChat(message.from);
   if (!phone) return { kind: "ignored" };
   const [session] = await queryRows<SessionRow>(
