@@ -47,6 +47,10 @@ describe("the OpenAPI document's 503", () => {
         "POST /api/v1/campaigns/{id}/pause",
         "POST /api/v1/campaigns/{id}/resume",
         "POST /api/v1/campaigns/{id}/cancel",
+        "POST /api/v1/campaigns/{id}/schedule",
+        // Issue 14: both arm (or start) the new campaign.
+        "POST /api/v1/campaigns/{id}/retry-failed",
+        "POST /api/v1/campaigns/{id}/duplicate",
       ].sort(),
     );
     expect(JSON.stringify(doc.components.responses.Unavailable)).toContain('"retryable":{"const":true}');
