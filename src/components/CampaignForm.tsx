@@ -15,6 +15,7 @@ import { Card } from "./ui/card";
 import { ErrorMessage } from "./ui/error";
 import { Field, Input, Select } from "./ui/field";
 import { useToast } from "./ui/toast";
+import { sessionStatusLabel } from "./StatusBadge";
 
 type ErrorWithField = { message: string; data?: { field?: string | null } | null } | null;
 
@@ -197,7 +198,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
               hint={
                 chosenSession && chosenSession.status !== "WORKING" ? (
                   <span className="text-amber-700">
-                    This number is {chosenSession.status}, not connected: the campaign pauses at its start until you link it.
+                    This number is {sessionStatusLabel(chosenSession.status).toLowerCase()}, not connected: the campaign pauses at its start until you link it.
                   </span>
                 ) : sessions.data?.length === 0 ? (
                   <Link href="/numbers" className="text-emerald-800 underline">
@@ -210,7 +211,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 {sessions.data && sessions.data.length !== 1 ? <option value="">Choose a number</option> : null}
                 {sessions.data?.map((session) => (
                   <option key={session.id} value={session.id}>
-                    {session.name} {session.phoneNumber ? `(${session.phoneNumber})` : ""} · {session.status}
+                    {session.name} {session.phoneNumber ? `(${session.phoneNumber})` : ""} · {sessionStatusLabel(session.status)}
                   </option>
                 ))}
               </Select>

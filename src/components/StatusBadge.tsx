@@ -28,9 +28,14 @@ const SESSION_LABELS: Record<string, { label: string; tone: Tone }> = {
   FAILED: { label: "Failed", tone: "red" },
 };
 
+/** "Connected" for WORKING, "Waiting for scan" for SCAN_QR_CODE: what a person reads instead of WAHA's code. */
+export function sessionStatusLabel(status: string): string {
+  return SESSION_LABELS[status]?.label ?? status;
+}
+
 /** A plain word for WAHA's status; the code itself (what WAHA's docs and logs use) in the tooltip. */
 export function SessionStatusBadge({ status, testId }: { status: string; testId?: string }) {
-  const known = SESSION_LABELS[status] ?? { label: status, tone: "gray" as Tone };
+  const known = { label: sessionStatusLabel(status), tone: SESSION_LABELS[status]?.tone ?? ("gray" as Tone) };
   return (
     <Badge tone={known.tone} testId={testId} title={`WAHA status: ${status}`}>
       {known.label}

@@ -14,6 +14,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parse as parseCsv } from "csv-parse/sync";
 import { fixturePath } from "../fixtures/paths";
 import { buildPages, pagesBuildIsStale } from "../../scripts/pagesBuild";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
@@ -352,6 +353,8 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       const previewTop = (await page.getByRole("heading", { name: "Preview" }).boundingBox())!.y;
       const submitTop = (await page.getByTestId("campaign-submit").boundingBox())!.y;
       expect(previewTop).toBeLessThan(submitTop);
+      expect(await page.getByTestId("campaign-session").locator("option", { hasText: "Sales" }).textContent()).toContain("Connected");
+      await page.getByTestId("campaign-submit").scrollIntoViewIfNeeded();
       await shot("phone-new-campaign");
 
       // 9. After the send (issue 14): the funnel moves with WAHA's acks (the sandbox acks each send up to
@@ -366,10 +369,12 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       await shot("campaign-funnel");
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("campaign-export-csv").click()]);
       expect(download.suggestedFilename()).toMatch(/^campaign-[0-9a-f-]{36}-recipients\.csv$/);
-      const csvLines = readFileSync((await download.path())!, "utf8").trim().split("\r\n");
-      expect(csvLines[0]).toBe("phone,name,outcome,status,skipReason,sentAt,ack,ackAt,repliedAt,lastError");
-      expect(csvLines).toHaveLength(7);
-      expect(csvLines.slice(1).map((line) => line.split(",")[2])).toEqual(Array(6).fill("delivered"));
+      const csvText = readFileSync((await download.path())!, "utf8");
+      expect(csvText.split("\r\n")[0]).toBe("phone,name,outcome,status,skipReason,sentAt,ack,ackAt,repliedAt,lastError");
+      // Parsed, not split on commas: a name such as "Quoted, Name" is one quoted cell.
+      const csvRecords = parseCsv(csvText, { columns: true }) as Array<Record<string, string>>;
+      expect(csvRecords).toHaveLength(6);
+      expect(csvRecords.map((record) => record.outcome)).toEqual(Array(6).fill("delivered"));
       expect(dialogs).toEqual([]);
       expect(pageErrors).toEqual([]);
     } catch (error) {

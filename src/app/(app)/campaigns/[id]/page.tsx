@@ -12,7 +12,7 @@ import { browserTimeZone, formatDateTime, formatDuration, formatRelative, plural
 import { MediaThumb } from "~/components/MediaThumb";
 import { describeEvent, describePause } from "~/components/pauseText";
 import { SendsChart } from "~/components/SendsChart";
-import { CampaignStatusBadge, RecipientStatusBadge } from "~/components/StatusBadge";
+import { CampaignStatusBadge, RecipientStatusBadge, sessionStatusLabel } from "~/components/StatusBadge";
 import { type Campaign, LIVE_STATUSES, RECIPIENT_STATUSES, type RecipientStatus } from "~/components/types";
 import { WaitingNotice } from "~/components/WaitingNotice";
 import { WhatsAppBubble } from "~/components/WhatsAppText";
@@ -268,7 +268,9 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
     <Card title="Details">
       <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1.5 text-sm">
         <dt className="text-slate-500">Number</dt>
-        <dd>{session.data ? `${session.data.name} · ${session.data.status}` : "…"}</dd>
+        <dd title={session.data ? `WAHA status: ${session.data.status}` : undefined}>
+          {session.data ? `${session.data.name} · ${sessionStatusLabel(session.data.status)}` : "…"}
+        </dd>
         <dt className="text-slate-500">List</dt>
         <dd>
           {campaign.listId ? (
