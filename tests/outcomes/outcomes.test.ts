@@ -103,6 +103,23 @@ for (const backend of backends) {
       expect(exported[0]!.sentAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     });
 
+    it("an unknown recipient (a send a crash left unconfirmed) that WAHA later acks is sent", async () => {
+      const { rest, session, list } = await setUp(1, "unknown");
+      const campaign = await createCampaign(rest, { name: "Unconfirmed", listId: list.id, sessionId: session.id });
+      await completed(rest, campaign.id);
+      await app.fakeWaha.drainWebhooks();
+      // As recovery leaves a send WAHA could not confirm either way.
+      await app.services.db.update(campaignRecipients).set({ status: "unknown", ack: null }).where(eq(campaignRecipients.campaignId, campaign.id));
+      expect((await rest("GET", `/api/v1/campaigns/${campaign.id}`)).body.counts).toMatchObject({ sent: 0, unknown: 1 });
+      const [message] = messagesOf(session.wahaSessionName);
+      expect(app.fakeWaha.setAck(message!.id, 3)).toBe(true);
+      const after = await waitFor("acked as read", async () => {
+        const { body } = await rest("GET", `/api/v1/campaigns/${campaign.id}`);
+        return body.counts.read === 1 ? body : null;
+      });
+      expect(after.counts).toMatchObject({ sent: 1, unknown: 0, delivered: 1, read: 1 });
+    });
+
     it("cancel leaves the unsent recipients cancelled, and nothing more is sent", async () => {
       const { rest, session, list } = await setUp(6, "cancel");
       // A minute between messages: the first goes out, the others wait.
