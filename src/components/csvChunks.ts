@@ -17,6 +17,7 @@ export interface CsvPart {
 
 /** At most this much per part: under the 1 MB a dashboard call may send even at 3 UTF-8 bytes a character, with room for JSON escaping. */
 export const PART_LIMITS = { maxRows: 5_000, maxChars: 250_000 };
+const FIRST_PART_ROWS = 1_000;
 
 export function splitCsvIntoParts(text: string, limits = PART_LIMITS): { parts: CsvPart[]; rowCount: number } {
   const body = text.replace(/^\uFEFF/, "");
@@ -46,7 +47,9 @@ export function splitCsvIntoParts(text: string, limits = PART_LIMITS): { parts: 
     }
     partLines += record.lines;
     position = record.end;
-    if (partRows >= limits.maxRows || position - partStart >= limits.maxChars) close();
+    // A small first part: the page shows rows saved within a second or two, even while the server warms up.
+    const rowLimit = parts.length === 0 ? Math.min(limits.maxRows, FIRST_PART_ROWS) : limits.maxRows;
+    if (partRows >= rowLimit || position - partStart >= limits.maxChars) close();
   }
   close();
   return { parts, rowCount };

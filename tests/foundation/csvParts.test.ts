@@ -26,6 +26,7 @@ describe("a CSV split into parts for the import", () => {
     for (let i = 0; i < 50_000; i++) lines.push(`+491510${String(i).padStart(7, "0")},Name ${i}`);
     const { parts, rowCount } = splitCsvIntoParts(lines.join("\n"));
     expect(rowCount).toBe(50_000);
+    expect(parts[0]!.rows).toBe(1_000); // the first part is small, so progress shows early
     expect(parts.reduce((sum, part) => sum + part.rows, 0)).toBe(50_000);
     for (const part of parts) {
       expect(part.rows).toBeLessThanOrEqual(5_000);
