@@ -30,8 +30,12 @@ const PASSWORD = "correct horse battery";
 const MALFORMED_COOKIE = "wc_session=%E0%A4%A";
 
 function expectRefusal(answer: { status: number | null; json?: unknown; body?: string }, status: number, code: string) {
+  // A raw answer's body is parsed only after its status is checked: an empty or cut body then fails
+  // with what the client got, not with a bare JSON SyntaxError.
+  const got = "json" in answer ? JSON.stringify(answer.json) : JSON.stringify(answer.body);
+  expect(answer.status, got).toBe(status);
+  expect("json" in answer || answer.body !== "", `status ${answer.status} came with an empty body`).toBe(true);
   const body = "json" in answer ? answer.json : JSON.parse(answer.body ?? "null");
-  expect(answer.status, JSON.stringify(body)).toBe(status);
   expect(body).toEqual({ error: { code, message: expect.any(String) } });
 }
 

@@ -50,10 +50,22 @@ export function streamLargeBody(
       resolve({ status: status ? Number(status[1]) : null, body: headEnd >= 0 ? answer.slice(headEnd + 4) : "", sentBytes });
     });
     socket.write(`POST ${target.pathname}${target.search} HTTP/1.1\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n`);
+    // The server closed its side (after its answer): nothing more to send.
+    let serverEnded = false;
+    socket.on("end", () => (serverEnded = true));
+    // At most this much per turn of the event loop, so that the answer is read out of the socket as
+    // soon as it arrives (a loop writing as long as the kernel takes it would leave it unread).
+    const perTurn = 1024 * 1024;
     const pump = () => {
-      while (sentBytes < options.totalBytes && !socket.destroyed) {
+      let thisTurn = 0;
+      while (sentBytes < options.totalBytes && !socket.destroyed && !serverEnded) {
+        if (thisTurn >= perTurn) {
+          setImmediate(pump);
+          return;
+        }
         const piece = sentBytes === 0 && prefix.length > 0 ? prefix : filler.subarray(0, Math.min(filler.length, options.totalBytes - sentBytes));
         sentBytes += piece.length;
+        thisTurn += piece.length;
         const framed = options.declareLength ? piece : Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from("\r\n")]);
         if (!socket.write(framed)) {
           socket.once("drain", pump);
@@ -61,7 +73,7 @@ export function streamLargeBody(
         }
       }
       // Everything sent: end the body, ask for the connection to be closed after the answer.
-      if (socket.destroyed) return;
+      if (socket.destroyed || serverEnded) return;
       if (options.declareLength) socket.end();
       else socket.end("0\r\n\r\n");
     };

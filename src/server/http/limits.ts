@@ -25,6 +25,13 @@ export const MAX_TRPC_BATCH = 10;
  */
 export const DISCARD_CAP_BYTES = 16 * MB;
 
+/**
+ * Past the cap, the server closes its side (FIN, after the answer) and drops what still arrives for at
+ * most this long, so that the client reads the answer before the connection is cut (a reset while
+ * the answer is still unread in the client's buffer would lose it).
+ */
+export const DISCARD_LINGER_MS = 2_000;
+
 export function describeBytes(bytes: number): string {
   return bytes >= MB ? `${Math.round(bytes / MB)} MB` : `${Math.round(bytes / 1024)} KB`;
 }

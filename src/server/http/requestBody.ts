@@ -1,11 +1,12 @@
 /**
  * Reading a request body under a size limit. The limit is checked against `Content-Length` before
  * a byte is read, and again while the body streams in (chunked bodies have no length), so memory
- * never holds more than the limit. A refused body is left unread; `discardUnreadBody` drops what
- * the client still sends after the answer.
+ * never holds more than the limit. A refused body is left unread; `discardUnreadBodyAfterAnswer`
+ * drops what the client still sends after the answer, then closes the connection without a reset
+ * that could erase the answer before the client has read it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { DISCARD_CAP_BYTES } from "./limits";
+import { DISCARD_CAP_BYTES, DISCARD_LINGER_MS } from "./limits";
 
 export class BodyTooLargeError extends Error {
   constructor(public readonly limitBytes: number) {
@@ -69,18 +70,45 @@ export function readBoundedBody(req: IncomingMessage, limitBytes: number): Promi
 
 /**
  * Once the answer is complete: whatever of the body nobody read is dropped as it arrives, up to a
- * cap, then the connection is cut. Left alone, Node would read an unread body to its end, however
+ * cap, then the connection is closed. Left alone, Node would read an unread body to its end, however
  * long. This starts at `prefinish` (the answer is complete, not yet flushed), before Node's own
  * `finish` handler would take the body over.
+ *
+ * The close is never a bare `destroy()`: closing a socket whose receive buffer still holds unread
+ * bytes (the client is still sending) makes the kernel send a reset, and a client that gets the reset
+ * before it has read the answer out of its own receive buffer loses the answer (Linux drops it:
+ * ECONNRESET, status and body gone). So past the cap the server sends its FIN after the answer,
+ * keeps dropping what still arrives, and cuts the connection only once the client has closed its
+ * side or DISCARD_LINGER_MS have passed (the "lingering close" of RFC 9112, section 9.6).
  */
 export function discardUnreadBodyAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
   res.once("prefinish", () => {
     if (req.complete || req.destroyed) return;
     let discarded = 0;
+    let closing = false;
     req.on("data", (chunk: Buffer) => {
       discarded += chunk.length;
-      if (discarded > DISCARD_CAP_BYTES) req.socket.destroy();
+      if (discarded > DISCARD_CAP_BYTES && !closing) {
+        closing = true;
+        closeAfterAnswer(req, res);
+      }
     });
     req.resume();
   });
+}
+
+/** FIN once the answer is flushed, drop what still comes, destroy when the client closed or the linger ran out. */
+function closeAfterAnswer(req: IncomingMessage, res: ServerResponse): void {
+  const socket = req.socket;
+  if (socket.destroyed) return;
+  const linger = setTimeout(() => socket.destroy(), DISCARD_LINGER_MS);
+  linger.unref();
+  socket.once("close", () => clearTimeout(linger));
+  const halfClose = () => {
+    if (!socket.destroyed) socket.end();
+  };
+  // `end()` on the socket goes out after what is already written to it; the answer was handed to the
+  // socket by `finish` (normally long before the cap is reached).
+  if (res.writableFinished) halfClose();
+  else res.once("finish", halfClose);
 }
