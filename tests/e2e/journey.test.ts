@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseCsv } from "csv-parse/sync";
 import { fixturePath } from "../fixtures/paths";
-import { buildPages, pagesBuildIsStale } from "../../scripts/pagesBuild";
+import { ensurePagesBuilt } from "../../scripts/pagesBuild";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from "vitest";
 
@@ -39,7 +39,7 @@ const CHROMIUM_ARGS = [
 
 /** `next build` when there is no build or a page source changed since. */
 function buildPagesIfNeeded() {
-  if (pagesBuildIsStale(repoRoot)) buildPages(repoRoot, { show: false });
+  ensurePagesBuilt(repoRoot, { show: false });
 }
 
 function freePort(): Promise<number> {

@@ -12,7 +12,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildPages, pagesBuildIsStale } from "../../scripts/pagesBuild";
+import { ensurePagesBuilt } from "../../scripts/pagesBuild";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from "vitest";
 
@@ -106,7 +106,7 @@ describe("replies and opt-outs in a browser", () => {
     if (!chromiumPath) return;
     rmSync(screenshotDir, { recursive: true, force: true });
     mkdirSync(screenshotDir, { recursive: true });
-    if (pagesBuildIsStale(repoRoot)) buildPages(repoRoot, { show: false });
+    ensurePagesBuilt(repoRoot, { show: false });
     await startApp();
     browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US", acceptDownloads: true });
