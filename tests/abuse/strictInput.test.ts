@@ -156,12 +156,14 @@ describe.each(backends)("[%s] strict input and right answers", (kind) => {
       cursorOf([]),
       "%%%",
     ];
-    for (const path of ["/api/v1/lists", "/api/v1/templates", "/api/v1/campaigns", `/api/v1/lists/${listId}/contacts`, "/api/v1/media"]) {
+    const membersPath = `/api/v1/lists/${listId}/contacts`;
+    for (const path of ["/api/v1/lists", "/api/v1/templates", "/api/v1/campaigns", membersPath, "/api/v1/media"]) {
       for (const cursor of bad) expectError(await api("GET", `${path}?cursor=${encodeURIComponent(cursor)}`), 400, "bad_request", "cursor");
-      // A cursor the API did return still works.
-      const good = cursorOf({ createdAt: new Date().toISOString(), id: SOME_UUID });
+      // A cursor of the form the API returns still works (members page by import position).
+      const good = path === membersPath ? cursorOf({ position: 1 }) : cursorOf({ createdAt: new Date().toISOString(), id: SOME_UUID });
       expect((await api("GET", `${path}?cursor=${good}`)).status, path).toBe(200);
     }
+    expectError(await api("GET", `${membersPath}?cursor=${cursorOf({ position: -1 })}`), 400, "bad_request", "cursor");
     expectError(await api("GET", `/api/v1/campaigns/${SOME_UUID}/recipients?cursor=99999999999999999999`), 400, "bad_request", "cursor");
   });
 

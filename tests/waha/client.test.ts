@@ -72,7 +72,7 @@ describe.each<WahaEngine>(["NOWEB", "WEBJS", "GOWS"])("WahaApiClient against the
     expect(byUrl.messageId).not.toBe(byData.messageId);
     expect(fake.messages()).toEqual([
       { id: byUrl.messageId, session: "default", chatId: CHAT, text: null, caption: "look", hasFile: true, at: expect.any(String) },
-      { id: byData.messageId, session: "default", chatId: CHAT, text: null, hasFile: true, at: expect.any(String) },
+      { id: byData.messageId, session: "default", chatId: CHAT, text: null, hasFile: true, fileName: "a.png", at: expect.any(String) },
     ]);
     expect(await client.getMessage("default", CHAT, byUrl.messageId)).toMatchObject({ body: "look" });
   });

@@ -140,7 +140,7 @@ describe("control API", () => {
     const all = await http("GET", "/__fake/messages", undefined, { key: null });
     expect(all.body).toEqual([
       { id: expect.stringMatching(/^true_14155550123@c\.us_/), session: "default", chatId: CHAT, text: "hello", hasFile: false, at: expect.any(String) },
-      { id: expect.stringMatching(/^true_/), session: "other", chatId: CHAT, text: null, caption: "cap", hasFile: true, at: expect.any(String) },
+      { id: expect.stringMatching(/^true_/), session: "other", chatId: CHAT, text: null, caption: "cap", hasFile: true, fileName: "a.png", at: expect.any(String) },
     ]);
     expect(new Date((all.body as { at: string }[])[0]!.at).getTime()).toBeGreaterThan(Date.now() - 5_000);
     expect((await http("GET", "/__fake/messages?session=other", undefined, { key: null })).body).toHaveLength(1);
