@@ -244,10 +244,18 @@ export const contacts = pgTable(
     onWhatsapp: boolean("on_whatsapp"),
     whatsappChatId: text("whatsapp_chat_id"),
     whatsappCheckedAt: timestamp("whatsapp_checked_at", { withTimezone: true }),
+    /**
+     * Tags (issue 15), lower-cased and distinct. A text[] on the row, not a join table: a contact's
+     * tags come with it in one read, and the GIN index answers an audience's `tags && {...}` directly.
+     */
+    tags: text("tags").array().notNull().default(sql`'{}'::text[]`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex("contacts_workspace_phone_unique").on(t.workspaceId, t.phone)],
+  (t) => [
+    uniqueIndex("contacts_workspace_phone_unique").on(t.workspaceId, t.phone),
+    index("contacts_tags_gin_idx").using("gin", t.tags),
+  ],
 );
 
 export const contactLists = pgTable(
@@ -317,6 +325,9 @@ export const mediaItems = pgTable(
   (t) => [index("media_items_workspace_idx").on(t.workspaceId)],
 );
 
+/** Lists and tags whose contacts a campaign reaches, minus contacts with an excluded tag. */
+export type CampaignAudience = { listIds?: string[]; tags?: string[]; excludeTags?: string[] };
+
 export const campaigns = pgTable(
   "campaigns",
   {
@@ -327,6 +338,8 @@ export const campaigns = pgTable(
     name: text("name").notNull(),
     /** The audience until recipients are materialised; null once its list is deleted. */
     listId: uuid("list_id").references(() => contactLists.id, { onDelete: "set null" }),
+    /** More audience (issue 15): other lists and/or tags, minus excluded tags; joined with `listId`. */
+    audience: jsonb("audience").$type<CampaignAudience>(),
     templateId: uuid("template_id").references(() => templates.id, { onDelete: "set null" }),
     /** The campaign this one retries (only its failed recipients), or duplicates. */
     retryOf: uuid("retry_of").references((): AnyPgColumn => campaigns.id, { onDelete: "set null" }),
