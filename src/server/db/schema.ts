@@ -170,6 +170,31 @@ export const apiKeys = pgTable(
  * campaign and process: one send in flight (`sendSlotHolder` until `sendSlotExpiresAt`) and no
  * send before `nextSendAt`.
  */
+/**
+ * A WAHA server a workspace registered (issue 15). Numbers with a null `server_id` live on the
+ * operator's default server (WAHA_URL, or the sandbox's built-in fake). The API key is stored only
+ * encrypted (AES-256-GCM, services/waha/secretBox.ts) and never read back out of the service.
+ */
+export const wahaServers = pgTable(
+  "waha_servers",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    url: text("url").notNull(),
+    /** `v1.<iv>.<tag>.<ciphertext>` (base64url); null = the server takes no key. */
+    apiKeyEncrypted: text("api_key_encrypted"),
+    /** "unknown" until first checked, then "healthy" or "unreachable" / "unauthorized". */
+    healthStatus: text("health_status").notNull().default("unknown"),
+    healthDetail: text("health_detail"),
+    healthCheckedAt: timestamp("health_checked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("waha_servers_workspace_name_unique").on(t.workspaceId, t.name)],
+);
+
 export const whatsappSessions = pgTable(
   "whatsapp_sessions",
   {
@@ -180,6 +205,8 @@ export const whatsappSessions = pgTable(
     name: text("name").notNull(),
     /** Its name on the WAHA server, where names are global: unique across workspaces. */
     wahaSessionName: text("waha_session_name").notNull(),
+    /** The registered WAHA server holding this number; null = the operator's default server. */
+    serverId: uuid("server_id").references((): AnyPgColumn => wahaServers.id, { onDelete: "restrict" }),
     status: text("status").notNull().default("STOPPED"),
     phoneNumber: text("phone_number"),
     pushName: text("push_name"),
