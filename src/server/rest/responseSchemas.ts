@@ -102,6 +102,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
     optedOut: { type: "boolean" },
     optedOutAt: nullable(dateTime),
     optedOutSource: { ...nullable({ type: "string" }), description: "keyword, manual, api or suppression_import" },
+    tags: { type: "array", items: { type: "string" }, description: "Lower-cased, distinct (issue 15)" },
     optedInAt: nullable(dateTime),
     optedInByUserId: { ...nullable(uuid), description: "Who opted the contact back in (null for an API key)" },
   }),
@@ -118,6 +119,10 @@ export const responseSchemas: Record<string, JsonSchema> = {
     defaultKeywords: { type: "array", items: { type: "string" } },
     confirmation: { ...nullable({ type: "string" }), description: "Sent once after an opt-out by keyword; null: none" },
     replyAttributionDays: { type: "integer" },
+  ContactTags: object({
+    id: uuid,
+    tags: { type: "array", items: { type: "string" }, description: "Lower-cased, distinct, in alphabetical order" },
+  }),
   }),
   ImportResult: object({
     received: { type: "integer", description: "Rows (or array items) read" },
@@ -164,6 +169,17 @@ export const responseSchemas: Record<string, JsonSchema> = {
       },
       pausedAt: nullable(dateTime),
       autoResumeAt: { ...nullable(dateTime), description: "When the paused campaign's cause is checked next; null when it does not resume by itself" },
+      audience: {
+        ...nullable({
+          type: "object",
+          properties: {
+            listIds: { type: "array", items: uuid },
+            tags: { type: "array", items: { type: "string" } },
+            excludeTags: { type: "array", items: { type: "string" } },
+          },
+        }),
+        description: "Lists and/or tags reached besides listId, minus contacts with an excluded tag (issue 15)",
+      },
       autoResumeEveryMs: { ...nullable({ type: "integer" }), description: "How far apart the checks are now (5 s growing to 60 s)" },
       autoResumeStoppedAt: { ...nullable(dateTime), description: "Paused by the system for longer than AUTO_RESUME_GIVE_UP_HOURS: no longer resumes by itself" },
       lastError: nullable({ type: "string" }),

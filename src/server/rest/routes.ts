@@ -289,7 +289,7 @@ export const restRoutes: RestRoute[] = [
     path: "/api/v1/suppression/import",
     procedure: "contact.importSuppressed",
     input: "csv",
-    queryFields: ["defaultCountry"],
+    queryFields: ["defaultCountry", "tag"],
     operationId: "importSuppression",
     summary: "Opt out every phone of a CSV (a phone column) or of a plain list (one per line); missing contacts are created opted out",
     tag: "Contacts",
@@ -326,12 +326,12 @@ export const restRoutes: RestRoute[] = [
     path: "/api/v1/lists/{id}/import",
     procedure: "contactList.importCsv",
     input: "csv",
-    queryFields: ["defaultCountry"],
+    queryFields: ["defaultCountry", "tag"],
     operationId: "importListCsv",
     summary: "Import a CSV file (Content-Type: text/csv) into a list",
     description:
       "A `phone_number` column is required; `first_name` and any other columns are optional (other columns " +
-      "become attributes). `,`, `;` and tab separators, quotes and a BOM are understood. Every rejected row " +
+      "become attributes), except `tags`: the contact's tags, separated by `,` `;` or `|`; `?tag=` tags every imported contact. `,`, `;` and tab separators, quotes and a BOM are understood. Every rejected row " +
       "is reported with its line number and reason; nothing is imported when the file cannot be read. " +
       "A JSON body `{csv, defaultCountry?, mapping?}` is accepted too.",
     tag: "Lists",
@@ -352,6 +352,19 @@ export const restRoutes: RestRoute[] = [
     tag: "Templates",
     status: 201,
     response: "Template",
+  {
+    kind: "procedure",
+    method: "PATCH",
+    path: "/api/v1/contacts/{id}/tags",
+    procedure: "contact.editTags",
+    input: "json",
+    operationId: "editContactTags",
+    summary: "Add and/or remove a contact's tags: `{add?: [...], remove?: [...]}`; answers the contact's tags",
+    description: "Tags are trimmed and lower-cased; adding a tag the contact has, or removing one it lacks, changes nothing.",
+    tag: "Contacts",
+    status: 200,
+    response: "ContactTags",
+  },
   },
   {
     kind: "procedure",

@@ -37,6 +37,7 @@ function copiedSettings(source: Campaign) {
   return {
     workspaceId: source.workspaceId,
     listId: source.listId,
+    audience: source.audience,
     templateId: source.templateId,
     messageText: source.messageText,
     mediaId: source.mediaId,

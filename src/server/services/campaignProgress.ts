@@ -22,6 +22,7 @@ import {
   inboundMessages,
   whatsappSessions,
 } from "~/server/db/schema";
+import { audienceContacts } from "./campaignAudience";
 import { localDayBounds, localHourBounds } from "./safeSending/calendar";
 import { simulateRun } from "./safeSending/eta";
 import type { WaitingReason } from "./safeSending/waiting";
@@ -44,7 +45,8 @@ export interface CampaignProgress {
   waiting: { reason: WaitingReason; until: Date | null; detail: string | null } | null;
 }
 
-type CountedCampaign = Pick<
+/** `audience` and `workspaceId`: a campaign with an audience (issue 15) is counted from it before it starts. */
+type CountedCampaign = Partial<Pick<Campaign, "audience" | "workspaceId">> & Pick<
   Campaign,
   | "id"
   | "listId"
@@ -99,6 +101,16 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
       .groupBy(contactListMembers.listId);
     for (const size of sizes) audience.set(size.listId, size.n);
   }
+  // An audience of tags or several lists is counted campaign by campaign (one lookup each, before it starts).
+  const audienceSizes = new Map<string, number>();
+  for (const campaign of campaigns) {
+    if (campaign.recipientsMaterializedAt || !campaign.audience || !campaign.workspaceId) continue;
+    const [size] = await db
+      .select({ n: count() })
+      .from(contacts)
+      .where(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience));
+    audienceSizes.set(campaign.id, size?.n ?? 0);
+  }
   const activeNumbers = [...new Set(campaigns.filter((campaign) => isActive(campaign.status)).map((campaign) => campaign.sessionId))];
   const numbers = new Map<string, NumberRow>();
   if (activeNumbers.length > 0) {
@@ -109,7 +121,9 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
     let counts = campaign.recipientsMaterializedAt ? counted.get(campaign.id) : undefined;
     if (!counts) {
       counts = emptyCounts();
-      if (!campaign.recipientsMaterializedAt) counts.total = counts.pending = campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0;
+      if (!campaign.recipientsMaterializedAt) {
+        counts.total = counts.pending = audienceSizes.get(campaign.id) ?? (campaign.listId ? (audience.get(campaign.listId) ?? 0) : 0);
+      }
     }
     const remaining = counts.pending + counts.sending;
     const number = numbers.get(campaign.sessionId);

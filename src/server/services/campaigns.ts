@@ -9,6 +9,7 @@ import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import {
+  type CampaignAudience,
   type Campaign,
   type SendWindow,
   campaignRecipients,
@@ -22,6 +23,7 @@ import {
   templates,
   whatsappSessions,
 } from "../db/schema";
+import { campaignAudienceSchema, normaliseAudience, reachesSomeone } from "./campaignAudience";
 import { listCampaignEvents, recordCampaignEvent } from "./campaignEvents";
 import { cancelCampaign, pauseCampaign, resumeCampaign } from "./campaignLifecycle";
 import { type CampaignCounts, campaignProgress } from "./campaignProgress";
@@ -57,6 +59,8 @@ const delay = z.coerce.number().int("Use whole milliseconds").min(0, "Cannot be 
 export const campaignFields = z.object({
   name: z.string().trim().min(1, "Give the campaign a name").max(120, "Keep the name under 120 characters"),
   listId: z.uuid({ error: "Choose a contact list" }),
+  /** Issue 15: more lists and/or tags, minus excluded tags; with it, listId may be left out. */
+  audience: campaignAudienceSchema.nullish(),
   templateId: z.uuid({ error: "Not a template id" }).nullish(),
   text: z.string().min(1, "Write the message text").max(MAX_MESSAGE_LENGTH).nullish(),
   mediaId: z.uuid({ error: "Not a media id" }).nullish(),
@@ -211,6 +215,7 @@ export class CampaignService {
     const merged = {
       name: input.name ?? current.name,
       listId: input.listId !== undefined ? input.listId : current.listId,
+      audience: input.audience !== undefined ? input.audience : current.audience,
       templateId: input.templateId !== undefined ? input.templateId : current.templateId,
       text: input.text !== undefined ? input.text : current.messageText,
       mediaId: input.mediaId !== undefined ? input.mediaId : current.mediaId,
@@ -258,6 +263,7 @@ export class CampaignService {
       complete({
         name: current.name,
         listId: current.listId,
+        audience: current.audience,
         templateId: current.templateId,
         text: current.messageText,
         mediaId: current.mediaId,
@@ -435,11 +441,13 @@ export class CampaignService {
     if (input.templateId && input.text) throw unprocessable("Give either a template or a message text, not both", "text");
     const { delayMinMs, delayMaxMs } = this.checkPacing(input);
     if (input.listId) await this.checkList(workspaceId, input.listId);
+    const audience = await this.checkAudience(workspaceId, input.audience);
     if (input.templateId) await this.checkTemplate(workspaceId, input.templateId);
     if (input.mediaId) await this.checkMedia(workspaceId, input.mediaId);
     return {
       name: input.name,
       listId: input.listId ?? null,
+      audience,
       templateId: input.templateId ?? null,
       messageText: input.templateId ? null : (input.text ?? null),
       mediaId: input.mediaId ?? null,
@@ -469,6 +477,19 @@ export class CampaignService {
       throw unprocessable("latestStart must not be before scheduledAt: it is the latest the campaign may still start", "latestStart");
     }
     return { delayMinMs, delayMaxMs };
+  }
+
+  /** The audience's lists must be the workspace's; answers it normalised (null when empty). */
+  private async checkAudience(workspaceId: string, input: CampaignAudience | null | undefined): Promise<CampaignAudience | null> {
+    const audience = normaliseAudience(input);
+    for (const listId of audience?.listIds ?? []) {
+      const [list] = await this.db
+        .select({ id: contactLists.id })
+        .from(contactLists)
+        .where(and(eq(contactLists.id, listId), eq(contactLists.workspaceId, workspaceId)));
+      if (!list) throw unprocessable(`The contact list ${listId} in audience.listIds does not exist`, "audience.listIds");
+    }
+    return audience;
   }
 
   private async checkList(workspaceId: string, listId: string) {
@@ -512,7 +533,8 @@ export class CampaignService {
     workspaceId: string,
     input: {
       name: string;
-      listId: string;
+      listId: string | null;
+      audience?: CampaignAudience | null;
       templateId?: string | null;
       text?: string | null;
       mediaId?: string | null;
@@ -535,7 +557,8 @@ export class CampaignService {
     if (hasTemplate && hasText) throw unprocessable("Give either a template or a message text, not both", "text");
     if (!hasTemplate && !hasText) throw unprocessable("Choose a template or write the message text", "text");
     const { delayMinMs, delayMaxMs } = this.checkPacing(input);
-    await this.checkList(workspaceId, input.listId);
+    if (input.listId) await this.checkList(workspaceId, input.listId);
+    const audience = await this.checkAudience(workspaceId, input.audience);
     if (input.templateId) await this.checkTemplate(workspaceId, input.templateId);
     else await assertMessageText(this.db, workspaceId, input.text!, "text");
     if (input.mediaId) await this.checkMedia(workspaceId, input.mediaId);
@@ -543,6 +566,7 @@ export class CampaignService {
     return {
       name: input.name,
       listId: input.listId,
+      audience,
       templateId: input.templateId ?? null,
       messageText: input.templateId ? null : (input.text ?? null),
       mediaId: input.mediaId ?? null,
@@ -568,10 +592,10 @@ function timed(campaign: Campaign): { id: string; scheduledAt: Date } {
 type DraftFields = Omit<CreateCampaignInput, "status" | "listId" | "scheduledAt"> & { listId?: string | null; scheduledAt?: Date | null };
 
 /** What scheduling needs that a draft may lack: a list and a time (422 naming the missing one). */
-function complete<T extends DraftFields>(input: T): T & { listId: string; scheduledAt: Date } {
-  if (!input.listId) throw unprocessable("Choose a contact list", "listId");
+function complete<T extends DraftFields>(input: T): T & { listId: string | null; scheduledAt: Date } {
+  if (!reachesSomeone(input.listId, input.audience)) throw unprocessable("Choose a contact list (listId), or lists or tags in audience", "listId");
   if (!input.scheduledAt) {
     throw unprocessable('Choose when to send it: scheduledAt (or save it as a draft with status "Draft")', "scheduledAt");
   }
-  return { ...input, listId: input.listId, scheduledAt: input.scheduledAt };
+  return { ...input, listId: input.listId ?? null, scheduledAt: input.scheduledAt };
 }

@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { Db } from "../db/client";
 import { contactListMembers, contacts } from "../db/schema";
 import { binaryFileKind, binaryFileMessage } from "./binaryFile";
+import { parseTagCell } from "./contactTags";
 import { badRequest } from "./errors";
 import { assertContactQuota, DEFAULT_QUOTAS, lockForContacts, type QuotaDefaults } from "./quotas";
 
@@ -18,6 +19,8 @@ export const MAX_IMPORT_ROWS = 50_000;
 export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
 const PHONE_COLUMNS = ["phone_number", "phone", "number", "mobile", "whatsapp"];
 const FIRST_NAME_COLUMNS = ["first_name", "firstname", "name"];
+/** A `tags` column holds the contact's tags, separated by `,` `;` or `|` (issue 15). */
+const TAG_COLUMNS = ["tags"];
 const countryCodes = new Set<string>(getCountries());
 
 export const countrySchema = z
@@ -45,6 +48,8 @@ export interface NormalisedContact {
   phone: string;
   firstName: string | null;
   attributes: Record<string, string>;
+  /** Lower-cased and distinct: the row's `tags` column plus the import's tag. */
+  tags: string[];
   lines: number[];
 }
 
@@ -175,7 +180,7 @@ export function normalisePhone(value: string, defaultCountry?: string): { phone:
 export function prepareImport(
   columns: string[],
   rows: RawContactRow[],
-  options: { defaultCountry?: string; mapping?: ColumnMapping; source?: "csv" | "json" } = {},
+  options: { defaultCountry?: string; mapping?: ColumnMapping; source?: "csv" | "json"; tag?: string } = {},
 ): PreparedImport {
   const phoneColumn = findColumn(columns, options.mapping?.phone, PHONE_COLUMNS);
   if (!phoneColumn) {
@@ -189,7 +194,9 @@ export function prepareImport(
   // An empty mapping means "no first-name column", even when a column looks like one.
   const firstNameColumn =
     options.mapping?.firstName === "" ? undefined : findColumn(columns, options.mapping?.firstName, FIRST_NAME_COLUMNS);
-  const ignored = new Set([phoneColumn, firstNameColumn, ...(options.mapping?.ignore ?? [])]);
+  const tagColumn = findColumn(columns, undefined, TAG_COLUMNS);
+  const importTags = options.tag ? parseTagCell(options.tag) : [];
+  const ignored = new Set([phoneColumn, firstNameColumn, tagColumn, ...(options.mapping?.ignore ?? [])]);
   refuseReservedColumns(columns.filter((column) => !ignored.has(column)), rows, options.source ?? "csv");
   const byPhone = new Map<string, NormalisedContact>();
   const rejected: RejectedRow[] = [];
@@ -207,15 +214,17 @@ export function prepareImport(
       const key = attributeKey(column);
       if (!ignored.has(column) && key && value.trim()) attributes[key] = value.trim();
     }
+    const tags = [...(tagColumn ? parseTagCell(row.values[tagColumn] ?? "") : []), ...importTags];
     const existing = byPhone.get(normalised.phone);
     if (existing) {
       // The later row fills in and updates, as a re-import of the same contact would.
       duplicatesMerged++;
       existing.firstName = firstName ?? existing.firstName;
       Object.assign(existing.attributes, attributes);
+      existing.tags = [...new Set([...existing.tags, ...tags])].sort();
       existing.lines.push(row.line);
     } else {
-      byPhone.set(normalised.phone, { phone: normalised.phone, firstName, attributes, lines: [row.line] });
+      byPhone.set(normalised.phone, { phone: normalised.phone, firstName, attributes, tags: [...new Set(tags)].sort(), lines: [row.line] });
     }
   }
   return { contacts: [...byPhone.values()], rejected, duplicatesMerged, columns };
@@ -266,6 +275,7 @@ export async function importContacts(
             phone: contact.phone,
             firstName: contact.firstName,
             attributes: contact.attributes,
+            tags: contact.tags,
           })),
         )
         .onConflictDoUpdate({
@@ -273,6 +283,8 @@ export async function importContacts(
           set: {
             firstName: sql`coalesce(excluded.first_name, ${contacts.firstName})`,
             attributes: sql`${contacts.attributes} || excluded.attributes`,
+            // Imports only add tags: a re-import without a tags column keeps the ones given by hand.
+            tags: sql`array(select distinct t from unnest(${contacts.tags} || excluded.tags) as t order by t)`,
             updatedAt: new Date(),
           },
         })

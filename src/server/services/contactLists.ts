@@ -15,6 +15,7 @@ import {
   isReservedAttributeName,
   type RawContactRow,
 } from "./contactImport";
+import { tagSchema } from "./contactTags";
 import { afterCursor, newestFirst, type PageInput, toPage } from "./pagination";
 import type { QuotaDefaults } from "./quotas";
 
@@ -128,6 +129,7 @@ export async function listMembers(db: Db, workspaceId: string, listId: string, i
       firstName: contacts.firstName,
       attributes: sql<Record<string, string>>`${contacts.attributes}`.mapWith((value: unknown) => readableAttributes(value)),
       optedOut: contacts.optedOut,
+      tags: contacts.tags,
       createdAt: contacts.createdAt,
       position: contactListMembers.position,
     })
@@ -170,6 +172,7 @@ export async function removeMembers(db: Db, workspaceId: string, listId: string,
 
 export const importOptionsSchema = z.object({
   defaultCountry: countrySchema.optional(),
+  tag: tagSchema.optional().meta({ description: "A tag every imported contact gets (issue 15), besides those in a `tags` column" }),
   // Strict: a misspelt "ignores" would otherwise import the columns it meant to leave out.
   mapping: z
     .strictObject(
@@ -179,7 +182,7 @@ export const importOptionsSchema = z.object({
     .optional(),
 });
 /** `quotas`: QUOTA_* from the env (AppServices.quotas); DEFAULT_QUOTAS when not given. */
-export type ImportOptions = { defaultCountry?: string; mapping?: ColumnMapping; quotas?: QuotaDefaults };
+export type ImportOptions = { defaultCountry?: string; mapping?: ColumnMapping; quotas?: QuotaDefaults; tag?: string };
 
 /** `lineOffset`: the part's place in a larger file sent in parts (the import page), added to every line reported. */
 export async function importCsvIntoList(

@@ -10,6 +10,7 @@ import {
   updateOptOutSettings,
 } from "../../services/optOut/suppression";
 import { contactConversation } from "../../services/replies/conversation";
+import { editContactTags, tagListSchema } from "../../services/contactTags";
 import { strictInput } from "../strictInput";
 import { protectedProcedure, router } from "../trpc";
 
@@ -23,6 +24,10 @@ export const contactRouter = router({
   optOut: protectedProcedure
     .input(byIdOnly)
     .mutation(({ ctx, input }) => optOutContact(ctx.services.db, ctx.workspaceId, input.id, ctx.caller.via === "api-key" ? "api" : "manual")),
+  /** Adds, then removes, tags on one contact (issue 15). */
+  editTags: protectedProcedure
+    .input(strictInput(byId.extend({ add: tagListSchema.optional(), remove: tagListSchema.optional() })))
+    .mutation(({ ctx, input }) => editContactTags(ctx.services.db, ctx.workspaceId, input.id, input)),
   optIn: protectedProcedure.input(byIdOnly).mutation(({ ctx, input }) => optInContact(ctx.services.db, ctx.workspaceId, input.id, ctx.caller.userId)),
   suppressed: protectedProcedure
     .input(strictInput(z.object({ limit: z.number().int().min(1).max(1000).optional() })).optional())

@@ -1,6 +1,7 @@
 /**
- * Recipient rows are created once, when a campaign first runs: the list's members who have not opted
- * out, one row per WhatsApp chat, in a stable order, each with its personalised text (its spintax
+ * Recipient rows are created once, when a campaign first runs: its audience (its list, plus the lists
+ * and tags of `audience`, minus contacts with an excluded tag; issue 15) resolved now, as it is at
+ * this moment, leaving out who opted out, one row per WhatsApp chat, in a stable order, each with its personalised text (its spintax
  * variant chosen, then its placeholders filled). The rows and `recipients_materialized_at` are written
  * in one transaction, so a crash leaves either all or none.
  */
@@ -10,6 +11,7 @@ import { type Campaign, campaignRecipients, campaigns, contactListMembers, conta
 import { toChatId } from "../waha/client";
 import { CompiledMessage } from "../personalization";
 import { recipientTimeZone } from "../safeSending/sendWindow";
+import { audienceContacts, reachesSomeone } from "../campaignAudience";
 
 /** Rows per INSERT: 8 parameters each stays far below PostgreSQL's 65,535. */
 const INSERT_BATCH = 1000;
@@ -41,20 +43,10 @@ export async function loadMessageBody(db: Db, campaign: Campaign): Promise<strin
 export async function materializeRecipients(db: Db, campaign: Campaign, holder: string): Promise<number | null> {
   if (campaign.recipientsMaterializedAt !== null) return null;
   const body = await loadMessageBody(db, campaign);
-  if (campaign.listId === null) throw new CampaignConfigurationError("the campaign's contact list was deleted before it started");
-  const listId = campaign.listId;
-  const members = await db
-    .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
-    .from(contactListMembers)
-    .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
-    .where(
-      and(
-        eq(contactListMembers.listId, listId),
-        eq(contacts.workspaceId, campaign.workspaceId),
-        eq(contacts.optedOut, false),
-      ),
-    )
-    .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone));
+  if (!reachesSomeone(campaign.listId, campaign.audience)) {
+    throw new CampaignConfigurationError("the campaign's contact list was deleted before it started");
+  }
+  const members = campaign.audience === null ? await listMembers(db, campaign) : await audienceMembers(db, campaign);
 
   // Spintax is chosen here, once per recipient, and kept in renderedText: a resend or a recovery sends the same text.
   const message = new CompiledMessage(body);
@@ -109,4 +101,31 @@ export async function materializeRecipients(db: Db, campaign: Campaign, holder: 
     }
     return rows.length;
   });
+}
+
+type Member = { contactId: string; phone: string; firstName: string | null; attributes: Record<string, string> | null };
+
+/** A campaign with only a list: its members in the order they were added (as before issue 15). */
+function listMembers(db: Db, campaign: Campaign): Promise<Member[]> {
+  return db
+    .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+    .from(contactListMembers)
+    .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+    .where(
+      and(
+        eq(contactListMembers.listId, campaign.listId!),
+        eq(contacts.workspaceId, campaign.workspaceId),
+        eq(contacts.optedOut, false),
+      ),
+    )
+    .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone));
+}
+
+/** Lists and/or tags minus excluded tags, each contact once (contacts are unique by phone per workspace), oldest first. */
+function audienceMembers(db: Db, campaign: Campaign): Promise<Member[]> {
+  return db
+    .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+    .from(contacts)
+    .where(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience!))
+    .orderBy(asc(contacts.createdAt), asc(contacts.phone));
 }
