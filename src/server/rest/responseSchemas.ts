@@ -57,6 +57,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
     id: uuid,
     name: { type: "string" },
     wahaSessionName: { type: "string", description: "Its name on the WAHA server" },
+    serverId: { ...nullable(uuid), description: "The registered WAHA server holding it; null = the default server" },
     status: {
       type: "string",
       description: "WAHA's session status: STOPPED, STARTING, SCAN_QR_CODE, WORKING or FAILED",
@@ -81,6 +82,18 @@ export const responseSchemas: Record<string, JsonSchema> = {
     createdAt: dateTime,
   }),
   SessionPage: page("Session"),
+  WahaServer: object({
+    id: uuid,
+    name: { type: "string" },
+    url: { type: "string" },
+    hasApiKey: { type: "boolean", description: "Whether a key is stored (the key itself is never returned)" },
+    health: { type: "string", enum: ["unknown", "healthy", "unreachable", "unauthorized"] },
+    healthDetail: { ...nullable({ type: "string" }), description: "Why the last check failed" },
+    healthCheckedAt: nullable(dateTime),
+    numbers: { type: "integer", description: "WhatsApp numbers on this server" },
+    createdAt: dateTime,
+  }),
+  WahaServerPage: page("WahaServer"),
   List: object({ id: uuid, name: { type: "string" }, memberCount: { type: "integer" }, createdAt: dateTime }),
   ListPage: page("List"),
   Contact: object({
@@ -89,6 +102,7 @@ export const responseSchemas: Record<string, JsonSchema> = {
     firstName: nullable({ type: "string" }),
     attributes: { type: "object", additionalProperties: { type: "string" } },
     optedOut: { type: "boolean" },
+    tags: { type: "array", items: { type: "string" }, description: "Lower-cased, distinct (issue 15)" },
     createdAt: dateTime,
   }),
   ContactPage: object({
@@ -102,9 +116,12 @@ export const responseSchemas: Record<string, JsonSchema> = {
     optedOut: { type: "boolean" },
     optedOutAt: nullable(dateTime),
     optedOutSource: { ...nullable({ type: "string" }), description: "keyword, manual, api or suppression_import" },
-    tags: { type: "array", items: { type: "string" }, description: "Lower-cased, distinct (issue 15)" },
     optedInAt: nullable(dateTime),
     optedInByUserId: { ...nullable(uuid), description: "Who opted the contact back in (null for an API key)" },
+  }),
+  ContactTags: object({
+    id: uuid,
+    tags: { type: "array", items: { type: "string" }, description: "Lower-cased, distinct, in alphabetical order" },
   }),
   SuppressionImportResult: object({
     received: { type: "integer", description: "Rows read" },
@@ -119,10 +136,6 @@ export const responseSchemas: Record<string, JsonSchema> = {
     defaultKeywords: { type: "array", items: { type: "string" } },
     confirmation: { ...nullable({ type: "string" }), description: "Sent once after an opt-out by keyword; null: none" },
     replyAttributionDays: { type: "integer" },
-  ContactTags: object({
-    id: uuid,
-    tags: { type: "array", items: { type: "string" }, description: "Lower-cased, distinct, in alphabetical order" },
-  }),
   }),
   ImportResult: object({
     received: { type: "integer", description: "Rows (or array items) read" },
@@ -156,6 +169,17 @@ export const responseSchemas: Record<string, JsonSchema> = {
       startedAt: nullable(dateTime),
       completedAt: nullable(dateTime),
       listId: nullable(uuid),
+      audience: {
+        ...nullable({
+          type: "object",
+          properties: {
+            listIds: { type: "array", items: uuid },
+            tags: { type: "array", items: { type: "string" } },
+            excludeTags: { type: "array", items: { type: "string" } },
+          },
+        }),
+        description: "Lists and/or tags reached besides listId, minus contacts with an excluded tag (issue 15)",
+      },
       templateId: nullable(uuid),
       messageText: nullable({ type: "string" }),
       mediaId: nullable(uuid),
@@ -169,17 +193,6 @@ export const responseSchemas: Record<string, JsonSchema> = {
       },
       pausedAt: nullable(dateTime),
       autoResumeAt: { ...nullable(dateTime), description: "When the paused campaign's cause is checked next; null when it does not resume by itself" },
-      audience: {
-        ...nullable({
-          type: "object",
-          properties: {
-            listIds: { type: "array", items: uuid },
-            tags: { type: "array", items: { type: "string" } },
-            excludeTags: { type: "array", items: { type: "string" } },
-          },
-        }),
-        description: "Lists and/or tags reached besides listId, minus contacts with an excluded tag (issue 15)",
-      },
       autoResumeEveryMs: { ...nullable({ type: "integer" }), description: "How far apart the checks are now (5 s growing to 60 s)" },
       autoResumeStoppedAt: { ...nullable(dateTime), description: "Paused by the system for longer than AUTO_RESUME_GIVE_UP_HOURS: no longer resumes by itself" },
       lastError: nullable({ type: "string" }),

@@ -19,7 +19,7 @@ type PathsOf<TRecord> = {
 export type ProcedurePath = PathsOf<AppRouter["_def"]["record"]>;
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
-export type RouteTag = "Meta" | "Sessions" | "Lists" | "Contacts" | "Templates" | "Campaigns" | "Media" | "Webhooks";
+export type RouteTag = "Meta" | "Sessions" | "WahaServers" | "Lists" | "Contacts" | "Templates" | "Campaigns" | "Media" | "Webhooks";
 
 interface RouteBase {
   method: HttpMethod;
@@ -104,7 +104,9 @@ export const restRoutes: RestRoute[] = [
     input: "json",
     operationId: "createSession",
     summary: "Add a WhatsApp number: creates and starts its WAHA session",
-    description: "The session then waits for a QR scan (status SCAN_QR_CODE) until it is WORKING.",
+    description:
+      "The session then waits for a QR scan (status SCAN_QR_CODE) until it is WORKING. `serverId` (a server from " +
+      "GET /api/v1/waha-servers) places it on that WAHA server (404 for an unknown one); without it, on the default server.",
     tag: "Sessions",
     status: 201,
     response: "Session",
@@ -180,6 +182,73 @@ export const restRoutes: RestRoute[] = [
     dependsOn: ["waha"],
   },
 
+  // WAHA servers (issue 15): where a workspace's numbers live
+  {
+    kind: "procedure",
+    method: "POST",
+    path: "/api/v1/waha-servers",
+    procedure: "wahaServer.create",
+    input: "json",
+    operationId: "createWahaServer",
+    summary: "Register a WAHA server: `{name, url, apiKey?}`; it is checked at once and then on a timer",
+    description:
+      "The API key is stored encrypted (AES-256-GCM, a key from ENCRYPTION_KEY, else AUTH_SECRET, else WAHA_WEBHOOK_SECRET) " +
+      "and never returned: answers say only `hasApiKey`. With none of those set, a key is refused (400). " +
+      "`health` is `healthy`, `unreachable` or `unauthorized` (the key is refused), from a GET /api/sessions.",
+    tag: "WahaServers",
+    status: 201,
+    response: "WahaServer",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/waha-servers",
+    procedure: "wahaServer.list",
+    input: "none",
+    operationId: "listWahaServers",
+    summary: "The workspace's WAHA servers with their health and how many numbers each holds (never their keys)",
+    tag: "WahaServers",
+    status: 200,
+    response: "WahaServerPage",
+    present: asPage,
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/waha-servers/{id}",
+    procedure: "wahaServer.get",
+    input: "query",
+    operationId: "getWahaServer",
+    summary: "One WAHA server and its last health check",
+    tag: "WahaServers",
+    status: 200,
+    response: "WahaServer",
+  },
+  {
+    kind: "procedure",
+    method: "PATCH",
+    path: "/api/v1/waha-servers/{id}",
+    procedure: "wahaServer.update",
+    input: "json",
+    operationId: "updateWahaServer",
+    summary: "Change a WAHA server's name, url or apiKey (null removes the key); it is checked again at once",
+    tag: "WahaServers",
+    status: 200,
+    response: "WahaServer",
+  },
+  {
+    kind: "procedure",
+    method: "DELETE",
+    path: "/api/v1/waha-servers/{id}",
+    procedure: "wahaServer.delete",
+    input: "none",
+    operationId: "deleteWahaServer",
+    summary: "Forget a WAHA server (nothing is done on the server itself)",
+    description: "409 while numbers are on it: delete them first.",
+    tag: "WahaServers",
+    status: 204,
+  },
+
   // Contact lists
   {
     kind: "procedure",
@@ -247,7 +316,7 @@ export const restRoutes: RestRoute[] = [
     procedure: "contactList.addContacts",
     input: "json",
     arrayBodyField: "contacts",
-    queryFields: ["defaultCountry"],
+    queryFields: ["defaultCountry", "tag"],
     operationId: "addListContacts",
     summary: "Add contacts to a list from a JSON array of {phone, first_name?, ...}",
     description:
@@ -285,11 +354,24 @@ export const restRoutes: RestRoute[] = [
   },
   {
     kind: "procedure",
+    method: "PATCH",
+    path: "/api/v1/contacts/{id}/tags",
+    procedure: "contact.editTags",
+    input: "json",
+    operationId: "editContactTags",
+    summary: "Add and/or remove a contact's tags: `{add?: [...], remove?: [...]}`; answers the contact's tags",
+    description: "Tags are trimmed and lower-cased; adding a tag the contact has, or removing one it lacks, changes nothing.",
+    tag: "Contacts",
+    status: 200,
+    response: "ContactTags",
+  },
+  {
+    kind: "procedure",
     method: "POST",
     path: "/api/v1/suppression/import",
     procedure: "contact.importSuppressed",
     input: "csv",
-    queryFields: ["defaultCountry", "tag"],
+    queryFields: ["defaultCountry"],
     operationId: "importSuppression",
     summary: "Opt out every phone of a CSV (a phone column) or of a plain list (one per line); missing contacts are created opted out",
     tag: "Contacts",
@@ -352,19 +434,6 @@ export const restRoutes: RestRoute[] = [
     tag: "Templates",
     status: 201,
     response: "Template",
-  {
-    kind: "procedure",
-    method: "PATCH",
-    path: "/api/v1/contacts/{id}/tags",
-    procedure: "contact.editTags",
-    input: "json",
-    operationId: "editContactTags",
-    summary: "Add and/or remove a contact's tags: `{add?: [...], remove?: [...]}`; answers the contact's tags",
-    description: "Tags are trimmed and lower-cased; adding a tag the contact has, or removing one it lacks, changes nothing.",
-    tag: "Contacts",
-    status: 200,
-    response: "ContactTags",
-  },
   },
   {
     kind: "procedure",
