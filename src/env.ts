@@ -39,6 +39,8 @@ export const envSchema = z
     SEND_DELAY_MIN_MS: milliseconds(6000),
     SEND_DELAY_MAX_MS: milliseconds(12000),
     AUTH_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    /** Encrypts secrets stored for later use (registered WAHA servers' API keys); falls back to AUTH_SECRET, then WAHA_WEBHOOK_SECRET. */
+    ENCRYPTION_KEY: z.string().trim().min(16, "must be at least 16 characters, e.g. `openssl rand -hex 32`").optional(),
     BOOTSTRAP_ADMIN_EMAIL: z.email({ error: "must be an email address" }).optional(),
     BOOTSTRAP_ADMIN_PASSWORD: z.string().min(8, "must be at least 8 characters").optional(),
     BOOTSTRAP_API_KEY: z.string().min(16, "must be at least 16 characters").optional(),

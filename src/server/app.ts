@@ -23,6 +23,9 @@ import { AutoResumeService } from "./services/runner/autoResume";
 import { announcePresence } from "./services/runner/presence";
 import { SchedulerService } from "./services/scheduler";
 import { WahaApiClient } from "./services/waha/client";
+import { WahaClientRegistry } from "./services/waha/clientRegistry";
+import { SecretBox } from "./services/waha/secretBox";
+import { WahaServerService } from "./services/wahaServers";
 import { WhatsappSessionService } from "./services/whatsappSessions";
 import { configuredWebhookKey } from "./services/webhookKeys";
 
@@ -37,6 +40,10 @@ export interface AppServices {
   /** The key WAHA signs webhooks with: WAHA_WEBHOOK_SECRET, else AUTH_SECRET, else (sandbox) one made at start. */
   webhookSecret: string;
   sessions: WhatsappSessionService;
+  /** One WahaApiClient per WAHA server: the default (`waha`) and each registered one. */
+  wahaClients: WahaClientRegistry;
+  /** Registered WAHA servers and their health; the web entry starts the health checks. */
+  wahaServers: WahaServerService;
   /** Hashes and checks passwords; one per process, so its limiter bounds scrypt for the whole process. */
   passwords: PasswordHasher;
   /** Log-in and sign-up throttle (database-backed: every process shares it). */
@@ -113,6 +120,16 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     apiKey: config.WAHA_API_KEY,
     timeoutMs: config.WAHA_TIMEOUT_MS,
   });
+  // Registered servers' API keys are sealed with a key from the operator's secret; none set = keys refused.
+  const encryptionSecret = config.ENCRYPTION_KEY ?? config.AUTH_SECRET ?? config.WAHA_WEBHOOK_SECRET ?? null;
+  const wahaClients = new WahaClientRegistry(
+    waha,
+    (target) => new WahaApiClient({ ...target, timeoutMs: config.WAHA_TIMEOUT_MS }),
+    (serverId) => wahaServers.target(serverId),
+  );
+  const wahaServers: WahaServerService = new WahaServerService(db, encryptionSecret ? new SecretBox(encryptionSecret) : null, wahaClients, {
+    healthIntervalMs: config.SESSION_PROBE_INTERVAL_MS,
+  });
   const mediaDir = path.resolve(config.DATA_DIR, "media");
   // A run waiting for a busy number, or a cancel waiting out a send, wakes when the slot is freed.
   const slotWakeups = await listenForSlotReleases(database, log);
@@ -139,7 +156,10 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     // Anyone may sign up only where nothing real is at stake: a real WAHA's numbers are the owner's.
     signupMode: config.SIGNUP ?? (fakeWaha ? "open" : "invite"),
     quotas,
+    wahaClients,
+    wahaServers,
     sessions: new WhatsappSessionService(db, waha, {
+      clients: wahaClients,
       quotas,
       sandboxUrl: fakeWaha?.url ?? null,
       webhookUrl: config.WAHA_WEBHOOK_URL ?? null,
@@ -167,11 +187,13 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     mediaDir,
     close: async () => {
       await services.autoResume.stop();
+      wahaServers.stopHealthChecks();
       await services.webhookDeliverer.stop();
       await scheduler.stop();
       await slotWakeups.close();
       await presence.close();
       waha.close();
+      wahaClients.close();
       await fakeWaha?.close();
       if (!options.database) await database.close();
     },

@@ -23,6 +23,7 @@ async function main() {
   await services.scheduler.initialize();
   // Campaigns paused by an outage resume by themselves once it passes (runner/autoResume.ts).
   services.autoResume.start();
+  services.wahaServers.startHealthChecks();
   // Outgoing webhooks: this process delivers the outbox too (services/outgoingWebhooks/deliverer.ts).
   services.webhookDeliverer.start();
 

@@ -59,6 +59,12 @@ const ADDED = [
   "GET /api/v1/webhooks",
   "DELETE /api/v1/webhooks/{id}",
   "GET /api/v1/webhooks/{id}/deliveries",
+  // Issue 15: WAHA servers as data.
+  "POST /api/v1/waha-servers",
+  "GET /api/v1/waha-servers",
+  "GET /api/v1/waha-servers/{id}",
+  "PATCH /api/v1/waha-servers/{id}",
+  "DELETE /api/v1/waha-servers/{id}",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

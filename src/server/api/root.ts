@@ -5,6 +5,7 @@ import { contactRouter } from "./routers/contact";
 import { contactListRouter } from "./routers/contactList";
 import { mediaRouter } from "./routers/media";
 import { templateRouter } from "./routers/template";
+import { wahaServerRouter } from "./routers/wahaServer";
 import { webhookRouter } from "./routers/webhook";
 import { whatsappSessionRouter } from "./routers/whatsappSession";
 import { createCallerFactory, router } from "./trpc";
@@ -13,6 +14,7 @@ export const appRouter = router({
   auth: authRouter,
   apiKey: apiKeyRouter,
   whatsappSession: whatsappSessionRouter,
+  wahaServer: wahaServerRouter,
   contactList: contactListRouter,
   contact: contactRouter,
   template: templateRouter,

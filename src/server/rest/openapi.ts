@@ -100,6 +100,7 @@ function buildDocument(): Record<string, unknown> {
     tags: [
       { name: "Meta", description: "Health and this document" },
       { name: "Sessions", description: "WhatsApp numbers (WAHA sessions)" },
+      { name: "WahaServers", description: "The workspace's WAHA servers, where its numbers live (keys stored encrypted, never returned)" },
       { name: "Lists", description: "Contact lists and imports" },
       { name: "Contacts", description: "Opt-out and opt-in of one contact, the suppression list, opt-out settings" },
       { name: "Templates", description: "Message templates" },

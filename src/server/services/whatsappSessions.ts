@@ -6,11 +6,12 @@ import { randomBytes } from "node:crypto";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { campaigns, type WhatsappSession, whatsappSessions } from "../db/schema";
+import { campaigns, wahaServers, type WhatsappSession, whatsappSessions } from "../db/schema";
 import { ACTIVE_STATUSES } from "./campaignStatuses";
 import { childLogger } from "../logger";
 import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { type WahaApiClient, WahaError } from "./waha/client";
+import type { WahaClientRegistry } from "./waha/clientRegistry";
 import { assertNumberQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas";
 import { effectiveDailyLimit, type NumberPolicy, SAFE_DEFAULT_POLICY, warmupSchedule } from "./safeSending/policy";
 import { NUMBER_WEBHOOK_EVENTS } from "./webhookKeys";
@@ -47,6 +48,8 @@ export interface SessionView extends NumberPolicy {
   id: string;
   name: string;
   wahaSessionName: string;
+  /** The registered WAHA server holding it; null = the operator's default server. */
+  serverId: string | null;
   status: string;
   phoneNumber: string | null;
   pushName: string | null;
@@ -79,6 +82,7 @@ function view(row: WhatsappSession, now = new Date()): SessionView {
     id: row.id,
     name: row.name,
     wahaSessionName: row.wahaSessionName,
+    serverId: row.serverId,
     status: row.status,
     phoneNumber: row.phoneNumber,
     pushName: row.pushName,
@@ -107,6 +111,8 @@ export class WhatsappSessionService {
     private readonly db: Db,
     private readonly waha: WahaApiClient,
     private readonly options: {
+      /** One client per registered WAHA server (issue 15); without it every number is on `waha`. */
+      clients?: WahaClientRegistry;
       /** The in-process fake WAHA's URL when running in sandbox mode; null with a real WAHA. */
       sandboxUrl: string | null;
       webhookUrl?: string | null;
@@ -125,8 +131,9 @@ export class WhatsappSessionService {
    * A number created by a person starts with SAFE_DEFAULT_POLICY (the columns' own defaults are
    * neutral, for rows made elsewhere); `policy` overrides any of it, e.g. the owner's time zone.
    */
-  async create(workspaceId: string, name: string, policy: Partial<NumberPolicy> = {}): Promise<SessionView> {
+  async create(workspaceId: string, name: string, policy: Partial<NumberPolicy> = {}, serverId: string | null = null): Promise<SessionView> {
     const wahaSessionName = wahaNameFor(name);
+    if (serverId !== null) await this.assertServerInWorkspace(workspaceId, serverId);
     let row: WhatsappSession;
     try {
       // Each number is a session on the owner's WAHA server: counted and added under the workspace's lock.
@@ -134,7 +141,7 @@ export class WhatsappSessionService {
         await assertNumberQuota(tx, workspaceId, this.options.quotas ?? DEFAULT_QUOTAS);
         return tx
           .insert(whatsappSessions)
-          .values({ workspaceId, name, wahaSessionName, status: "STARTING", ...SAFE_DEFAULT_POLICY, ...policy })
+          .values({ workspaceId, name, wahaSessionName, serverId, status: "STARTING", ...SAFE_DEFAULT_POLICY, ...policy })
           .returning();
       })) as [WhatsappSession];
     } catch (error) {
@@ -151,7 +158,7 @@ export class WhatsappSessionService {
             },
           ]
         : undefined;
-      const info = await this.waha.createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE, webjsTagsEvents: true });
+      const info = await (await this.clientFor(row)).createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE, webjsTagsEvents: true });
       return view(await this.saveStatus(row.id, info.status, info.me ?? null));
     } catch (error) {
       // Nothing half-made: without the WAHA session, the row would be a number that can never connect.
@@ -201,18 +208,18 @@ export class WhatsappSessionService {
   async qr(workspaceId: string, sessionId: string): Promise<{ status: string; qrDataUrl: string | null }> {
     const session = await this.get(workspaceId, sessionId);
     if (session.status !== "SCAN_QR_CODE") return { status: session.status, qrDataUrl: null };
-    const image = await this.waha.getQrImage(session.wahaSessionName);
+    const image = await (await this.clientFor(session)).getQrImage(session.wahaSessionName);
     return { status: session.status, qrDataUrl: `data:${image.mimetype};base64,${image.data}` };
   }
 
   async requestPairingCode(workspaceId: string, sessionId: string, phoneNumber: string) {
     const session = await this.row(workspaceId, sessionId);
-    return this.waha.requestPairingCode(session.wahaSessionName, phoneNumber.replace(/[^0-9]/g, ""));
+    return (await this.clientFor(session)).requestPairingCode(session.wahaSessionName, phoneNumber.replace(/[^0-9]/g, ""));
   }
 
   async logout(workspaceId: string, sessionId: string): Promise<SessionView> {
     const session = await this.row(workspaceId, sessionId);
-    await this.waha.logoutSession(session.wahaSessionName);
+    await (await this.clientFor(session)).logoutSession(session.wahaSessionName);
     return this.refresh(session);
   }
 
@@ -238,7 +245,7 @@ export class WhatsappSessionService {
       throw conflict(`${campaignUse!.total} finished campaign(s) were sent from this number: delete them first`);
     }
     try {
-      await this.waha.deleteSession(session.wahaSessionName);
+      await (await this.clientFor(session)).deleteSession(session.wahaSessionName);
     } catch (error) {
       // WAHA down, or refusing our key: the session may still be live there, so the row stays.
       if (error instanceof WahaError && (error.kind === "transient" || error.kind === "unauthorized")) throw error;
@@ -275,9 +282,23 @@ export class WhatsappSessionService {
     return { ok: true };
   }
 
+  /** The number's WAHA server's client (issue 15): the default one unless it is on a registered server. */
+  private async clientFor(session: { serverId: string | null }): Promise<WahaApiClient> {
+    return this.options.clients ? this.options.clients.forSession(session) : this.waha;
+  }
+
+  /** A server of another workspace is as unknown as one that does not exist: 404. */
+  private async assertServerInWorkspace(workspaceId: string, serverId: string): Promise<void> {
+    const [server] = await this.db
+      .select({ id: wahaServers.id })
+      .from(wahaServers)
+      .where(and(eq(wahaServers.id, serverId), eq(wahaServers.workspaceId, workspaceId)));
+    if (!server) throw notFound("WAHA server");
+  }
+
   private async refresh(row: WhatsappSession): Promise<SessionView> {
     try {
-      const info = await this.waha.getSession(row.wahaSessionName);
+      const info = await (await this.clientFor(row)).getSession(row.wahaSessionName);
       if (info.status === row.status && (info.me?.id ?? null) === (row.phoneNumber ?? null)) return view(row);
       return view(await this.saveStatus(row.id, info.status, info.me ?? null));
     } catch (error) {

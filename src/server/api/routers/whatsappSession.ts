@@ -17,16 +17,30 @@ const SESSION_READ_ONLY: Record<string, string> = {
   restrictionReason: "restrictionReason is read-only: WhatsApp's restriction sets it",
   wahaSessionName: "wahaSessionName is read-only: the server names the WAHA session",
 };
+/** serverId is set at creation only: a number cannot move between WAHA servers. */
+const SESSION_UPDATE_READ_ONLY: Record<string, string> = {
+  ...SESSION_READ_ONLY,
+  serverId: "serverId is fixed at creation: a number cannot move to another WAHA server; create a new number there",
+};
 
 export const whatsappSessionRouter = router({
   list: protectedProcedure.query(({ ctx }) => ctx.services.sessions.list(ctx.workspaceId)),
   get: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.sessions.get(ctx.workspaceId, input.id)),
   create: protectedProcedure
-    .input(strictInput(numberPolicyPatchSchema.extend({ name: sessionNameSchema }), SESSION_READ_ONLY))
-    .mutation(({ ctx, input: { name, ...policy } }) => ctx.services.sessions.create(ctx.workspaceId, name, policy)),
+    .input(
+      strictInput(
+        numberPolicyPatchSchema.extend({
+          name: sessionNameSchema,
+          /** A registered WAHA server of the workspace (issue 15); absent or null = the default server. */
+          serverId: z.uuid({ error: "serverId must be a WAHA server id from GET /api/v1/waha-servers" }).nullable().optional(),
+        }),
+        SESSION_READ_ONLY,
+      ),
+    )
+    .mutation(({ ctx, input: { name, serverId, ...policy } }) => ctx.services.sessions.create(ctx.workspaceId, name, policy, serverId ?? null)),
   /** The number's sending policy (issue 13): any subset of its fields. */
   update: protectedProcedure
-    .input(strictInput(byId.extend(numberPolicyPatchSchema.shape), SESSION_READ_ONLY))
+    .input(strictInput(byId.extend(numberPolicyPatchSchema.shape), SESSION_UPDATE_READ_ONLY))
     .mutation(({ ctx, input: { id, ...policy } }) => ctx.services.sessions.updatePolicy(ctx.workspaceId, id, policy)),
   qr: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.sessions.qr(ctx.workspaceId, input.id)),
   requestPairingCode: protectedProcedure
