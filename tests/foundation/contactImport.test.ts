@@ -62,7 +62,16 @@ describe("CSV contact import (parsing and normalising)", () => {
   it("honours a column mapping", () => {
     const { columns, rows } = parseContactsCsv("Mobile Number,Given\n+4915123456711,Lena\n");
     const prepared = prepareImport(columns, rows, { mapping: { phone: "Mobile Number", firstName: "Given" } });
-    expect(prepared.contacts).toEqual([{ phone: "+4915123456711", firstName: "Lena", attributes: {}, lines: [2] }]);
+    expect(prepared.contacts).toEqual([{ phone: "+4915123456711", firstName: "Lena", attributes: {}, tags: [], lines: [2] }]);
+  });
+
+  it("reads a tags column into tags (not an attribute), adds the import's tag, and merges a repeated phone's tags (issue 15)", () => {
+    const { columns, rows } = parseContactsCsv('phone,tags,city\n+4915123456711,"VIP; Berlin | vip",Köln\n+4915123456712,,Bonn\n+4915123456711,new,\n');
+    const prepared = prepareImport(columns, rows, { tag: " Spring " });
+    expect(prepared.contacts).toEqual([
+      { phone: "+4915123456711", firstName: null, attributes: { city: "Köln" }, tags: ["berlin", "new", "spring", "vip"], lines: [2, 4] },
+      { phone: "+4915123456712", firstName: null, attributes: { city: "Bonn" }, tags: ["spring"], lines: [3] },
+    ]);
   });
 
   it("says a +999 number has an unknown country code, and reads 0049 as +49 (issue 16)", () => {

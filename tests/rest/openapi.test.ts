@@ -54,6 +54,8 @@ const ADDED = [
   "POST /api/v1/suppression/import",
   "GET /api/v1/settings/opt-out",
   "PATCH /api/v1/settings/opt-out",
+  // Issue 15: a contact's tags.
+  "PATCH /api/v1/contacts/{id}/tags",
   // Issue 14: outgoing webhooks.
   "POST /api/v1/webhooks",
   "GET /api/v1/webhooks",
@@ -230,10 +232,13 @@ describe("the OpenAPI document", () => {
     };
     for (const name of Object.keys(responseSchemas)) walk(doc.components.schemas[name], name);
     // A send window reads back as it was set (days and recipientLocal may have been left out); a
-    // waiting reason has a detail only for some reasons.
+    // waiting reason has a detail only for some reasons; an audience holds only the parts it was given.
     expect(optional.map((at) => at.replace(/\.properties/g, "")).sort()).toEqual(
       [
         "Error.error.field",
+        "Campaign.audience.anyOf[0].listIds",
+        "Campaign.audience.anyOf[0].tags",
+        "Campaign.audience.anyOf[0].excludeTags",
         "Campaign.sendWindow.anyOf[0].days",
         "Campaign.sendWindow.anyOf[0].recipientLocal",
         "Campaign.waiting.anyOf[0].detail",
@@ -254,8 +259,8 @@ describe("the OpenAPI document", () => {
       (doc.paths[path]![method]!.parameters ?? []).filter((p) => p.in === "query").map((p) => p.name).sort();
     expect(query("/api/v1/campaigns", "get")).toEqual(["cursor", "limit", "status"]);
     expect(query("/api/v1/campaigns/{id}/recipients", "get")).toEqual(["cursor", "format", "limit", "status"]);
-    expect(query("/api/v1/lists/{id}/import", "post")).toEqual(["defaultCountry"]);
-    expect(query("/api/v1/lists/{id}/contacts", "post")).toEqual(["defaultCountry"]);
+    expect(query("/api/v1/lists/{id}/import", "post")).toEqual(["defaultCountry", "tag"]);
+    expect(query("/api/v1/lists/{id}/contacts", "post")).toEqual(["defaultCountry", "tag"]);
     expect(doc.paths["/api/v1/lists/{id}/import"]!.post!.requestBody).toMatchObject({ content: { "text/csv": {} } });
   });
 });
