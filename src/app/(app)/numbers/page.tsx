@@ -1,6 +1,7 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Link from "next/link";
 import { useState } from "react";
 import { browserTimeZone, formatDateTime } from "~/components/format";
 import { NumberPolicyForm } from "~/components/NumberPolicyForm";
@@ -22,6 +23,8 @@ export default function NumbersPage() {
   // Status updates live: WAHA moves a session STARTING -> SCAN_QR_CODE -> WORKING on its own.
   const sessions = useQuery({ ...trpc.whatsappSession.list.queryOptions(), refetchInterval: 3000 });
   const [name, setName] = useState("");
+  const servers = useQuery(trpc.wahaServer.list.queryOptions());
+  const [serverId, setServerId] = useState("");
   const create = useMutation(
     trpc.whatsappSession.create.mutationOptions({
       onSuccess: (session) => {
@@ -38,6 +41,11 @@ export default function NumbersPage() {
       <PageHeader
         title="WhatsApp numbers"
         description="Each number is a WAHA session. Add one, then scan the QR code from WhatsApp on the phone (Settings → Linked devices → Link a device)."
+        actions={
+          <Link href="/numbers/servers" className="text-sm text-emerald-800 underline" data-testid="nav-waha-servers">
+            WAHA servers
+          </Link>
+        }
       />
       <Card title="Add a number" className="mb-4">
         <form
@@ -45,12 +53,30 @@ export default function NumbersPage() {
           onSubmit={(event) => {
             event.preventDefault();
             // Limits count days in the owner's zone; the other safe defaults come from the server.
-            create.mutate({ name, timeZone: browserTimeZone() });
+            create.mutate({ name, timeZone: browserTimeZone(), ...(serverId ? { serverId } : {}) });
           }}
         >
           <Field label="Name" hint="For you, e.g. Sales or Support" className="flex-1">
             <Input name="session-name" data-testid="session-name" value={name} onChange={(event) => setName(event.target.value)} required maxLength={60} />
           </Field>
+          {servers.data?.length ? (
+            <Field label="WAHA server" hint="Where the number lives">
+              <select
+                name="session-server"
+                data-testid="session-server"
+                className="rounded-md border border-slate-300 px-2 py-2 text-sm"
+                value={serverId}
+                onChange={(event) => setServerId(event.target.value)}
+              >
+                <option value="">Default server</option>
+                {servers.data.map((server) => (
+                  <option key={server.id} value={server.id}>
+                    {server.name} ({server.health})
+                  </option>
+                ))}
+              </select>
+            </Field>
+          ) : null}
           <Button type="submit" pending={create.isPending} data-testid="session-create" className="sm:mb-5">
             {create.isPending ? "Starting session…" : "Add number"}
           </Button>
