@@ -26,6 +26,7 @@ export async function contactConversation(db: Db, workspaceId: string, contactId
       optedOutSource: contacts.optedOutSource,
       optedInAt: contacts.optedInAt,
       optedInByUserId: contacts.optedInByUserId,
+      tags: contacts.tags,
       createdAt: contacts.createdAt,
     })
     .from(contacts)

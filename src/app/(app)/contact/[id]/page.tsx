@@ -135,6 +135,8 @@ export default function ContactPage() {
           )}
         </Card>
 
+        <TagsCard contactId={id} tags={contact.tags} onDone={refresh} />
+
         <Card title="Conversation" testId="conversation">
           {items.length === 0 ? (
             <Empty>No message sent or received yet.</Empty>
@@ -204,6 +206,55 @@ function SimulateReply({ sessionId, phone, onDone }: { sessionId: string; phone:
         <Input aria-label="Reply text" placeholder='e.g. "Thanks!" or "STOP"' value={text} onChange={(event) => setText(event.target.value)} data-testid="simulate-reply-text" className="mt-0 flex-1" />
         <Button type="submit" variant="secondary" pending={simulate.isPending} disabled={!text.trim()} data-testid="simulate-reply">
           Reply as this contact
+        </Button>
+      </form>
+    </Card>
+  );
+}
+
+/** The contact's tags (issue 15): each removable, and a field to add one; campaigns can target them. */
+function TagsCard({ contactId, tags, onDone }: { contactId: string; tags: string[]; onDone: () => void }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const [tag, setTag] = useState("");
+  const editTags = useMutation(
+    trpc.contact.editTags.mutationOptions({
+      onSuccess: () => {
+        setTag("");
+        onDone();
+      },
+      onError: (error) => toast.error(error.message),
+    }),
+  );
+  return (
+    <Card title="Tags" testId="contact-tags">
+      <div className="flex flex-wrap items-center gap-2">
+        {tags.length === 0 ? <span className="text-sm text-slate-500">No tags yet.</span> : null}
+        {tags.map((existing) => (
+          <span key={existing} className="inline-flex items-center gap-1 rounded-full bg-slate-100 px-2 py-0.5 text-sm" data-testid="contact-tag">
+            {existing}
+            <button
+              type="button"
+              aria-label={`Remove tag ${existing}`}
+              className="text-slate-500 hover:text-red-700"
+              disabled={editTags.isPending}
+              onClick={() => editTags.mutate({ id: contactId, remove: [existing] })}
+            >
+              ×
+            </button>
+          </span>
+        ))}
+      </div>
+      <form
+        className="mt-3 flex flex-col gap-2 sm:flex-row"
+        onSubmit={(event) => {
+          event.preventDefault();
+          editTags.mutate({ id: contactId, add: [tag] });
+        }}
+      >
+        <Input aria-label="New tag" placeholder="e.g. vip" maxLength={50} value={tag} onChange={(event) => setTag(event.target.value)} data-testid="add-tag-text" className="mt-0 flex-1" />
+        <Button type="submit" variant="secondary" pending={editTags.isPending} disabled={!tag.trim()} data-testid="add-tag">
+          Add tag
         </Button>
       </form>
     </Card>
