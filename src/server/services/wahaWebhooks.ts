@@ -11,7 +11,7 @@
  * applied. Ids are kept `EVENT_RETENTION_MS` (far beyond the window), then pruned by the sweep.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { and, eq, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaignRecipients, campaigns, webhookEvents, whatsappSessions } from "../db/schema";
@@ -149,6 +149,17 @@ async function applySessionStatus(tx: Tx, wahaSessionName: string, payload: unkn
   return "handled";
 }
 
+/**
+ * The ids a recipient row may hold for the message an ack names. The take stores the raw id WAHA's
+ * new-message-id gave (`3EB0…`) and the settle, once the send answered, the serialized one
+ * (`true_<chat>_<raw>`, as acks name it): an ack that arrives in between (WAHA's SERVER ack comes within
+ * milliseconds) must still find the row, or it is lost. Raw ids are random, and the number is checked.
+ */
+export function ackedMessageIds(id: string): string[] {
+  const raw = /^true_[^_]+@[^_]+_([^_]+)$/.exec(id)?.[1];
+  return raw && raw !== id ? [id, raw] : [id];
+}
+
 async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: Date): Promise<WebhookOutcome> {
   const parsed = ackPayload.safeParse(payload);
   if (!parsed.success) return "ignored";
@@ -177,7 +188,7 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
     })
     .where(
       and(
-        eq(campaignRecipients.wahaMessageId, id),
+        inArray(campaignRecipients.wahaMessageId, ackedMessageIds(id)),
         eq(sessionOfRecipient, wahaSessionName),
         ack < 0 ? undefined : or(isNull(campaignRecipients.ack), lt(campaignRecipients.ack, ack)),
       ),
