@@ -9,7 +9,7 @@ import { downloadText, FIRST_NAME_COLUMN_NAMES, guessColumn, PHONE_COLUMN_NAMES,
 import type { ImportResult } from "./types";
 import { Button } from "./ui/button";
 import { ErrorMessage } from "./ui/error";
-import { Field, Select } from "./ui/field";
+import { Field, Input, Select } from "./ui/field";
 import { useToast } from "./ui/toast";
 import { binaryFileKind, binaryFileMessage } from "~/server/services/binaryFile";
 import { formatNumber, plural } from "./format";
@@ -49,6 +49,7 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
   const [firstNameColumn, setFirstNameColumn] = useState("");
   const [skipped, setSkipped] = useState<Set<string>>(new Set());
   const [country, setCountry] = useState("");
+  const [importTag, setImportTag] = useState("");
   const [inputKey, setInputKey] = useState(0);
 
   useEffect(() => {
@@ -61,7 +62,7 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
   // The file goes in parts of whole records (csvChunks.ts): each part is saved before the next is
   // sent, so the page can say how far it got, and a 50,000-row file stays under the body limit.
   const importCsv = useMutation({
-    mutationFn: async (input: { id: string; csv: string; defaultCountry?: string; mapping: { phone?: string; firstName?: string; ignore: string[] } }) => {
+    mutationFn: async (input: { id: string; csv: string; defaultCountry?: string; tag?: string; mapping: { phone?: string; firstName?: string; ignore: string[] } }) => {
       const { parts, rowCount } = splitCsvIntoParts(input.csv);
       const total: ImportResult = { received: 0, added: 0, updated: 0, duplicatesMerged: 0, rejected: [] };
       setProgress({ rowsParsed: rowCount, rowsSaved: 0 });
@@ -112,7 +113,10 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
     setSkipped(new Set());
   }
 
-  const attributeColumns = file ? file.preview.columns.filter((column) => column && column !== phoneColumn && column !== firstNameColumn) : [];
+  // A `tags` column holds tags (contactImport.ts), not a placeholder.
+  const attributeColumns = file
+    ? file.preview.columns.filter((column) => column && column !== phoneColumn && column !== firstNameColumn && column.toLowerCase() !== "tags")
+    : [];
 
   return (
     <div className="space-y-4" data-testid="import-csv">
@@ -192,6 +196,9 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
                 ))}
               </Select>
             </Field>
+            <Field label="Tag every contact" hint="Optional, e.g. spring-fair; a tags column adds each row's own tags">
+              <Input data-testid="import-tag" maxLength={50} value={importTag} onChange={(event) => setImportTag(event.target.value)} placeholder="(no tag)" />
+            </Field>
           </div>
 
           {attributeColumns.length ? (
@@ -228,6 +235,7 @@ export function ImportCsv({ listId, listName }: { listId: string; listName: stri
                   id: listId,
                   csv: file.text,
                   defaultCountry: country || undefined,
+                  tag: importTag.trim() || undefined,
                   mapping: {
                     phone: phoneColumn || undefined,
                     firstName: firstNameColumn || undefined,
