@@ -34,6 +34,17 @@ type SentFields = Record<string, unknown>;
 const PAST_TIME = "The scheduled time has passed: choose a time in the future";
 
 /** The current time, refreshed every `everyMs`: "starts in 5 min" turns into "has passed" on its own. */
+/** "vip, Gold" → ["vip", "gold"]; the audience, or null when it holds nothing (lists from the API are kept). */
+function audienceOf(listIds: string[] | undefined, tags: string, excludeTags: string) {
+  const split = (text: string) => [...new Set(text.split(/[,;|]/).map((tag) => tag.trim().toLowerCase()).filter(Boolean))];
+  const audience = {
+    ...(listIds?.length ? { listIds } : {}),
+    ...(split(tags).length ? { tags: split(tags) } : {}),
+    ...(split(excludeTags).length ? { excludeTags: split(excludeTags) } : {}),
+  };
+  return Object.keys(audience).length > 0 ? audience : null;
+}
+
 function useNow(everyMs: number): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
@@ -68,6 +79,9 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const [name, setName] = useState(campaign?.name ?? "");
   const [sessionId, setSessionId] = useState(campaign?.sessionId ?? "");
   const [listId, setListId] = useState(campaign?.listId ?? "");
+  // Issue 15: tags reached besides the list, and tags left out, written "vip, gold".
+  const [tags, setTags] = useState((campaign?.audience?.tags ?? []).join(", "));
+  const [excludeTags, setExcludeTags] = useState((campaign?.audience?.excludeTags ?? []).join(", "));
   const [mode, setMode] = useState<"template" | "text">(campaign?.messageText ? "text" : "template");
   const [templateId, setTemplateId] = useState(campaign?.templateId ?? "");
   const [text, setText] = useState(campaign?.messageText ?? "");
@@ -105,9 +119,11 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const safeFields = safeSendingFields(safeSending);
 
   const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
+  const audience = audienceOf(campaign?.audience?.listIds, tags, excludeTags);
   const fields: SentFields = {
     name,
     listId: listId || null,
+    audience,
     ...message,
     mediaId: mediaId || null,
     sessionId: sessionId || null,
@@ -227,14 +243,20 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 ) : undefined
               }
             >
-              <Select data-testid="campaign-list" value={listId} onChange={(event) => setListId(event.target.value)} required={!isDraft}>
-                <option value="">Choose a list</option>
+              <Select data-testid="campaign-list" value={listId} onChange={(event) => setListId(event.target.value)} required={!isDraft && !audience?.tags}>
+                <option value="">{audience?.tags ? "(none: the tags below)" : "Choose a list"}</option>
                 {lists.data?.items.map((list) => (
                   <option key={list.id} value={list.id}>
                     {list.name} ({plural(list.memberCount, "contact")})
                   </option>
                 ))}
               </Select>
+            </Field>
+            <Field label="Also contacts tagged" hint="Optional, e.g. vip, gold: contacts with any of these tags" error={fieldError("audience.tags")}>
+              <Input data-testid="campaign-tags" value={tags} onChange={(event) => setTags(event.target.value)} placeholder="(no tags)" />
+            </Field>
+            <Field label="Leave out contacts tagged" hint="Optional: contacts with any of these tags get nothing" error={fieldError("audience.excludeTags")}>
+              <Input data-testid="campaign-exclude-tags" value={excludeTags} onChange={(event) => setExcludeTags(event.target.value)} placeholder="(none)" />
             </Field>
           </div>
         </Card>
