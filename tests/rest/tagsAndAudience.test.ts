@@ -144,4 +144,30 @@ describe.each(backends)("[%s] REST contact tags and campaign audiences", (kind) 
     expect(sent.map((message) => `+${message.chatId.replace(/@.*$/, "")}`).sort()).toEqual(expected);
     expect(sent.find((message) => message.chatId.startsWith("4915123451006"))?.text).toBe("Hi Fay");
   });
+
+  it("a draft with tags and no list can be scheduled, and PATCH changes its audience", async () => {
+    const session = await api("POST", "/api/v1/sessions", { name: "Draft number" });
+    const list = await api("POST", "/api/v1/lists", { name: "Draft audience" });
+    await api("POST", `/api/v1/lists/${list.body.id}/contacts?tag=drafty`, [{ phone: "+4915123452001" }, { phone: "+4915123452002", tags: "quiet" }]);
+    const draft = await api("POST", "/api/v1/campaigns", { name: "Tags only", status: "Draft", sessionId: session.body.id, text: "Hello" });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    // Neither a list nor tags: scheduling names what is missing.
+    const missing = await api("POST", `/api/v1/campaigns/${draft.body.id}/schedule`, { scheduledAt: inMs(60_000) });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error).toMatchObject({ field: "listId" });
+    expect(missing.body.error.message).toContain("audience");
+
+    const patched = await api("PATCH", `/api/v1/campaigns/${draft.body.id}`, { audience: { tags: ["Drafty"], excludeTags: ["quiet", "quiet"] } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.audience).toEqual({ tags: ["drafty"], excludeTags: ["quiet"] });
+    const scheduled = await api("POST", `/api/v1/campaigns/${draft.body.id}/schedule`, { scheduledAt: inMs(60_000) });
+    expect(scheduled.status, JSON.stringify(scheduled.body)).toBe(200);
+    expect(scheduled.body).toMatchObject({ status: "Scheduled", listId: null, counts: { total: 1, pending: 1 } });
+
+    // An unknown audience field is refused naming the fields it takes.
+    const unknown = await api("PATCH", `/api/v1/campaigns/${draft.body.id}`, { audience: { tag: ["x"] } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toContain("listIds, tags, excludeTags");
+    expect((await api("DELETE", `/api/v1/campaigns/${draft.body.id}`)).status).toBe(204);
+  });
 });
