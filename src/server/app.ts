@@ -140,7 +140,15 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     role: options.role ?? (config.SCHEDULER_DRIVER === "pg-boss" ? "web" : "all"),
     databaseUrl: database.url,
     pglite: database.pglite,
-    runnerOptions: { mediaDir, slotWakeups, holderId: presence.holderId },
+    runnerOptions: {
+      mediaDir,
+      slotWakeups,
+      holderId: presence.holderId,
+      clientForSession: async (sessionId) => {
+        const [number] = await db.select({ serverId: whatsappSessions.serverId }).from(whatsappSessions).where(eq(whatsappSessions.id, sessionId));
+        return wahaClients.forSession({ serverId: number?.serverId ?? null });
+      },
+    },
     ...(options.sweepCron ? { sweepCron: options.sweepCron } : {}),
   });
   const services: AppServices = {

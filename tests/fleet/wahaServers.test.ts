@@ -5,7 +5,7 @@ import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
 import { backends } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";
-import { restClient, type RestClient } from "../rest/helpers";
+import { inMs, restClient, type RestClient } from "../rest/helpers";
 
 /**
  * WAHA servers as data (issue 15): a workspace registers its servers over REST, their API keys are
@@ -171,6 +171,40 @@ describe.each(backends)("[%s] WAHA servers over REST", (kind) => {
     expect(await sessionNamesOn(fakeB, KEY_B)).not.toContain(wahaName);
     expect((await owner("DELETE", `/api/v1/waha-servers/${b.id}`)).status).toBe(204);
     expect((await owner("POST", "/api/v1/sessions", { name: "On gone B", serverId: b.id })).status).toBe(404);
+  });
+
+  it("a campaign from a number on server B is sent through server B", async () => {
+    const owner = await newOwner();
+    const { b } = await registerBoth(owner);
+    const number = await owner("POST", "/api/v1/sessions", { name: "Sender on B", serverId: b.id });
+    expect(number.status).toBe(201);
+    fakeB.setSessionStatus(number.body.wahaSessionName, "WORKING", { id: "14155550101@c.us", pushName: "B" });
+    const list = await owner("POST", "/api/v1/lists", { name: "Two" });
+    await owner("POST", `/api/v1/lists/${list.body.id}/contacts`, [{ phone: "+4915123450101" }, { phone: "+4915123450102" }]);
+    const template = await owner("POST", "/api/v1/templates", { name: "Hi", body: "Hello from B" });
+    const campaign = await owner("POST", "/api/v1/campaigns", {
+      name: "Via B",
+      listId: list.body.id,
+      templateId: template.body.id,
+      sessionId: number.body.id,
+      scheduledAt: inMs(3000),
+      delayMinMs: 0,
+      delayMaxMs: 0,
+    });
+    expect(campaign.status, JSON.stringify(campaign.body)).toBe(201);
+    const done = await waitFor(
+      "the campaign to complete",
+      async () => {
+        const answer = await owner("GET", `/api/v1/campaigns/${campaign.body.id}`);
+        return answer.body.status === "Completed" ? answer.body : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(done.counts).toMatchObject({ total: 2, sent: 2, failed: 0 });
+    const onB = fakeB.messages().filter((message) => message.session === number.body.wahaSessionName);
+    expect(onB.map((message) => message.chatId).sort()).toEqual(["4915123450101@c.us", "4915123450102@c.us"]);
+    expect(onB.every((message) => message.text === "Hello from B")).toBe(true);
+    expect(app.fakeWaha.messages().filter((message) => message.session === number.body.wahaSessionName)).toEqual([]);
   });
 
   it("another workspace neither sees nor uses a workspace's servers", async () => {

@@ -78,6 +78,8 @@ export interface CampaignRunnerOptions {
   maxWaitMs?: number;
   /** How long another campaign's send may hold the number before this campaign reads `waiting: number_busy`. Default 10 s. */
   numberBusyAfterMs?: number;
+  /** The client of the WAHA server holding the campaign's number (issue 15); default: the constructor's client for every number. */
+  clientForSession?: (sessionId: string) => Promise<WahaApiClient>;
 }
 
 export interface RunOutcome {
@@ -117,6 +119,7 @@ export class CampaignRunnerService {
   private readonly numberBusyAfterMs: number;
   /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
   private readonly active = new Set<string>();
+  private readonly clientForSession: ((sessionId: string) => Promise<WahaApiClient>) | null;
 
   constructor(
     private readonly db: Db,
@@ -138,6 +141,7 @@ export class CampaignRunnerService {
     this.now = options.now ?? (() => new Date());
     this.maxWaitMs = Math.max(10, options.maxWaitMs ?? MAX_WAIT_MS);
     this.numberBusyAfterMs = Math.max(0, options.numberBusyAfterMs ?? DEFAULT_NUMBER_BUSY_AFTER_MS);
+    this.clientForSession = options.clientForSession ?? null;
   }
 
   /**
@@ -169,7 +173,9 @@ export class CampaignRunnerService {
       }
       const log = this.logger.child({ campaignId });
       log.info({ status: "Running", previousStatus, holder, resumed: previousStatus !== "Scheduled" }, "campaign running");
-      const run = new CampaignRun(this.db, this.wahaApiClient, campaign, log, {
+      // A number on a registered WAHA server sends through that server's client (read once per run).
+      const client = this.clientForSession && campaign.sessionId ? await this.clientForSession(campaign.sessionId) : this.wahaApiClient;
+      const run = new CampaignRun(this.db, client, campaign, log, {
         holder,
         leaseMs: this.leaseMs,
         mediaDir: this.mediaDir,
