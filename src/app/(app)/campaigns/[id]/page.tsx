@@ -277,12 +277,28 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
             <Link href={`/contacts/${campaign.listId}`} className="text-emerald-800 hover:underline">
               {list.data?.name ?? "…"}
             </Link>
+          ) : campaign.audience?.tags?.length ? (
+            "none: tags only"
           ) : campaign.status === "Draft" ? (
             "none chosen yet"
           ) : (
             "deleted"
           )}
         </dd>
+        {campaign.audience ? (
+          <>
+            <dt className="text-slate-500">Audience</dt>
+            <dd data-testid="campaign-audience">
+              {[
+                campaign.audience.listIds?.length ? `${plural(campaign.audience.listIds.length, "more list")}` : null,
+                campaign.audience.tags?.length ? `tagged ${campaign.audience.tags.join(", ")}` : null,
+                campaign.audience.excludeTags?.length ? `not tagged ${campaign.audience.excludeTags.join(", ")}` : null,
+              ]
+                .filter(Boolean)
+                .join(" · ")}
+            </dd>
+          </>
+        ) : null}
         <dt className="text-slate-500">Message</dt>
         <dd>{campaign.templateId ? `Template: ${template.data?.name ?? "…"}` : campaign.messageText ? "Own text" : "none written yet"}</dd>
         <dt className="text-slate-500">Scheduled</dt>
