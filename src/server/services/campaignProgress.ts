@@ -88,8 +88,18 @@ export async function campaignProgress(db: Db, campaigns: CountedCampaign[]): Pr
   const progress = new Map<string, CampaignProgress>();
   if (campaigns.length === 0) return progress;
   const started = campaigns.filter((campaign) => campaign.recipientsMaterializedAt).map((campaign) => campaign.id);
-  const counted = sumCounts(started.length ? await db.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started)) : [], emptyCounts);
-  await addOutcomes(db, started, counted);
+  // Statuses and outcomes (delivered, read, replied) are kept in separate tables: read them in one
+  // snapshot, or an ack committed between the reads shows `read: 1` beside a recipient not yet `sent`.
+  const counted = started.length
+    ? await db.transaction(
+        async (tx) => {
+          const rows = sumCounts(await tx.select().from(campaignRecipientCounts).where(inArray(campaignRecipientCounts.campaignId, started)), emptyCounts);
+          await addOutcomes(tx as unknown as Db, started, rows);
+          return rows;
+        },
+        { isolationLevel: "repeatable read", accessMode: "read only" },
+      )
+    : new Map<string, CampaignCounts>();
   const lists = [...new Set(campaigns.filter((campaign) => !campaign.recipientsMaterializedAt && campaign.listId).map((campaign) => campaign.listId!))];
   const audience = new Map<string, number>();
   if (lists.length > 0) {
