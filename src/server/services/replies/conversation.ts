@@ -34,7 +34,9 @@ export async function contactConversation(db: Db, workspaceId: string, contactId
   if (!contact) throw notFound("Contact");
   const sends = await db
     .select({
-      at: sql<Date>`coalesce(${campaignRecipients.sentAt}, ${campaignRecipients.sendingStartedAt}, ${campaigns.scheduledAt}, ${campaigns.createdAt})`.mapWith(campaignRecipients.sentAt),
+      // When the send began: a reply cannot come before it, while `sent_at` is recorded after WAHA
+      // answered, which a quick reply can beat.
+      at: sql<Date>`coalesce(${campaignRecipients.sendingStartedAt}, ${campaignRecipients.sentAt}, ${campaigns.scheduledAt}, ${campaigns.createdAt})`.mapWith(campaignRecipients.sentAt),
       campaignId: campaigns.id,
       campaignName: campaigns.name,
       sessionId: campaigns.sessionId,
