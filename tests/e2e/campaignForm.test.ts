@@ -6,13 +6,11 @@
  * 390×844 go to screenshots/campaign-form/ (docs/screenshots.md). Same set-up as
  * tests/e2e/journey.test.ts (Chromium from tests/e2e/chromium.ts).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
+import { CHROMIUM_ARGS, type SandboxApp, startSandboxApp } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from "vitest";
 
@@ -22,21 +20,7 @@ const chromiumPath = inject("chromiumPath");
 const chromiumMissing = inject("chromiumMissing");
 const DESKTOP = { width: 1366, height: 900 };
 const PHONE = { width: 390, height: 844 };
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-let app: ChildProcess | null = null;
-let appLog = "";
+let sandbox: SandboxApp | null = null;
 let dataDir = "";
 let baseUrl = "";
 let browser: Browser | null = null;
@@ -44,54 +28,17 @@ let context: BrowserContext | null = null;
 let page: Page;
 let step = 0;
 const pageErrors: string[] = [];
+const appLog = () => sandbox?.log() ?? "";
 
 async function startApp() {
-  const port = await freePort();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), "waha-campaigns-e2e-form-"));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: "production",
-    NEXT_TELEMETRY_DISABLED: "1",
-    PORT: String(port),
-    HOST: "127.0.0.1",
-    DATA_DIR: dataDir,
-    SEND_DELAY_MIN_MS: "0",
-    SEND_DELAY_MAX_MS: "200",
-    LOG_LEVEL: "warn",
-  };
-  for (const name of ["DATABASE_URL", "WAHA_URL", "WAHA_API_KEY", "SCHEDULER_DRIVER", "BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_PASSWORD", "BOOTSTRAP_API_KEY"]) {
-    delete env[name];
-  }
-  const child = spawn(process.execPath, ["--import", "tsx", "src/worker/web.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
-  app = child;
-  const keep = (chunk: Buffer) => {
-    appLog = (appLog + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode}:\n${appLog}`);
-    try {
-      if ((await fetch(`${baseUrl}/api/v1/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`the app did not answer /api/v1/health within 120 s:\n${appLog}`);
+  sandbox = await startSandboxApp(repoRoot, "waha-campaigns-e2e-form-");
+  ({ dataDir, baseUrl } = sandbox);
 }
 
 async function stopApp() {
-  const child = app;
-  app = null;
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-  await exited;
-  clearTimeout(timer);
+  const app = sandbox;
+  sandbox = null;
+  await app?.stop();
 }
 
 /** A screenshot at the desktop size (1366×900) and, with `phone`, at a phone's (390×844) too. */
@@ -235,7 +182,7 @@ describe("the campaign form in a browser: drafts and errors shown once", () => {
       expect(pageErrors).toEqual([]);
     } catch (error) {
       await shot("failure").catch(() => undefined);
-      throw new Error(`${(error as Error).message}\n--- app log (tail) ---\n${appLog.slice(-5000)}`, { cause: error });
+      throw new Error(`${(error as Error).message}\n--- app log (tail) ---\n${appLog().slice(-5000)}`, { cause: error });
     }
   }, 300_000);
 });

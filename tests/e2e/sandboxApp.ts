@@ -1,0 +1,82 @@
+/**
+ * The app in sandbox mode as a child process, for the browser tests beside the journey: a free port,
+ * its own data folder, and no outside configuration (no DATABASE_URL, WAHA_URL or bootstrap user).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+export interface SandboxApp {
+  baseUrl: string;
+  dataDir: string;
+  /** The tail of its stdout and stderr, for a failure's message. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the app from `repoRoot` and resolves once /api/v1/health answers (120 s at most). */
+export async function startSandboxApp(repoRoot: string, dataDirPrefix: string): Promise<SandboxApp> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), dataDirPrefix));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    NEXT_TELEMETRY_DISABLED: "1",
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    DATA_DIR: dataDir,
+    SEND_DELAY_MIN_MS: "0",
+    SEND_DELAY_MAX_MS: "200",
+    LOG_LEVEL: "warn",
+  };
+  for (const name of ["DATABASE_URL", "WAHA_URL", "WAHA_API_KEY", "SCHEDULER_DRIVER", "BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_PASSWORD", "BOOTSTRAP_API_KEY"]) {
+    delete env[name];
+  }
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/worker/web.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+  let appLog = "";
+  const keep = (chunk: Buffer) => {
+    appLog = (appLog + chunk.toString()).slice(-20_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const app: SandboxApp = {
+    baseUrl: `http://127.0.0.1:${port}`,
+    dataDir,
+    log: () => appLog,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode}:\n${appLog}`);
+    try {
+      if ((await fetch(`${app.baseUrl}/api/v1/health`)).ok) return app;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  await app.stop();
+  throw new Error(`the app did not answer /api/v1/health within 120 s:\n${appLog}`);
+}
