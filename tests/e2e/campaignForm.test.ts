@@ -10,14 +10,13 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { CHROMIUM_ARGS, type SandboxApp, startSandboxApp } from "./sandboxApp";
+import { CHROMIUM_ARGS, type SandboxApp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const screenshotDir = path.join(repoRoot, "screenshots", "campaign-form");
 const chromiumPath = inject("chromiumPath");
-const chromiumMissing = inject("chromiumMissing");
 const DESKTOP = { width: 1366, height: 900 };
 const PHONE = { width: 390, height: 844 };
 let sandbox: SandboxApp | null = null;
@@ -66,9 +65,6 @@ function localInput(ms: number): Promise<string> {
   }, ms);
 }
 
-function skipWithoutChromium(testContext: TestContext) {
-  if (!chromiumPath) testContext.skip(chromiumMissing ?? "no Chromium");
-}
 
 describe("the campaign form in a browser: drafts and errors shown once", () => {
   beforeAll(async () => {

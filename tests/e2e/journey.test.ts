@@ -17,14 +17,14 @@ import { fileURLToPath } from "node:url";
 import { parse as parseCsv } from "csv-parse/sync";
 import { fixturePath } from "../fixtures/paths";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
+import { skipWithoutChromium } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const messyCsv = fixturePath("contacts-messy.csv");
 const screenshotDir = path.join(repoRoot, "screenshots", "journey");
 const chromiumPath = inject("chromiumPath");
-const chromiumMissing = inject("chromiumMissing");
 const ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
 const CHROMIUM_ARGS = [
   "--headless",
@@ -151,9 +151,6 @@ async function shot(name: string) {
 }
 
 /** The reporter prints this note in the run's summary (tests/backendReporter.ts). */
-function skipWithoutChromium(testContext: TestContext) {
-  if (!chromiumPath) testContext.skip(chromiumMissing ?? "no Chromium");
-}
 
 // The second test continues in the first one's workspace (same browser page), so they run in order.
 // The two tests tell one story in one browser and one app: the second goes on in the page the first

@@ -10,14 +10,13 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { CHROMIUM_ARGS, type SandboxApp, startSandboxApp } from "./sandboxApp";
+import { CHROMIUM_ARGS, type SandboxApp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, it, type TestContext } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const screenshotDir = path.join(repoRoot, "screenshots", "replies");
 const chromiumPath = inject("chromiumPath");
-const chromiumMissing = inject("chromiumMissing");
 let sandbox: SandboxApp | null = null;
 let dataDir = "";
 let baseUrl = "";
@@ -44,9 +43,6 @@ async function shot(name: string) {
   await page.screenshot({ path: path.join(screenshotDir, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true });
 }
 
-function skipWithoutChromium(testContext: TestContext) {
-  if (!chromiumPath) testContext.skip(chromiumMissing ?? "no Chromium");
-}
 
 describe("replies and opt-outs in a browser", () => {
   beforeAll(async () => {

@@ -7,6 +7,15 @@ import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { inject, type TestContext } from "vitest";
+
+/**
+ * Without a Chromium a browser test is skipped with the reason (tests/e2e/chromium.ts); CI sets
+ * REQUIRE_BROWSER_JOURNEY=1, so there a missing Chromium fails the run instead (tests/globalSetup.ts).
+ */
+export function skipWithoutChromium(testContext: TestContext): void {
+  if (!inject("chromiumPath")) testContext.skip(inject("chromiumMissing") ?? "no Chromium");
+}
 
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
