@@ -186,6 +186,11 @@ export const wahaServers = pgTable(
     url: text("url").notNull(),
     /** `v1.<iv>.<tag>.<ciphertext>` (base64url); null = the server takes no key. */
     apiKeyEncrypted: text("api_key_encrypted"),
+    /**
+     * The key this server signs its webhooks with (X-Webhook-Hmac), sealed like the API key; made at
+     * registration and never shown. Null for a server registered before it existed: one is made on first use.
+     */
+    webhookSecretEncrypted: text("webhook_secret_encrypted"),
     /** "unknown" until first checked, then "healthy" or "unreachable" / "unauthorized". */
     healthStatus: text("health_status").notNull().default("unknown"),
     healthDetail: text("health_detail"),

@@ -1,0 +1,1 @@
+ALTER TABLE "waha_servers" ADD COLUMN "webhook_secret_encrypted" text;
