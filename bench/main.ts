@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety,optout,outbox]`
+ * `npm run bench -- --fleet [--quick] [--json FILE] [--markdown FILE]`: the fleet run alone (bench/fleet.ts, issue 15).
  *
  * Measures the scheduler and the sender against their baselines and limits (issue 7) and prints one
  * table. It reports; it does not assert: a missed target is a "no" in the table, not a failure.
@@ -11,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { measureApiLatency } from "./apiLatency";
+import { measureFleet } from "./fleet";
 import { measureIdleServer } from "./idleServer";
 import { installSignalHandlers, runCleanups } from "./lib/cleanup";
 import { type BenchContext, type MeasurementResult, makeTempDir, pgliteDataDirs } from "./lib/context";
@@ -38,7 +40,11 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
   outbox: measureOutboxThroughput,
 };
 
+/** Not part of the default run (about 15 minutes, 2,000 numbers): `--fleet` runs it alone. */
+const FLEET: Record<string, (ctx: BenchContext) => Promise<MeasurementResult>> = { fleet: measureFleet };
+
 const USAGE = `usage: npm run bench -- [--quick] [--json FILE] [--markdown FILE] [--only ${Object.keys(MEASUREMENTS).join(",")}]
+       [--fleet]                        the fleet run alone (2,000 numbers on 4 fake WAHA servers, 3/2/1 workers)
        [--keep-logs]                    keep the children's logs (kept anyway when a measurement fails)`;
 
 async function main(): Promise<number> {
@@ -48,6 +54,7 @@ async function main(): Promise<number> {
       json: { type: "string" },
       markdown: { type: "string" },
       only: { type: "string" },
+      fleet: { type: "boolean", default: false },
       "keep-logs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -57,8 +64,13 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const selected = values.only ? values.only.split(",").map((name) => name.trim()) : Object.keys(MEASUREMENTS);
-  const unknown = selected.filter((name) => !(name in MEASUREMENTS));
+  if (values.fleet && values.only) {
+    process.stderr.write(`--fleet runs alone: leave out --only\n${USAGE}\n`);
+    return 2;
+  }
+  const measurements = values.fleet ? FLEET : MEASUREMENTS;
+  const selected = values.fleet ? ["fleet"] : values.only ? values.only.split(",").map((name) => name.trim()) : Object.keys(MEASUREMENTS);
+  const unknown = selected.filter((name) => !(name in measurements));
   if (unknown.length > 0) {
     process.stderr.write(`unknown measurement(s): ${unknown.join(", ")}\n${USAGE}\n`);
     return 2;
@@ -86,7 +98,7 @@ async function main(): Promise<number> {
     for (const name of selected) {
       const began = performance.now();
       try {
-        const result = await MEASUREMENTS[name]!(ctx);
+        const result = await measurements[name]!(ctx);
         rows.push(...result.rows);
         figures[name] = result.figures;
       } catch (error) {
@@ -103,7 +115,7 @@ async function main(): Promise<number> {
   const totalSeconds = Math.round((performance.now() - startedAt) / 1000);
   machine.loadAverageAtEnd = Math.round(os.loadavg()[0]! * 100) / 100;
   const table = renderTable(rows);
-  const heading = `waha-campaigns bench, ${values.quick ? "--quick" : "full"} run, ${totalSeconds} s\nMachine: ${machineLine(machine)}`;
+  const heading = `waha-campaigns bench, ${values.quick ? "--quick" : "full"} run${values.fleet ? " of --fleet" : ""}, ${totalSeconds} s\nMachine: ${machineLine(machine)}`;
   process.stdout.write(`\n${heading}\n\n${table}\n\n`);
 
   const failed = rows.some((row) => row.ours.startsWith("error:") || row.baseline.startsWith("error:"));

@@ -16,8 +16,9 @@ export interface FakeWahaProcess {
   stop(): Promise<void>;
 }
 
-export async function startFakeWahaProcess(logDir: string): Promise<FakeWahaProcess> {
-  const logFile = path.join(logDir, "fake-waha.log");
+/** `name` names its log file (`<name>.log`): several fakes may run at once (the fleet bench's servers). */
+export async function startFakeWahaProcess(logDir: string, name = "fake-waha"): Promise<FakeWahaProcess> {
+  const logFile = path.join(logDir, `${name}.log`);
   const child = spawnProcess(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "tools/fake-waha/main.ts"), "--port", "0"], {
     logFile,
     env: { LOG_LEVEL: "warn" },

@@ -12,7 +12,7 @@ export const MESSAGE = "Hello {{first_name|there}}, this is a benchmark message.
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A UUID derived from `key` (md5), with the version-4 and variant bits set: validators accept it as a UUID. */
-const uid = (key: SQL) => sql`(overlay(overlay(md5(${key}) placing '4' from 13) placing '8' from 17))::uuid`;
+export const uid = (key: SQL) => sql`(overlay(overlay(md5(${key}) placing '4' from 13) placing '8' from 17))::uuid`;
 
 async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
   return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
