@@ -413,8 +413,10 @@ export const campaigns = pgTable(
     waitingDetail: text("waiting_detail"),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
-    /** Set when recipient rows were created (once, at the first start). */
+    /** Set when recipient rows were created: ahead of the start (scheduling/prepareRecipients.ts) or at the first start. */
     recipientsMaterializedAt: timestamp("recipients_materialized_at", { withTimezone: true }),
+    /** What the rows were rendered from (message body, audience, window), so a campaign edited after its rows were made ahead is made again at its start. */
+    recipientsPreparedFor: text("recipients_prepared_for"),
     /** The running process's lease: whoever holds it sends; an expired lease may be taken over. */
     leaseHolder: text("lease_holder"),
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
@@ -464,6 +466,10 @@ export const campaignRecipients = pgTable(
   },
   (t) => [
     uniqueIndex("campaign_recipients_campaign_contact_unique").on(t.campaignId, t.contactId),
+    /** One row per WhatsApp chat: rows made in chunks (or twice, after a crash) insert with ON CONFLICT DO NOTHING (issue 15). */
+    uniqueIndex("campaign_recipients_campaign_chat_unique")
+      .on(t.campaignId, t.chatId)
+      .where(sql`${t.chatId} <> ''`),
     index("campaign_recipients_campaign_status_position_idx").on(t.campaignId, t.status, t.position),
     /** Send order across statuses: the CSV export's and the recipients page's keyset (issue 14, migration 0012). */
     index("campaign_recipients_campaign_position_idx").on(t.campaignId, t.position),

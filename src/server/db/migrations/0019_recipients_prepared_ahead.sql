@@ -1,0 +1,2 @@
+ALTER TABLE "campaigns" ADD COLUMN "recipients_prepared_for" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "campaign_recipients_campaign_chat_unique" ON "campaign_recipients" USING btree ("campaign_id","chat_id") WHERE "campaign_recipients"."chat_id" <> '';
