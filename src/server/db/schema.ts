@@ -49,6 +49,8 @@ export const campaignStatus = pgEnum("campaign_status", [
   "Cancelled",
   /** It could not start by its `latestStart` (issue 13): it never ran, and `missedReason` says why. */
   "Missed",
+  /** A recurring campaign (issue 15): the series itself, never armed nor run; each occurrence is a child campaign. */
+  "Recurring",
 ]);
 export type CampaignStatus = (typeof campaignStatus.enumValues)[number];
 
