@@ -361,6 +361,8 @@ export const mediaItems = pgTable(
 
 /** Lists and tags whose contacts a campaign reaches, minus contacts with an excluded tag. */
 export type CampaignAudience = { listIds?: string[]; tags?: string[]; excludeTags?: string[] };
+/** A recurring campaign's rule (issue 15): a cron expression read in `timeZone`, until an instant (ISO) or for ever. */
+export type CampaignRecurrence = { cron: string; timeZone: string; until?: string | null };
 
 export const campaigns = pgTable(
   "campaigns",
@@ -422,11 +424,18 @@ export const campaigns = pgTable(
     /** The running process's lease: whoever holds it sends; an expired lease may be taken over. */
     leaseHolder: text("lease_holder"),
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
+    /** Set on a series (status `Recurring`): when its runs happen. */
+    recurrence: jsonb("recurrence").$type<CampaignRecurrence>(),
+    /** A run of a series: the series (parent row) and the occurrence it is. */
+    seriesId: uuid("series_id").references((): AnyPgColumn => campaigns.id, { onDelete: "cascade" }),
+    occurrenceAt: timestamp("occurrence_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     index("campaigns_status_scheduled_idx").on(t.status, t.scheduledAt),
+    // One run per occurrence: creating the next run twice (two processes, a retry) is harmless.
+    uniqueIndex("campaigns_series_occurrence_idx").on(t.seriesId, t.occurrenceAt),
     index("campaigns_workspace_created_idx").on(t.workspaceId, t.createdAt),
     index("campaigns_list_idx").on(t.listId),
     index("campaigns_session_idx").on(t.sessionId),
