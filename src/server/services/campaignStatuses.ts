@@ -6,19 +6,21 @@
  * the runner ends `Running` → `Completed` | `Failed`, or pauses it → `Paused` when WAHA or the number
  * is down; auto-resume takes such a system pause `Paused` → `Running` (runner/autoResume.ts). The
  * user's moves are `USER_ACTIONS` below; each is one conditional UPDATE on the `from` list.
+ * A series (`Recurring`, issue 15) is never run itself: it stays `Recurring` while it makes runs (child
+ * campaigns), may be edited (its next runs change) or cancelled, and ends `Completed` after `until`.
  */
 import type { CampaignStatus } from "~/server/db/schema";
 
 export type { CampaignStatus };
 
 /** Every status, in lifecycle order (the database enum `campaign_status`; a test keeps them equal). */
-export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused", "Completed", "Failed", "Cancelled", "Missed"];
+export const CAMPAIGN_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused", "Completed", "Failed", "Cancelled", "Missed", "Recurring"];
 
 /**
  * Active: the campaign may still send or be started. It still needs its list and its image (they
  * cannot be deleted from under it), and it is cancelled before it is deleted.
  */
-export const ACTIVE_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused"];
+export const ACTIVE_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Running", "Paused", "Recurring"];
 
 /** Final: nothing more happens to the campaign; it can only be deleted. */
 export const FINAL_STATUSES: readonly CampaignStatus[] = ["Completed", "Failed", "Cancelled", "Missed"];
@@ -27,7 +29,7 @@ export const FINAL_STATUSES: readonly CampaignStatus[] = ["Completed", "Failed",
  * Live: the campaign changes without anyone clicking (the scheduler starts it, the runner sends,
  * a system pause resumes by itself), so the pages poll it. A draft waits for its user.
  */
-export const LIVE_STATUSES: readonly CampaignStatus[] = ["Scheduled", "Running", "Paused"];
+export const LIVE_STATUSES: readonly CampaignStatus[] = ["Scheduled", "Running", "Paused", "Recurring"];
 
 /** Not started: no recipient exists yet, so the campaign can still be edited and rescheduled. */
 export const NOT_STARTED_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled"];
@@ -49,7 +51,7 @@ export interface UserAction {
 /** What a user may do to a campaign, from which statuses, and where it goes. */
 export const USER_ACTIONS: Record<CampaignAction, UserAction> = {
   /** Edit or reschedule; afterwards its texts are fixed. */
-  edit: { from: NOT_STARTED_STATUSES, to: "unchanged" },
+  edit: { from: [...NOT_STARTED_STATUSES, "Recurring"], to: "unchanged" },
   /** A draft, checked in full, waits for its time (issue 16). */
   schedule: { from: ["Draft"], to: ["Scheduled"] },
   /** A running campaign stops before its next send. */
