@@ -421,6 +421,14 @@ export const campaigns = pgTable(
     recipientsMaterializedAt: timestamp("recipients_materialized_at", { withTimezone: true }),
     /** What the rows were rendered from (message body, audience, window), so a campaign edited after its rows were made ahead is made again at its start. */
     recipientsPreparedFor: text("recipients_prepared_for"),
+    /**
+     * Several numbers (issue 15): `balanced` (a shared pool: whichever number is free takes the next
+     * recipient) or `sticky` (a contact keeps the number that messaged them before, when it is in the
+     * set). Only read when the campaign has rows in campaign_sessions.
+     */
+    numberAssignment: text("number_assignment").$type<"sticky" | "balanced">().notNull().default("balanced"),
+    /** A number that drops mid-run gives its pending recipients back to the pool (else they wait for it). */
+    reassignOnDrop: boolean("reassign_on_drop").notNull().default(false),
     /** The running process's lease: whoever holds it sends; an expired lease may be taken over. */
     leaseHolder: text("lease_holder"),
     leaseExpiresAt: timestamp("lease_expires_at", { withTimezone: true }),
@@ -474,6 +482,13 @@ export const campaignRecipients = pgTable(
     ackAt: timestamp("ack_at", { withTimezone: true }),
     /** The first reply attributed to this send (issue 14). */
     repliedAt: timestamp("replied_at", { withTimezone: true }),
+    /**
+     * The number that sends (or sent) it, set by the take (issue 15); a sticky campaign sets it ahead
+     * for contacts a number messaged before. Null: any of the campaign's numbers may take it (rows taken
+     * before issue 15 were sent by `campaigns.session_id`). No foreign key: the take sets it on every
+     * message, and a number in use by a campaign cannot be deleted anyway.
+     */
+    sessionId: uuid("session_id"),
   },
   (t) => [
     uniqueIndex("campaign_recipients_campaign_contact_unique").on(t.campaignId, t.contactId),
@@ -487,7 +502,34 @@ export const campaignRecipients = pgTable(
     index("campaign_recipients_waha_message_idx")
       .on(t.wahaMessageId)
       .where(sql`${t.wahaMessageId} is not null`),
+    /** A number's take: its own rows, then the pool (session_id null), each one index probe, never past other numbers' rows. */
+    index("campaign_recipients_pending_session_idx")
+      .on(t.campaignId, t.sessionId, t.position)
+      .where(sql`${t.status} = 'pending'`),
+    /** Sticky numbers: who last messaged a contact. */
+    index("campaign_recipients_contact_sent_idx")
+      .on(t.contactId)
+      .where(sql`${t.status} = 'sent'`),
   ],
+);
+
+/**
+ * The numbers of a campaign that sends from more than one (issue 15), in order; position 0 is
+ * `campaigns.session_id`. A campaign with one number has no rows here: its number is
+ * `campaigns.session_id`, as before.
+ */
+export const campaignSessions = pgTable(
+  "campaign_sessions",
+  {
+    campaignId: uuid("campaign_id")
+      .notNull()
+      .references(() => campaigns.id, { onDelete: "cascade" }),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => whatsappSessions.id, { onDelete: "restrict" }),
+    position: integer("position").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaignId, t.sessionId] }), index("campaign_sessions_session_idx").on(t.sessionId)],
 );
 
 /**
