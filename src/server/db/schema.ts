@@ -492,10 +492,6 @@ export const campaignRecipients = pgTable(
   },
   (t) => [
     uniqueIndex("campaign_recipients_campaign_contact_unique").on(t.campaignId, t.contactId),
-    /** One row per WhatsApp chat: rows made in chunks (or twice, after a crash) insert with ON CONFLICT DO NOTHING (issue 15). */
-    uniqueIndex("campaign_recipients_campaign_chat_unique")
-      .on(t.campaignId, t.chatId)
-      .where(sql`${t.chatId} <> ''`),
     index("campaign_recipients_campaign_status_position_idx").on(t.campaignId, t.status, t.position),
     /** Send order across statuses: the CSV export's and the recipients page's keyset (issue 14, migration 0012). */
     index("campaign_recipients_campaign_position_idx").on(t.campaignId, t.position),
