@@ -129,6 +129,8 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
   );
   const wahaServers: WahaServerService = new WahaServerService(db, encryptionSecret ? new SecretBox(encryptionSecret) : null, wahaClients, {
     healthIntervalMs: config.SESSION_PROBE_INTERVAL_MS,
+    // The operator's server takes numbers too (placement), unless the last call to it could not reach it.
+    defaultServer: { name: fakeWaha ? "the sandbox WAHA" : "the default WAHA server", healthy: () => waha.reachability().state !== "unreachable" },
   });
   const mediaDir = path.resolve(config.DATA_DIR, "media");
   // A run waiting for a busy number, or a cancel waiting out a send, wakes when the slot is freed.
@@ -168,6 +170,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     wahaServers,
     sessions: new WhatsappSessionService(db, waha, {
       clients: wahaClients,
+      servers: wahaServers,
       quotas,
       sandboxUrl: fakeWaha?.url ?? null,
       webhookUrl: config.WAHA_WEBHOOK_URL ?? null,
@@ -184,6 +187,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
     autoResume: new AutoResumeService(db, waha, (campaignId) => scheduler.startCampaignNow(campaignId), {
       giveUpAfterMs: config.AUTO_RESUME_GIVE_UP_HOURS * 3_600_000,
       sessionProbeMs: config.SESSION_PROBE_INTERVAL_MS,
+      clientForServer: (serverId) => wahaClients.forSession({ serverId }),
       ...(options.autoResumeTickMs ? { tickMs: options.autoResumeTickMs } : {}),
     }),
     // Leases its outbox rows as this process (like the runs): another process takes them once they expire.

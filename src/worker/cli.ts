@@ -15,7 +15,7 @@ import { createApiKey, createUser, newAccountSchema } from "../server/services/a
 import { PasswordHasher } from "../server/services/auth/passwords";
 import { AppError } from "../server/services/errors";
 import { WahaApiClient } from "../server/services/waha/client";
-import { configuredWebhookKey, signNumberWebhooks } from "../server/services/webhookKeys";
+import { configuredWebhookKey, serverWebhookTargets, signNumberWebhooks } from "../server/services/webhookKeys";
 
 const USAGE = "usage: npm run cli -- create-user --email E --password P [--api-key K]\n       npm run cli -- sign-webhooks";
 
@@ -66,15 +66,18 @@ async function signWebhooks(): Promise<number> {
   }
   const database = await openDatabase({ databaseUrl: config.DATABASE_URL ?? null, dataDir: config.DATA_DIR });
   const waha = new WahaApiClient({ baseUrl: config.WAHA_URL, apiKey: config.WAHA_API_KEY, timeoutMs: config.WAHA_TIMEOUT_MS });
+  // Issue 15: numbers on registered WAHA servers are signed there, with each server's own key.
+  const servers = serverWebhookTargets(database.db, waha, config);
   try {
     await migrateDatabase(database);
-    const results = await signNumberWebhooks(database.db, waha, { webhookUrl: config.WAHA_WEBHOOK_URL, hmacKey });
+    const results = await signNumberWebhooks(database.db, waha, { webhookUrl: config.WAHA_WEBHOOK_URL, hmacKey }, servers);
     for (const result of results) {
       console.log(`${result.name} (${result.wahaSessionName}): ${result.outcome}${result.error ? ` (${result.error})` : ""}`);
     }
     if (results.length === 0) console.log("No numbers.");
     return results.some((result) => result.outcome === "failed") ? 1 : 0;
   } finally {
+    servers.close();
     waha.close();
     await database.close();
   }

@@ -104,8 +104,10 @@ async function receiveWebhook(services: AppServices, req: IncomingMessage, res: 
       signature: firstHeader(req.headers["x-webhook-hmac"]),
       algorithm: firstHeader(req.headers["x-webhook-hmac-algorithm"]),
       hmacKey: services.webhookSecret,
+      // Issue 15: a number on a registered WAHA server is verified with that server's key only.
+      keyForSession: (session) => services.wahaServers.webhookKeyForSession(session),
       onSessionStatus: (session, status) => services.autoResume.sessionReported(session, status),
-      onOptedOut: (optOut) => sendOptOutConfirmation(services.db, services.waha, optOut),
+      onOptedOut: async (optOut) => sendOptOutConfirmation(services.db, await services.sessions.clientForNumber(optOut.sessionId), optOut),
     });
     res.statusCode = 200;
     res.end(JSON.stringify({ ok: true, outcome }));

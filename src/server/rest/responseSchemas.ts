@@ -58,9 +58,17 @@ export const responseSchemas: Record<string, JsonSchema> = {
     name: { type: "string" },
     wahaSessionName: { type: "string", description: "Its name on the WAHA server" },
     serverId: { ...nullable(uuid), description: "The registered WAHA server holding it; null = the default server" },
+    serverHealth: {
+      ...nullable({ type: "string", enum: ["unknown", "healthy", "unreachable", "unauthorized"] }),
+      description: "Its registered server's health; null on the default server",
+    },
     status: {
       type: "string",
-      description: "WAHA's session status: STOPPED, STARTING, SCAN_QR_CODE, WORKING or FAILED",
+      description: "WAHA's session status, as last reported: STOPPED, STARTING, SCAN_QR_CODE, WORKING or FAILED (kept while its server is unreachable)",
+    },
+    statusText: {
+      ...nullable({ type: "string" }),
+      description: "The server's state when it decides the number's: \"server unreachable\", \"server refuses the API key\"; null otherwise",
     },
     phoneNumber: nullable({ type: "string", description: "E.164, once a phone has scanned the QR code" }),
     pushName: nullable({ type: "string" }),

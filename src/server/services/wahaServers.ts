@@ -1,13 +1,31 @@
 /**
  * The WAHA servers a workspace registers (issue 15): name, URL and API key (sealed at rest, never
  * returned), and each server's health, checked on a timer with one cheap call (GET /api/sessions).
+ *
+ * Each registered server signs its webhooks with a key of its own, made here at registration and
+ * sealed like the API key; it is never shown (the app configures it on every session it creates
+ * there, and `npm run cli -- sign-webhooks` on older ones). A webhook for a number on server S is
+ * verified with S's key only (`webhookKeyForSession`); the operator's default server keeps
+ * WAHA_WEBHOOK_SECRET.
+ *
+ * A number's health follows its server's: while S is unreachable its numbers read "server
+ * unreachable" (their last WAHA status kept), and the campaigns running on them pause as
+ * `waha_unavailable`, the reason the auto-resume path watches (runner/autoResume.ts); when S
+ * answers again their next check is made due at once, and they resume by themselves.
+ *
+ * Placement (`placeNumber`): a number created without a server goes to the least-loaded healthy
+ * server of its workspace (fewest of the workspace's numbers; ties: the default server first, then by
+ * name, then registration), the operator's default server counting as one.
  */
-import { and, asc, count, eq } from "drizzle-orm";
+import { randomBytes } from "node:crypto";
+import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
-import { wahaServers, whatsappSessions } from "../db/schema";
+import { campaigns, wahaServers, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
-import { badRequest, conflict, isUniqueViolation, notFound } from "./errors";
+import { recordCampaignEvent } from "./campaignEvents";
+import { AppError, badRequest, conflict, isUniqueViolation, notFound } from "./errors";
+import { AUTO_RESUME_FIRST_CHECK_MS, AUTO_RESUME_REASONS, PAUSE_REASONS } from "./runner/pauses";
 import type { WahaClientRegistry } from "./waha/clientRegistry";
 import { WahaError } from "./waha/errors";
 import type { SecretBox } from "./waha/secretBox";
@@ -55,20 +73,32 @@ function view(row: WahaServer, numbers: number): WahaServerView {
 export class WahaServerService {
   private timer: NodeJS.Timeout | null = null;
 
+  /** Opened webhook keys by server id, with the sealed text they came from (a changed row is re-opened). */
+  private readonly webhookKeys = new Map<string, { sealed: string; key: string }>();
+  /** WAHA session name → its server id (null = the default server): fixed for a row's life, so kept (bounded). */
+  private readonly serverOfSession = new Map<string, string | null>();
+
   constructor(
     private readonly db: Db,
     /** Null when no ENCRYPTION_KEY / AUTH_SECRET / WAHA_WEBHOOK_SECRET is set: keys cannot be stored. */
     private readonly secretBox: SecretBox | null,
     private readonly clients: WahaClientRegistry,
-    private readonly options: { healthIntervalMs: number },
+    private readonly options: {
+      healthIntervalMs: number;
+      /** The operator's default server (WAHA_URL or the sandbox's fake) exists: it takes numbers too. */
+      defaultServer?: { name: string; healthy: () => boolean } | null;
+    },
   ) {}
 
   async create(workspaceId: string, input: { name: string; url: string; apiKey?: string | null }): Promise<WahaServerView> {
     const apiKeyEncrypted = this.seal(input.apiKey);
+    // Its own webhook key, never shown; without a secret box (sandbox, no secret set) it cannot be
+    // stored and the server's webhooks use the process's key (webhookKey).
+    const webhookSecretEncrypted = this.secretBox ? this.secretBox.seal(newWebhookKey()) : null;
     try {
       const [row] = await this.db
         .insert(wahaServers)
-        .values({ workspaceId, name: input.name, url: normaliseUrl(input.url), apiKeyEncrypted })
+        .values({ workspaceId, name: input.name, url: normaliseUrl(input.url), apiKeyEncrypted, webhookSecretEncrypted })
         .returning();
       return view(await this.check(row!), 0);
     } catch (error) {
@@ -133,6 +163,89 @@ export class WahaServerService {
       throw error;
     }
     this.clients.forget(id);
+    this.webhookKeys.delete(id);
+  }
+
+  /**
+   * The key a registered server's webhooks are signed with; null = the default key (no secret box to
+   * keep one, or the server is gone). A server registered before keys existed gets one on first use.
+   */
+  async webhookKey(serverId: string): Promise<string | null> {
+    if (!this.secretBox) return null;
+    const [row] = await this.db.select({ sealed: wahaServers.webhookSecretEncrypted }).from(wahaServers).where(eq(wahaServers.id, serverId));
+    if (!row) return null;
+    let sealed = row.sealed;
+    if (sealed === null) {
+      // Conditional: two processes making one at once agree on whichever was stored first.
+      await this.db
+        .update(wahaServers)
+        .set({ webhookSecretEncrypted: this.secretBox.seal(newWebhookKey()) })
+        .where(and(eq(wahaServers.id, serverId), isNull(wahaServers.webhookSecretEncrypted)));
+      [{ sealed }] = (await this.db.select({ sealed: wahaServers.webhookSecretEncrypted }).from(wahaServers).where(eq(wahaServers.id, serverId))) as [{ sealed: string | null }];
+      if (sealed === null) return null;
+    }
+    const known = this.webhookKeys.get(serverId);
+    if (known?.sealed === sealed) return known.key;
+    const key = this.secretBox.open(sealed);
+    this.webhookKeys.set(serverId, { sealed, key });
+    return key;
+  }
+
+  /**
+   * The key a webhook about this WAHA session must be signed with: its server's when the number is
+   * on a registered server, else null (the default key: the default server's numbers, and names we
+   * do not know, which the handler ignores once verified).
+   */
+  async webhookKeyForSession(wahaSessionName: string): Promise<string | null> {
+    let serverId = this.serverOfSession.get(wahaSessionName);
+    if (serverId === undefined) {
+      const [row] = await this.db
+        .select({ serverId: whatsappSessions.serverId })
+        .from(whatsappSessions)
+        .where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
+      if (!row) return null;
+      serverId = row.serverId;
+      if (this.serverOfSession.size >= 50_000) this.serverOfSession.clear();
+      this.serverOfSession.set(wahaSessionName, serverId);
+    }
+    return serverId === null ? null : this.webhookKey(serverId);
+  }
+
+  /**
+   * Where a new number goes when its owner names no server: the healthy server with the fewest of the
+   * workspace's numbers; the default server (when there is one) is a candidate too and wins ties,
+   * then registered servers by name and registration. null = the default server. None healthy: 503.
+   */
+  async placeNumber(workspaceId: string): Promise<string | null> {
+    const rows = await this.db.select().from(wahaServers).where(eq(wahaServers.workspaceId, workspaceId));
+    const counts = await this.numberCounts(workspaceId);
+    const candidates = placementCandidates(
+      rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.createdAt, health: row.healthStatus as WahaServerHealth, numbers: counts.get(row.id) ?? 0 })),
+      this.options.defaultServer ? { healthy: this.options.defaultServer.healthy(), numbers: counts.get(DEFAULT_SERVER_KEY) ?? 0 } : null,
+    );
+    const chosen = candidates[0];
+    if (chosen === undefined) {
+      const down = rows.map((row) => `${row.name} (${row.healthStatus})`);
+      if (this.options.defaultServer) down.unshift(`${this.options.defaultServer.name} (unreachable)`);
+      throw new AppError(
+        "UNAVAILABLE",
+        `No healthy WAHA server to place the number on${down.length > 0 ? `: ${down.join(", ")}` : ""}. Register a server, or wait until one answers again`,
+        "serverId",
+        { retryAfterSeconds: Math.max(1, Math.round(this.options.healthIntervalMs / 1000)) },
+      );
+    }
+    return chosen;
+  }
+
+  /** A server named for a new number must be the workspace's (404) and healthy (409 naming it). */
+  async assertUsable(workspaceId: string, serverId: string): Promise<void> {
+    const row = await this.row(workspaceId, serverId);
+    if (row.healthStatus !== "healthy") {
+      throw conflict(
+        `WAHA server "${row.name}" is ${row.healthStatus}${row.healthDetail ? ` (${row.healthDetail})` : ""}: choose a healthy server, or leave serverId out to place the number on the least-loaded healthy one`,
+        "serverId",
+      );
+    }
   }
 
   /** The decrypted target for the client registry; null when the server is gone. */
@@ -168,6 +281,63 @@ export class WahaServerService {
 
   /** One GET /api/sessions with the server's key: answered = healthy, 401/403 = unauthorized, else unreachable. */
   private async check(row: WahaServer): Promise<WahaServer> {
+    const updated = await this.probe(row);
+    if (updated.healthStatus === "unreachable") await this.pauseCampaignsOn(updated);
+    else if (updated.healthStatus === "healthy" && row.healthStatus !== "healthy") await this.checkPausedCampaignsNow(updated);
+    return updated;
+  }
+
+  /**
+   * The server does not answer: every campaign Running from one of its numbers pauses as
+   * `waha_unavailable` (first auto-resume check AUTO_RESUME_FIRST_CHECK_MS later), as the run itself
+   * would at its next send; its runner sees the lease gone and stops after the send in flight.
+   * Repeated at each failed check, so a campaign started meanwhile pauses too.
+   */
+  private async pauseCampaignsOn(server: WahaServer): Promise<void> {
+    const onServer = this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.serverId, server.id));
+    const detail = `WAHA server "${server.name}" is unreachable${server.healthDetail ? ` (${server.healthDetail})` : ""}`;
+    const rows = await this.db
+      .update(campaigns)
+      .set({
+        status: "Paused",
+        pauseReason: PAUSE_REASONS.wahaUnavailable,
+        pausedAt: sql`now()`,
+        autoResumeAt: sql`now() + ${AUTO_RESUME_FIRST_CHECK_MS}::int * interval '1 millisecond'`,
+        autoResumeEveryMs: AUTO_RESUME_FIRST_CHECK_MS,
+        autoResumeStoppedAt: null,
+        lastError: detail,
+        leaseHolder: null,
+        leaseExpiresAt: null,
+        waitingReason: null,
+        waitingUntil: null,
+        waitingDetail: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(campaigns.status, "Running"), inArray(campaigns.sessionId, onServer)))
+      .returning({ id: campaigns.id });
+    for (const paused of rows) {
+      log.info({ campaignId: paused.id, serverId: server.id }, "campaign paused: its number's WAHA server is unreachable");
+      await recordCampaignEvent(this.db, { campaignId: paused.id, kind: "paused", reason: PAUSE_REASONS.wahaUnavailable, detail });
+    }
+  }
+
+  /** The server answers again: its numbers' outage-paused campaigns are checked (and resumed) at the next auto-resume tick. */
+  private async checkPausedCampaignsNow(server: WahaServer): Promise<void> {
+    const onServer = this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.serverId, server.id));
+    await this.db
+      .update(campaigns)
+      .set({ autoResumeAt: sql`now()` })
+      .where(
+        and(
+          eq(campaigns.status, "Paused"),
+          inArray(campaigns.pauseReason, [...AUTO_RESUME_REASONS]),
+          isNull(campaigns.autoResumeStoppedAt),
+          inArray(campaigns.sessionId, onServer),
+        ),
+      );
+  }
+
+  private async probe(row: WahaServer): Promise<WahaServer> {
     let health: WahaServerHealth = "healthy";
     let detail: string | null = null;
     try {
@@ -209,8 +379,43 @@ export class WahaServerService {
       .from(whatsappSessions)
       .where(eq(whatsappSessions.workspaceId, workspaceId))
       .groupBy(whatsappSessions.serverId);
-    return new Map(rows.filter((r) => r.serverId !== null).map((r) => [r.serverId!, Number(r.numbers)]));
+    return new Map(rows.map((r) => [r.serverId ?? DEFAULT_SERVER_KEY, Number(r.numbers)]));
   }
+}
+
+/** The default server's entry in the number counts (a registered server's key is its uuid). */
+const DEFAULT_SERVER_KEY = "default";
+
+export interface PlacementServer {
+  id: string;
+  name: string;
+  createdAt: Date;
+  health: WahaServerHealth;
+  numbers: number;
+}
+
+/**
+ * The placement rule, pure: healthy servers only, fewest numbers first; on a tie the default server
+ * (when there is one) first, then by name, then by registration. Returns server ids in that order,
+ * null standing for the default server.
+ */
+export function placementCandidates(servers: PlacementServer[], defaultServer: { healthy: boolean; numbers: number } | null): (string | null)[] {
+  const candidates: { id: string | null; name: string; createdAt: number; numbers: number }[] = servers
+    .filter((server) => server.health === "healthy")
+    .map((server) => ({ id: server.id, name: server.name, createdAt: server.createdAt.getTime(), numbers: server.numbers }));
+  if (defaultServer?.healthy) candidates.push({ id: null, name: "", createdAt: -Infinity, numbers: defaultServer.numbers });
+  candidates.sort(
+    (a, b) =>
+      a.numbers - b.numbers ||
+      (a.id === null ? -1 : b.id === null ? 1 : 0) ||
+      a.name.localeCompare(b.name) ||
+      a.createdAt - b.createdAt,
+  );
+  return candidates.map((candidate) => candidate.id);
+}
+
+function newWebhookKey(): string {
+  return randomBytes(32).toString("hex");
 }
 
 function normaliseUrl(url: string): string {

@@ -58,7 +58,13 @@ export async function handleWahaWebhook(
     signature: string | undefined;
     /** X-Webhook-Hmac-Algorithm: WAHA sends `sha512`; any other algorithm named is refused. */
     algorithm?: string | undefined;
+    /** The default server's key (WAHA_WEBHOOK_SECRET): numbers on it, and sessions we do not know. */
     hmacKey: string;
+    /**
+     * Issue 15: the key of the registered WAHA server holding this session, null for the default
+     * server's. An event about a number on server S verifies with S's key only, never the default.
+     */
+    keyForSession?: (wahaSessionName: string) => Promise<string | null>;
     now?: Date;
     /** After a `session.status` was stored: a number back to WORKING resumes its outage-paused campaigns. */
     onSessionStatus?: (wahaSessionName: string, status: string) => Promise<void>;
@@ -69,10 +75,15 @@ export async function handleWahaWebhook(
   if (input.algorithm !== undefined && input.algorithm.toLowerCase() !== "sha512") {
     throw new AppError("UNAUTHORIZED", `The webhook is signed with "${input.algorithm.slice(0, 20)}"; configure WAHA's webhook hmac so that it signs with sha512`);
   }
-  if (!verifyWebhookSignature(input.rawBody, input.signature, input.hmacKey)) {
+  // The session named in the (still unverified) body only chooses which key must have signed it.
+  const named = input.keyForSession ? sessionNamed(input.rawBody) : null;
+  const serverKey = named !== null && input.keyForSession ? await input.keyForSession(named) : null;
+  if (!verifyWebhookSignature(input.rawBody, input.signature, serverKey ?? input.hmacKey)) {
     throw new AppError(
       "UNAUTHORIZED",
-      "The webhook signature (X-Webhook-Hmac) is missing or wrong: WAHA's webhook hmac.key must be this app's WAHA_WEBHOOK_SECRET (or AUTH_SECRET)",
+      serverKey
+        ? "The webhook signature (X-Webhook-Hmac) is missing or wrong: this number's WAHA server signs with its own key; run `npm run cli -- sign-webhooks` to configure it on the server's sessions"
+        : "The webhook signature (X-Webhook-Hmac) is missing or wrong: WAHA's webhook hmac.key must be this app's WAHA_WEBHOOK_SECRET (or AUTH_SECRET)",
     );
   }
   const event = parseEvent(input.rawBody);
@@ -121,6 +132,16 @@ export async function pruneWebhookEvents(db: Db, now: Date = new Date()): Promis
     .where(lt(webhookEvents.receivedAt, new Date(now.getTime() - EVENT_RETENTION_MS)))
     .returning({ eventId: webhookEvents.eventId });
   return pruned.length;
+}
+
+/** The `session` of a body not yet verified; null when it has none (it is then refused as unsigned or malformed). */
+function sessionNamed(rawBody: Buffer): string | null {
+  try {
+    const session = (JSON.parse(rawBody.toString("utf8")) as { session?: unknown } | null)?.session;
+    return typeof session === "string" && session.length <= 200 ? session : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseEvent(rawBody: Buffer): z.infer<typeof eventSchema> {

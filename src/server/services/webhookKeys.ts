@@ -7,13 +7,19 @@
  * everything else kept. Run by `npm run cli --
  * sign-webhooks`, on purpose rather than at every start: WAHA may restart a session to apply a new
  * config, and the owner should choose when.
+ *
+ * Issue 15: a number on a registered WAHA server is signed with that server's own key, through that
+ * server's client (`servers`); numbers on the default server with WAHA_WEBHOOK_SECRET.
  */
 import type { Env } from "~/env";
 import type { Db } from "~/server/db/client";
 import { whatsappSessions } from "~/server/db/schema";
 import { asRecord } from "./waha/parse";
-import type { WahaApiClient } from "./waha/client";
+import { WahaApiClient } from "./waha/client";
+import { WahaClientRegistry } from "./waha/clientRegistry";
 import { WahaError } from "./waha/errors";
+import { SecretBox } from "./waha/secretBox";
+import { WahaServerService } from "./wahaServers";
 
 /** The events a number's webhook asks for (the same as at creation, whatsappSessions.ts). */
 export const NUMBER_WEBHOOK_EVENTS = ["session.status", "message.ack", "message"];
@@ -44,20 +50,53 @@ export interface NumberWebhookKeyResult {
   error?: string;
 }
 
-/** Every number's webhook to `webhookUrl` signed with `hmacKey`; numbers one at a time (each may restart). */
+/** A registered server's client and webhook key (null key = none could be kept: the default key). */
+export interface ServerWebhookTargets {
+  clientFor(serverId: string): Promise<WahaApiClient>;
+  webhookKey(serverId: string): Promise<string | null>;
+}
+
+/** For the CLI: the registered servers' clients and keys, read as the web process reads them (same secret). */
+export function serverWebhookTargets(
+  db: Db,
+  waha: WahaApiClient,
+  config: Pick<Env, "ENCRYPTION_KEY" | "AUTH_SECRET" | "WAHA_WEBHOOK_SECRET" | "WAHA_TIMEOUT_MS">,
+): ServerWebhookTargets & { close(): void } {
+  const secret = config.ENCRYPTION_KEY ?? config.AUTH_SECRET ?? config.WAHA_WEBHOOK_SECRET ?? null;
+  const clients = new WahaClientRegistry(
+    waha,
+    (target) => new WahaApiClient({ ...target, timeoutMs: config.WAHA_TIMEOUT_MS }),
+    (serverId) => servers.target(serverId),
+  );
+  const servers: WahaServerService = new WahaServerService(db, secret ? new SecretBox(secret) : null, clients, { healthIntervalMs: 60_000 });
+  return {
+    clientFor: (serverId) => clients.forServer(serverId),
+    webhookKey: (serverId) => servers.webhookKey(serverId),
+    close: () => clients.close(),
+  };
+}
+
+/**
+ * Every number's webhook to `webhookUrl` signed with its server's key: `hmacKey` on the default
+ * server (`waha`), each registered server's own through `servers`; numbers one at a time (each may restart).
+ */
 export async function signNumberWebhooks(
   db: Db,
   waha: WahaApiClient,
   settings: { webhookUrl: string; hmacKey: string },
+  servers?: ServerWebhookTargets,
 ): Promise<NumberWebhookKeyResult[]> {
   const numbers = await db
-    .select({ name: whatsappSessions.name, wahaSessionName: whatsappSessions.wahaSessionName })
+    .select({ name: whatsappSessions.name, wahaSessionName: whatsappSessions.wahaSessionName, serverId: whatsappSessions.serverId })
     .from(whatsappSessions)
     .orderBy(whatsappSessions.createdAt);
   const results: NumberWebhookKeyResult[] = [];
-  for (const number of numbers) {
+  for (const { serverId, ...number } of numbers) {
     try {
-      results.push({ ...number, outcome: await signOne(waha, number.wahaSessionName, settings) });
+      const onServer = serverId !== null && servers !== undefined;
+      const client = onServer ? await servers.clientFor(serverId) : waha;
+      const hmacKey = (onServer ? await servers.webhookKey(serverId) : null) ?? settings.hmacKey;
+      results.push({ ...number, outcome: await signOne(client, number.wahaSessionName, { webhookUrl: settings.webhookUrl, hmacKey }) });
     } catch (error) {
       if (error instanceof WahaError && error.httpStatus === 404) results.push({ ...number, outcome: "missing" });
       else results.push({ ...number, outcome: "failed", error: error instanceof Error ? error.message : String(error) });

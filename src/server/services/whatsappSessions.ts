@@ -12,6 +12,7 @@ import { childLogger } from "../logger";
 import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { type WahaApiClient, WahaError } from "./waha/client";
 import type { WahaClientRegistry } from "./waha/clientRegistry";
+import type { WahaServerHealth } from "./wahaServers";
 import { assertNumberQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas";
 import { effectiveDailyLimit, type NumberPolicy, SAFE_DEFAULT_POLICY, warmupSchedule } from "./safeSending/policy";
 import { NUMBER_WEBHOOK_EVENTS } from "./webhookKeys";
@@ -50,7 +51,12 @@ export interface SessionView extends NumberPolicy {
   wahaSessionName: string;
   /** The registered WAHA server holding it; null = the operator's default server. */
   serverId: string | null;
+  /** Its registered server's health (issue 15); null on the default server (see GET /api/v1/health). */
+  serverHealth: WahaServerHealth | null;
+  /** The last status WAHA reported: kept while its server is unreachable (then `statusText` says so). */
   status: string;
+  /** Set when the number's state is its server's: "server unreachable", "server refuses the API key". */
+  statusText: string | null;
   phoneNumber: string | null;
   pushName: string | null;
   /** Today's daily cap: `dailyLimit`, or the warm-up's step for today; null = no cap. */
@@ -76,14 +82,24 @@ function policyOf(row: WhatsappSession): NumberPolicy {
   };
 }
 
-function view(row: WhatsappSession, now = new Date()): SessionView {
+/** The health of the server a number is on, as read with the number; null = the default server. */
+type ServerHealthOf = (serverId: string | null) => WahaServerHealth | null;
+
+const STATUS_TEXT: Partial<Record<WahaServerHealth, string>> = {
+  unreachable: "server unreachable",
+  unauthorized: "server refuses the API key",
+};
+
+function view(row: WhatsappSession, serverHealth: WahaServerHealth | null, now = new Date()): SessionView {
   const policy = policyOf(row);
   return {
     id: row.id,
     name: row.name,
     wahaSessionName: row.wahaSessionName,
     serverId: row.serverId,
+    serverHealth,
     status: row.status,
+    statusText: serverHealth ? (STATUS_TEXT[serverHealth] ?? null) : null,
     phoneNumber: row.phoneNumber,
     pushName: row.pushName,
     ...policy,
@@ -113,6 +129,12 @@ export class WhatsappSessionService {
     private readonly options: {
       /** One client per registered WAHA server (issue 15); without it every number is on `waha`. */
       clients?: WahaClientRegistry;
+      /** Registered servers (issue 15): placement, a chosen server's health, each server's webhook key. */
+      servers?: {
+        placeNumber(workspaceId: string): Promise<string | null>;
+        assertUsable(workspaceId: string, serverId: string): Promise<void>;
+        webhookKey(serverId: string): Promise<string | null>;
+      };
       /** The in-process fake WAHA's URL when running in sandbox mode; null with a real WAHA. */
       sandboxUrl: string | null;
       webhookUrl?: string | null;
@@ -130,10 +152,22 @@ export class WhatsappSessionService {
   /**
    * A number created by a person starts with SAFE_DEFAULT_POLICY (the columns' own defaults are
    * neutral, for rows made elsewhere); `policy` overrides any of it, e.g. the owner's time zone.
+   * `serverId`: a registered server of the workspace (refused unless healthy), null = the default
+   * server, undefined = placed on the least-loaded healthy server (wahaServers.ts `placeNumber`; a
+   * workspace that registered none keeps the default server).
    */
-  async create(workspaceId: string, name: string, policy: Partial<NumberPolicy> = {}, serverId: string | null = null): Promise<SessionView> {
+  async create(workspaceId: string, name: string, policy: Partial<NumberPolicy> = {}, requestedServerId?: string | null): Promise<SessionView> {
     const wahaSessionName = wahaNameFor(name);
-    if (serverId !== null) await this.assertServerInWorkspace(workspaceId, serverId);
+    const servers = this.options.servers;
+    let serverId: string | null = requestedServerId ?? null;
+    if (requestedServerId === undefined && servers && (await this.hasRegisteredServers(workspaceId))) {
+      serverId = await servers.placeNumber(workspaceId);
+    } else if (serverId !== null) {
+      if (servers) await servers.assertUsable(workspaceId, serverId);
+      else await this.assertServerInWorkspace(workspaceId, serverId);
+    }
+    // The number's server signs its webhooks with its own key (the default server: WAHA_WEBHOOK_SECRET).
+    const hmacKey = (serverId !== null ? await servers?.webhookKey(serverId) : null) ?? this.options.webhookHmacKey ?? undefined;
     let row: WhatsappSession;
     try {
       // Each number is a session on the owner's WAHA server: counted and added under the workspace's lock.
@@ -154,12 +188,12 @@ export class WhatsappSessionService {
             {
               url: this.options.webhookUrl,
               events: NUMBER_WEBHOOK_EVENTS,
-              hmacKey: this.options.webhookHmacKey ?? undefined,
+              hmacKey,
             },
           ]
         : undefined;
       const info = await (await this.clientFor(row)).createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE, webjsTagsEvents: true });
-      return view(await this.saveStatus(row.id, info.status, info.me ?? null));
+      return view(await this.saveStatus(row.id, info.status, info.me ?? null), serverId === null ? null : "healthy");
     } catch (error) {
       // Nothing half-made: without the WAHA session, the row would be a number that can never connect.
       await this.db.delete(whatsappSessions).where(eq(whatsappSessions.id, row.id));
@@ -175,11 +209,12 @@ export class WhatsappSessionService {
       .from(whatsappSessions)
       .where(eq(whatsappSessions.workspaceId, workspaceId))
       .orderBy(whatsappSessions.createdAt);
-    return Promise.all(rows.map((row) => this.refresh(row)));
+    const healthOf = await this.serverHealth(workspaceId);
+    return Promise.all(rows.map((row) => this.refresh(row, healthOf)));
   }
 
   async get(workspaceId: string, sessionId: string): Promise<SessionView> {
-    return this.refresh(await this.row(workspaceId, sessionId));
+    return this.refresh(await this.row(workspaceId, sessionId), await this.serverHealth(workspaceId));
   }
 
   async row(workspaceId: string, sessionId: string): Promise<WhatsappSession> {
@@ -201,7 +236,7 @@ export class WhatsappSessionService {
       .where(and(eq(whatsappSessions.id, sessionId), eq(whatsappSessions.workspaceId, workspaceId)))
       .returning();
     if (!row) throw notFound("WhatsApp number");
-    return this.refresh(row);
+    return this.refresh(row, await this.serverHealth(workspaceId));
   }
 
   /** The QR code to scan while the session waits for one (PNG as a data URL). */
@@ -220,7 +255,7 @@ export class WhatsappSessionService {
   async logout(workspaceId: string, sessionId: string): Promise<SessionView> {
     const session = await this.row(workspaceId, sessionId);
     await (await this.clientFor(session)).logoutSession(session.wahaSessionName);
-    return this.refresh(session);
+    return this.refresh(session, await this.serverHealth(workspaceId));
   }
 
   /**
@@ -263,7 +298,7 @@ export class WhatsappSessionService {
       { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "WORKING" }) },
     );
     if (!response.ok) throw unprocessable(`The sandbox WAHA refused the simulated scan (${response.status})`);
-    return this.refresh(session);
+    return this.refresh(session, await this.serverHealth(workspaceId));
   }
 
   /**
@@ -287,6 +322,30 @@ export class WhatsappSessionService {
     return this.options.clients ? this.options.clients.forSession(session) : this.waha;
   }
 
+  /**
+   * The client for a number known by id, for work that is about a number but not a caller's request
+   * (webhook-driven sends such as the opt-out confirmation): its server's, the default when unknown.
+   */
+  async clientForNumber(sessionId: string): Promise<WahaApiClient> {
+    const [number] = await this.db.select({ serverId: whatsappSessions.serverId }).from(whatsappSessions).where(eq(whatsappSessions.id, sessionId));
+    return this.clientFor({ serverId: number?.serverId ?? null });
+  }
+
+  private async hasRegisteredServers(workspaceId: string): Promise<boolean> {
+    const [any] = await this.db.select({ id: wahaServers.id }).from(wahaServers).where(eq(wahaServers.workspaceId, workspaceId)).limit(1);
+    return any !== undefined;
+  }
+
+  /** The workspace's registered servers' health, read once for a page of numbers. */
+  private async serverHealth(workspaceId: string): Promise<ServerHealthOf> {
+    const rows = await this.db
+      .select({ id: wahaServers.id, health: wahaServers.healthStatus })
+      .from(wahaServers)
+      .where(eq(wahaServers.workspaceId, workspaceId));
+    const health = new Map(rows.map((row) => [row.id, row.health as WahaServerHealth]));
+    return (serverId) => (serverId === null ? null : (health.get(serverId) ?? "unknown"));
+  }
+
   /** A server of another workspace is as unknown as one that does not exist: 404. */
   private async assertServerInWorkspace(workspaceId: string, serverId: string): Promise<void> {
     const [server] = await this.db
@@ -296,17 +355,21 @@ export class WhatsappSessionService {
     if (!server) throw notFound("WAHA server");
   }
 
-  private async refresh(row: WhatsappSession): Promise<SessionView> {
+  private async refresh(row: WhatsappSession, healthOf: ServerHealthOf): Promise<SessionView> {
+    const serverHealth = healthOf(row.serverId);
+    // Its server is known down or refusing our key: the last status, said to be the server's, without
+    // waiting out a call per number (the health timer notices when the server is back).
+    if (serverHealth === "unreachable" || serverHealth === "unauthorized") return view(row, serverHealth);
     try {
       const info = await (await this.clientFor(row)).getSession(row.wahaSessionName);
-      if (info.status === row.status && (info.me?.id ?? null) === (row.phoneNumber ?? null)) return view(row);
-      return view(await this.saveStatus(row.id, info.status, info.me ?? null));
+      if (info.status === row.status && (info.me?.id ?? null) === (row.phoneNumber ?? null)) return view(row, serverHealth);
+      return view(await this.saveStatus(row.id, info.status, info.me ?? null), serverHealth);
     } catch (error) {
       if (error instanceof WahaError && error.kind === "session_not_found") {
-        return view(await this.saveStatus(row.id, "STOPPED", null));
+        return view(await this.saveStatus(row.id, "STOPPED", null), serverHealth);
       }
       // WAHA unreachable: show what we knew last rather than fail the page.
-      return view(row);
+      return view(row, serverHealth);
     }
   }
 

@@ -15,6 +15,8 @@ const SESSION_READ_ONLY: Record<string, string> = {
   firstSentAt: "firstSentAt is read-only: the number's first send sets it",
   restrictedUntil: "restrictedUntil is read-only: WhatsApp's restriction sets it",
   restrictionReason: "restrictionReason is read-only: WhatsApp's restriction sets it",
+  serverHealth: "serverHealth is read-only: the server's health check sets it",
+  statusText: "statusText is read-only: it follows the number's server",
   wahaSessionName: "wahaSessionName is read-only: the server names the WAHA session",
 };
 /** serverId is set at creation only: a number cannot move between WAHA servers. */
@@ -31,13 +33,16 @@ export const whatsappSessionRouter = router({
       strictInput(
         numberPolicyPatchSchema.extend({
           name: sessionNameSchema,
-          /** A registered WAHA server of the workspace (issue 15); absent or null = the default server. */
+          /**
+           * A registered, healthy WAHA server of the workspace (issue 15); null = the default server;
+           * absent = the least-loaded healthy server.
+           */
           serverId: z.uuid({ error: "serverId must be a WAHA server id from GET /api/v1/waha-servers" }).nullable().optional(),
         }),
         SESSION_READ_ONLY,
       ),
     )
-    .mutation(({ ctx, input: { name, serverId, ...policy } }) => ctx.services.sessions.create(ctx.workspaceId, name, policy, serverId ?? null)),
+    .mutation(({ ctx, input: { name, serverId, ...policy } }) => ctx.services.sessions.create(ctx.workspaceId, name, policy, serverId)),
   /** The number's sending policy (issue 13): any subset of its fields. */
   update: protectedProcedure
     .input(strictInput(byId.extend(numberPolicyPatchSchema.shape), SESSION_UPDATE_READ_ONLY))

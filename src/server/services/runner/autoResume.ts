@@ -34,6 +34,11 @@ export interface AutoResumeOptions {
   sessionProbeMs?: number;
   /** A pause the system made that lasts longer than this stops resuming by itself. Default 24 h. */
   giveUpAfterMs?: number;
+  /**
+   * Issue 15: the client of the WAHA server a number is on (null = the default server, the
+   * constructor's client). Without it every number is asked on the default server.
+   */
+  clientForServer?: (serverId: string | null) => Promise<WahaApiClient>;
   logger?: Logger;
 }
 
@@ -46,6 +51,7 @@ export class AutoResumeService {
   private readonly sessionProbeMs: number;
   private readonly giveUpAfterMs: number;
   private readonly logger: Logger;
+  private readonly clientForServer: (serverId: string | null) => Promise<WahaApiClient>;
   private timer: NodeJS.Timeout | null = null;
   private current: Promise<void> | null = null;
   private lastSessionProbeAt = 0;
@@ -62,6 +68,8 @@ export class AutoResumeService {
     this.sessionProbeMs = Math.max(100, options.sessionProbeMs ?? 30_000);
     this.giveUpAfterMs = Math.max(0, options.giveUpAfterMs ?? 24 * 3_600_000);
     this.logger = options.logger ?? childLogger("auto-resume");
+    const fallback = async () => wahaApiClient;
+    this.clientForServer = options.clientForServer ?? fallback;
   }
 
   start(): void {
@@ -141,7 +149,7 @@ export class AutoResumeService {
 
   private async checkDueCauses(): Promise<void> {
     const due = await this.db
-      .select({ id: campaigns.id, sessionId: campaigns.sessionId, wahaSessionName: whatsappSessions.wahaSessionName })
+      .select({ id: campaigns.id, sessionId: campaigns.sessionId, wahaSessionName: whatsappSessions.wahaSessionName, serverId: whatsappSessions.serverId })
       .from(campaigns)
       .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
       .where(and(resumableByItself(), lte(campaigns.autoResumeAt, sql`now()`)));
@@ -157,7 +165,8 @@ export class AutoResumeService {
       const name = rows[0]!.wahaSessionName;
       let info: WahaSessionInfo;
       try {
-        info = await this.wahaApiClient.getSession(name);
+        // Asked on the number's own WAHA server (issue 15).
+        info = await (await this.clientForServer(rows[0]!.serverId)).getSession(name);
       } catch (error) {
         if (!(error instanceof WahaError)) throw error;
         const needsPerson = pauseReasonFor(error);
@@ -171,21 +180,29 @@ export class AutoResumeService {
     }
   }
 
-  /** Reads every number's status in one call; numbers found WORKING resume their paused campaigns. */
+  /**
+   * Reads every number's status, one call per WAHA server (issue 15: each server is asked about its
+   * own numbers only); numbers found WORKING resume their paused campaigns.
+   */
   private async probeAllSessions(): Promise<void> {
-    let listed: WahaSessionInfo[];
-    try {
-      listed = await this.wahaApiClient.listSessions();
-    } catch (error) {
-      if (!(error instanceof WahaError)) throw error;
-      this.logger.debug({ err: error.message }, "could not read the numbers' status from WAHA");
-      return;
+    const known = await this.db
+      .select({ id: whatsappSessions.id, name: whatsappSessions.wahaSessionName, status: whatsappSessions.status, serverId: whatsappSessions.serverId })
+      .from(whatsappSessions);
+    const statusByServerAndName = new Map<string, string>();
+    for (const serverId of new Set(known.map((session) => session.serverId))) {
+      let listed: WahaSessionInfo[];
+      try {
+        listed = await (await this.clientForServer(serverId)).listSessions();
+      } catch (error) {
+        if (!(error instanceof WahaError)) throw error;
+        this.logger.debug({ err: error.message, serverId }, "could not read the numbers' status from WAHA");
+        continue;
+      }
+      for (const session of listed) statusByServerAndName.set(`${serverId ?? ""}\n${session.name}`, session.status);
     }
-    const statusByName = new Map(listed.map((session) => [session.name, session.status]));
-    const known = await this.db.select({ id: whatsappSessions.id, name: whatsappSessions.wahaSessionName, status: whatsappSessions.status }).from(whatsappSessions);
     const working: string[] = [];
     for (const session of known) {
-      const status = statusByName.get(session.name);
+      const status = statusByServerAndName.get(`${session.serverId ?? ""}\n${session.name}`);
       if (!status) continue;
       if (status !== session.status) await this.saveSessionStatus(session.id, status);
       if (status === "WORKING") working.push(session.id);
