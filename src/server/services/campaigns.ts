@@ -13,6 +13,7 @@ import {
   type Campaign,
   type SendWindow,
   campaignRecipients,
+  campaignSessions,
   campaignStatus,
   campaigns,
   contactListMembers,
@@ -54,6 +55,8 @@ const isoWithOffset = z
   })
   .transform((value) => new Date(value))
   .refine((date) => !Number.isNaN(date.getTime()), { message: "Not a real date and time" });
+/** The most numbers one campaign sends from. */
+export const MAX_NUMBERS = 50;
 const delay = z.coerce.number().int("Use whole milliseconds").min(0, "Cannot be negative").max(3_600_000, "At most one hour");
 
 export const campaignFields = z.object({
@@ -65,6 +68,17 @@ export const campaignFields = z.object({
   text: z.string().min(1, "Write the message text").max(MAX_MESSAGE_LENGTH).nullish(),
   mediaId: z.uuid({ error: "Not a media id" }).nullish(),
   sessionId: z.uuid({ error: "Not a WhatsApp number id" }).nullish(),
+  /** Issue 15: send from several numbers (the first is `sessionId`'s place); one number is the same as `sessionId`. */
+  sessionIds: z
+    .array(z.uuid({ error: "Not a WhatsApp number id" }), { error: "sessionIds is a list of WhatsApp number ids" })
+    .min(1, "sessionIds needs at least one number")
+    .max(MAX_NUMBERS, `sessionIds may hold at most ${MAX_NUMBERS} numbers`)
+    .refine((ids) => new Set(ids).size === ids.length, { message: "sessionIds lists a number twice" })
+    .nullish(),
+  /** `balanced` (default): whichever number is free sends the next recipient; `sticky`: a contact keeps the number that messaged them before. */
+  numberAssignment: z.enum(["sticky", "balanced"], { error: 'numberAssignment is "sticky" or "balanced"' }).optional(),
+  /** A number that drops mid-run gives its recipients to the others (default: they wait for it). */
+  reassignOnDrop: z.boolean({ error: "reassignOnDrop is true or false" }).optional(),
   scheduledAt: isoWithOffset,
   delayMinMs: delay.optional(),
   delayMaxMs: delay.optional(),
@@ -112,6 +126,8 @@ export type { CampaignCounts } from "./campaignProgress";
 import type { CampaignProgress } from "./campaignProgress";
 
 export type CampaignView = Omit<Campaign, "leaseHolder" | "leaseExpiresAt"> & {
+  /** The numbers it sends from, in order; the first is `sessionId` (issue 15). */
+  sessionIds: string[];
   counts: CampaignCounts;
   etaSeconds: number | null;
   /** Held back by a limit, a window, a batch pause or a busy number (campaignProgress.ts). */
@@ -184,15 +200,18 @@ export class CampaignService {
     const { status, ...fields } = input;
     if (status === "Draft") {
       const values = await this.resolveDraft(workspaceId, fields);
-      const [draft] = await this.db.insert(campaigns).values({ workspaceId, status: "Draft", ...values }).returning();
+      const { sessionIds, ...row } = values;
+      const [draft] = await this.db.insert(campaigns).values({ workspaceId, status: "Draft", ...row }).returning();
+      await this.setNumbers(draft!.id, sessionIds);
       return this.get(workspaceId, draft!.id);
     }
-    const values = await this.resolve(workspaceId, complete(fields), null);
+    const { sessionIds, ...values } = await this.resolve(workspaceId, complete(fields), null);
     const [campaign] = await this.db
       .insert(campaigns)
       .values({ workspaceId, status: "Scheduled", ...values })
       .returning();
     try {
+      await this.setNumbers(campaign!.id, sessionIds);
       await this.scheduling.scheduleCampaignJob(timed(campaign!));
     } catch (error) {
       // No half-created campaign: one that cannot be scheduled is not kept. What the caller is told
@@ -219,7 +238,11 @@ export class CampaignService {
       templateId: input.templateId !== undefined ? input.templateId : current.templateId,
       text: input.text !== undefined ? input.text : current.messageText,
       mediaId: input.mediaId !== undefined ? input.mediaId : current.mediaId,
-      sessionId: input.sessionId ?? current.sessionId,
+      sessionId: input.sessionIds && !input.sessionId ? null : (input.sessionId ?? current.sessionId),
+      // A new sessionId alone means that one number; neither keeps the campaign's numbers.
+      sessionIds: input.sessionIds ?? (input.sessionId ? null : await this.numbersOf(current)),
+      numberAssignment: input.numberAssignment ?? current.numberAssignment,
+      reassignOnDrop: input.reassignOnDrop ?? current.reassignOnDrop,
       scheduledAt: input.scheduledAt !== undefined ? input.scheduledAt : current.scheduledAt,
       delayMinMs: input.delayMinMs ?? current.delayMinMs,
       delayMaxMs: input.delayMaxMs ?? current.delayMaxMs,
@@ -232,13 +255,15 @@ export class CampaignService {
     if (input.text && input.templateId === undefined) merged.templateId = null;
     if (input.templateId && input.text === undefined) merged.text = null;
     // A draft stays a draft (checked as one); a scheduled campaign is checked in full.
-    const values = current.status === "Draft" ? await this.resolveDraft(workspaceId, merged) : await this.resolve(workspaceId, complete(merged), current);
+    const { sessionIds, ...values } =
+      current.status === "Draft" ? await this.resolveDraft(workspaceId, merged) : await this.resolve(workspaceId, complete(merged), current);
     const [updated] = await this.db
       .update(campaigns)
       .set(values)
       .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, USER_ACTIONS.edit.from)))
       .returning();
     if (!updated) throw conflict("The campaign started while you were editing it: it can no longer be edited");
+    await this.setNumbers(campaignId, sessionIds);
     if (updated.status !== "Draft" && timed(updated).scheduledAt.getTime() !== current.scheduledAt?.getTime()) {
       await this.scheduling.cancelCampaignJob(campaignId);
       await this.scheduling.scheduleCampaignJob(timed(updated));
@@ -268,6 +293,9 @@ export class CampaignService {
         text: current.messageText,
         mediaId: current.mediaId,
         sessionId: current.sessionId,
+        sessionIds: await this.numbersOf(current),
+        numberAssignment: current.numberAssignment,
+        reassignOnDrop: current.reassignOnDrop,
         scheduledAt: input.scheduledAt ?? current.scheduledAt,
         delayMinMs: current.delayMinMs,
         delayMaxMs: current.delayMaxMs,
@@ -278,9 +306,10 @@ export class CampaignService {
       }),
       null,
     );
+    const { sessionIds: _numbers, ...scheduledValues } = values;
     const [scheduled] = await this.db
       .update(campaigns)
-      .set({ ...values, status: "Scheduled" })
+      .set({ ...scheduledValues, status: "Scheduled" })
       .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), eq(campaigns.status, "Draft")))
       .returning();
     if (!scheduled) throw conflict("The campaign changed while you scheduled it: reload it and try again");
@@ -430,7 +459,75 @@ export class CampaignService {
   /** The campaigns with their progress (campaignProgress.ts: the same counts the runner reports). */
   private async withCounts(rows: Campaign[]): Promise<CampaignView[]> {
     const progress = await campaignProgress(this.db, rows);
-    return rows.map(({ leaseHolder: _holder, leaseExpiresAt: _expires, ...campaign }) => ({ ...campaign, ...progress.get(campaign.id)! }));
+    const numbers = new Map<string, string[]>();
+    if (rows.length > 0) {
+      const more = await this.db
+        .select({ campaignId: campaignSessions.campaignId, sessionId: campaignSessions.sessionId })
+        .from(campaignSessions)
+        .where(inArray(campaignSessions.campaignId, rows.map((row) => row.id)))
+        .orderBy(asc(campaignSessions.campaignId), asc(campaignSessions.position));
+      for (const row of more) numbers.set(row.campaignId, [...(numbers.get(row.campaignId) ?? []), row.sessionId]);
+    }
+    return rows.map(({ leaseHolder: _holder, leaseExpiresAt: _expires, ...campaign }) => ({
+      ...campaign,
+      sessionIds: numbers.get(campaign.id) ?? [campaign.sessionId],
+      ...progress.get(campaign.id)!,
+    }));
+  }
+
+  /** The campaign's numbers (campaign_sessions when several, else its one `sessionId`). */
+  private async numbersOf(campaign: Campaign): Promise<string[]> {
+    const rows = await this.db
+      .select({ sessionId: campaignSessions.sessionId })
+      .from(campaignSessions)
+      .where(eq(campaignSessions.campaignId, campaign.id))
+      .orderBy(asc(campaignSessions.position));
+    return rows.length > 0 ? rows.map((row) => row.sessionId) : [campaign.sessionId];
+  }
+
+  /** Stores the numbers: rows in campaign_sessions only when there are several (one number lives in campaigns.session_id). */
+  private async setNumbers(campaignId: string, sessionIds: string[]): Promise<void> {
+    await this.db.delete(campaignSessions).where(eq(campaignSessions.campaignId, campaignId));
+    if (sessionIds.length > 1) {
+      await this.db.insert(campaignSessions).values(sessionIds.map((sessionId, position) => ({ campaignId, sessionId, position })));
+    }
+  }
+
+  /**
+   * Per number of the campaign: how many it sent (one grouped query over the campaign's recipients;
+   * rows sent before issue 15 count as the first number's), for the campaign page.
+   */
+  async numberStats(workspaceId: string, campaignId: string) {
+    const campaign = await this.row(workspaceId, campaignId);
+    const ids = await this.numbersOf(campaign);
+    const sessions = await this.db
+      .select({ id: whatsappSessions.id, name: whatsappSessions.name, phoneNumber: whatsappSessions.phoneNumber, status: whatsappSessions.status })
+      .from(whatsappSessions)
+      .where(inArray(whatsappSessions.id, ids));
+    const counts = await queryRows<{ session_id: string; sent: number; sending: number; assigned: number }>(
+      this.db,
+      sql`select coalesce(r.session_id, ${campaign.sessionId}::uuid)::text as session_id,
+                 count(*) filter (where r.status = 'sent')::int as sent,
+                 count(*) filter (where r.status = 'sending')::int as sending,
+                 count(*) filter (where r.status = 'pending' and r.session_id is not null)::int as assigned
+            from ${campaignRecipients} r
+           where r.campaign_id = ${campaignId} and (r.session_id is not null or r.status in ('sent', 'sending'))
+           group by 1`,
+    );
+    const byId = new Map(counts.map((row) => [row.session_id, row]));
+    return ids.map((id) => {
+      const session = sessions.find((row) => row.id === id);
+      const count = byId.get(id);
+      return {
+        sessionId: id,
+        name: session?.name ?? null,
+        phoneNumber: session?.phoneNumber ?? null,
+        status: session?.status ?? null,
+        sent: Number(count?.sent ?? 0),
+        sending: Number(count?.sending ?? 0),
+        waiting: Number(count?.assigned ?? 0),
+      };
+    });
   }
 
   /**
@@ -451,7 +548,7 @@ export class CampaignService {
       templateId: input.templateId ?? null,
       messageText: input.templateId ? null : (input.text ?? null),
       mediaId: input.mediaId ?? null,
-      sessionId: await this.resolveSession(workspaceId, input.sessionId),
+      ...(await this.resolveNumbers(workspaceId, input)),
       scheduledAt: input.scheduledAt ?? null,
       delayMinMs,
       delayMaxMs,
@@ -528,6 +625,35 @@ export class CampaignService {
     return sessions[0]!.id;
   }
 
+  /**
+   * The numbers to send from (issue 15): `sessionIds` (each the workspace's, no duplicates, 1..50),
+   * else the one `sessionId` (or the workspace's only number). The first is `campaigns.session_id`.
+   */
+  private async resolveNumbers(
+    workspaceId: string,
+    input: { sessionId?: string | null; sessionIds?: string[] | null; numberAssignment?: "sticky" | "balanced"; reassignOnDrop?: boolean },
+  ) {
+    const options = { numberAssignment: input.numberAssignment ?? "balanced", reassignOnDrop: input.reassignOnDrop ?? false } as const;
+    const ids = input.sessionIds;
+    if (!ids || ids.length === 0) {
+      const sessionId = await this.resolveSession(workspaceId, input.sessionId);
+      return { sessionId, sessionIds: [sessionId], ...options };
+    }
+    if (new Set(ids).size !== ids.length) throw unprocessable("sessionIds lists a number twice", "sessionIds");
+    if (ids.length > MAX_NUMBERS) throw unprocessable(`sessionIds may hold at most ${MAX_NUMBERS} numbers`, "sessionIds");
+    if (input.sessionId && !ids.includes(input.sessionId)) throw unprocessable("sessionId must be one of sessionIds (or leave it out)", "sessionId");
+    const found = await this.db
+      .select({ id: whatsappSessions.id })
+      .from(whatsappSessions)
+      .where(and(eq(whatsappSessions.workspaceId, workspaceId), inArray(whatsappSessions.id, ids)));
+    const known = new Set(found.map((row) => row.id));
+    const missing = ids.find((id) => !known.has(id));
+    if (missing) throw unprocessable(`The WhatsApp number ${missing} in sessionIds does not exist`, "sessionIds");
+    // sessionId, when given, goes first: it stays the campaign's first number.
+    const ordered = input.sessionId ? [input.sessionId, ...ids.filter((id) => id !== input.sessionId)] : ids;
+    return { sessionId: ordered[0]!, sessionIds: ordered, ...options };
+  }
+
   /** Checks every reference belongs to the workspace, and fills defaults. */
   private async resolve(
     workspaceId: string,
@@ -539,6 +665,9 @@ export class CampaignService {
       text?: string | null;
       mediaId?: string | null;
       sessionId?: string | null;
+      sessionIds?: string[] | null;
+      numberAssignment?: "sticky" | "balanced";
+      reassignOnDrop?: boolean;
       scheduledAt: Date;
       delayMinMs?: number;
       delayMaxMs?: number;
@@ -562,7 +691,7 @@ export class CampaignService {
     if (input.templateId) await this.checkTemplate(workspaceId, input.templateId);
     else await assertMessageText(this.db, workspaceId, input.text!, "text");
     if (input.mediaId) await this.checkMedia(workspaceId, input.mediaId);
-    const sessionId = await this.resolveSession(workspaceId, input.sessionId);
+    const numbers = await this.resolveNumbers(workspaceId, input);
     return {
       name: input.name,
       listId: input.listId,
@@ -570,7 +699,7 @@ export class CampaignService {
       templateId: input.templateId ?? null,
       messageText: input.templateId ? null : (input.text ?? null),
       mediaId: input.mediaId ?? null,
-      sessionId,
+      ...numbers,
       scheduledAt: input.scheduledAt,
       delayMinMs,
       delayMaxMs,

@@ -38,7 +38,9 @@ import { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
 import { countsOf } from "../campaignProgress";
 import { MessageIdPool } from "./messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./recipients";
+import { assignStickyNumbers, campaignNumbers, hasWorkFor, releaseDroppedNumber } from "./numberAssignment";
 import { settleInterruptedSends } from "./recovery";
+import { listSendingRecipients } from "./sendSlot";
 import { type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor } from "./sendSlot";
 import { SendRules, type Waiting, loadNumberState } from "./sendRules";
 import { recordWaiting } from "./waiting";
@@ -173,9 +175,7 @@ export class CampaignRunnerService {
       }
       const log = this.logger.child({ campaignId });
       log.info({ status: "Running", previousStatus, holder, resumed: previousStatus !== "Scheduled" }, "campaign running");
-      // A number on a registered WAHA server sends through that server's client (read once per run).
-      const client = this.clientForSession && campaign.sessionId ? await this.clientForSession(campaign.sessionId) : this.wahaApiClient;
-      const run = new CampaignRun(this.db, client, campaign, log, {
+      const settings: RunSettings = {
         holder,
         leaseMs: this.leaseMs,
         mediaDir: this.mediaDir,
@@ -185,8 +185,19 @@ export class CampaignRunnerService {
         now: this.now,
         maxWaitMs: this.maxWaitMs,
         numberBusyAfterMs: this.numberBusyAfterMs,
-      });
-      return { claimed: true, status: await run.execute() };
+      };
+      // A number on a registered WAHA server sends through that server's client (read once per run).
+      const clientFor = (sessionId: string) => (this.clientForSession ? this.clientForSession(sessionId) : Promise.resolve(this.wahaApiClient));
+      const numbers = await campaignNumbers(this.db, campaign);
+      if (numbers.length > 1) return { claimed: true, status: await new MultiNumberRun(this.db, clientFor, campaign, numbers, log, settings).execute() };
+      const lease = new Lease(this.db, campaign.id, settings, log);
+      lease.start();
+      try {
+        const run = new CampaignRun(this.db, await clientFor(campaign.sessionId), campaign, log, settings, { sessionId: campaign.sessionId, lease, lane: false });
+        return { claimed: true, status: await run.execute() };
+      } finally {
+        lease.stop();
+      }
     } finally {
       this.active.delete(campaignId);
     }
@@ -207,6 +218,136 @@ interface RunSettings {
 
 type Step = { done: true; status: CampaignStatus | null } | { done: false };
 
+/** The campaign's lease, renewed every third of it while the run lasts; `lost` once another holds it. */
+class Lease {
+  lost = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly campaignId: string,
+    private readonly settings: RunSettings,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    const every = Math.max(50, Math.floor(this.settings.leaseMs / 3));
+    let renewing = false;
+    this.timer = setInterval(() => {
+      if (renewing || this.lost) return;
+      renewing = true;
+      renewLease(this.db, { campaignId: this.campaignId, holder: this.settings.holder, leaseMs: this.settings.leaseMs })
+        .then((held) => {
+          if (!held) this.lost = true;
+        })
+        .catch((error: unknown) => this.log.warn({ err: error }, "lease renewal failed; retrying"))
+        .finally(() => {
+          renewing = false;
+        });
+    }, every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+/** Which number a CampaignRun sends from; `lane`: one of several numbers of the campaign (issue 15). */
+interface RunNumber {
+  sessionId: string;
+  lease: Lease;
+  lane: boolean;
+}
+
+/** Why a lane stopped sending while the campaign goes on. */
+interface Drop {
+  reason: PauseReason;
+  error: string;
+}
+
+/** Lanes that ended with work left and nothing sent pass again after this long. */
+const LANE_RETRY_MS = 200;
+
+/**
+ * A campaign over several numbers (issue 15): one lease, one send loop ("lane") per number, run
+ * concurrently, each with its own slot, pace, limits and windows. A lane ends when no work is left
+ * for its number, or drops when its number cannot send (not WORKING, restricted, failing): the
+ * others go on. When every lane has ended: Completed when no recipient is pending or sending;
+ * lanes pass again when work remains for a live number (rows given back); Paused (as a
+ * single-number campaign would be) when all that remains waits for dropped numbers.
+ */
+class MultiNumberRun {
+  constructor(
+    private readonly db: Db,
+    private readonly clientFor: (sessionId: string) => Promise<WahaApiClient>,
+    private readonly campaign: Campaign,
+    private readonly numbers: string[],
+    private readonly log: Logger,
+    private readonly settings: RunSettings,
+  ) {}
+
+  async execute(): Promise<CampaignStatus | null> {
+    const lease = new Lease(this.db, this.campaign.id, this.settings, this.log);
+    lease.start();
+    try {
+      try {
+        const created = await materializeRecipients(this.db, this.campaign, this.settings.holder);
+        if (created !== null) this.log.debug({ recipients: created }, "recipients created");
+        if (this.campaign.numberAssignment === "sticky") {
+          const assigned = await assignStickyNumbers(this.db, this.campaign.id, this.numbers);
+          if (assigned > 0) this.log.debug({ assigned }, "recipients kept on the number that messaged them before");
+        }
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (await failRun(this.db, this.campaign.id, this.settings.holder, message)) {
+          this.log.error({ status: "Failed", err: error }, "campaign failed");
+          return "Failed";
+        }
+        throw error;
+      }
+      const drops = new Map<string, Drop>();
+      for (;;) {
+        const alive = this.numbers.filter((sessionId) => !drops.has(sessionId));
+        const lanes = await Promise.all(
+          alive.map(
+            async (sessionId) =>
+              new CampaignRun(this.db, await this.clientFor(sessionId), this.campaign, this.log.child({ sessionId }), this.settings, { sessionId, lease, lane: true }),
+          ),
+        );
+        const ended = await Promise.all(lanes.map((lane) => lane.execute()));
+        for (const lane of lanes) if (lane.dropped) drops.set(lane.sessionId, lane.dropped);
+        const [row] = await this.db
+          .select({ status: campaigns.status, leaseHolder: campaigns.leaseHolder })
+          .from(campaigns)
+          .where(eq(campaigns.id, this.campaign.id));
+        if (lease.lost || !row || row.status !== "Running" || row.leaseHolder !== this.settings.holder || ended.some((status) => status !== "Running")) {
+          return row?.status ?? null;
+        }
+        if (await completeCampaign(this.db, this.campaign.id, this.settings.holder)) {
+          this.log.info({ status: "Completed", ...(await countsOf(this.db, this.campaign.id)) }, "campaign completed");
+          return "Completed";
+        }
+        const live = this.numbers.filter((sessionId) => !drops.has(sessionId));
+        if (live.length > 0 && (await hasWorkFor(this.db, this.campaign.id, live))) {
+          await sleep(LANE_RETRY_MS);
+          continue;
+        }
+        // All that remains waits for dropped numbers (or a send of theirs to settle): pause as one number would.
+        const drop = [...drops.values()][0] ?? { reason: PAUSE_REASONS.sessionNotWorking, error: "the campaign's numbers cannot send now" };
+        if (await pauseRun(this.db, this.campaign.id, this.settings.holder, drop.reason, drop.error)) {
+          this.log.info({ status: "Paused", reason: drop.reason, dropped: drops.size }, "campaign paused: its remaining recipients wait for numbers that cannot send");
+          return "Paused";
+        }
+        return readCampaignStatus(this.db, this.campaign.id);
+      }
+    } finally {
+      lease.stop();
+    }
+  }
+}
+
 /** A delivered recipient waiting to be recorded (with the next take, or alone). */
 interface Settlement {
   recipient: SendingRecipient;
@@ -219,8 +360,9 @@ const settledRow = (settlement: Settlement) => ({ id: settlement.recipient.id, a
 
 /** One claimed run of one campaign. */
 class CampaignRun {
-  private leaseLost = false;
-  private leaseTimer: NodeJS.Timeout | null = null;
+  /** A lane that stopped because its number cannot send (the campaign goes on with its other numbers). */
+  dropped: Drop | null = null;
+  readonly sessionId: string;
   private key!: SlotKey;
   private session!: string;
   private media: { data: string; mimetype: string; filename: string } | null = null;
@@ -242,10 +384,20 @@ class CampaignRun {
     private readonly campaign: Campaign,
     private readonly log: Logger,
     private readonly settings: RunSettings,
-  ) {}
+    private readonly number: RunNumber,
+  ) {
+    this.sessionId = number.sessionId;
+  }
 
+  private get leaseLost(): boolean {
+    return this.number.lease.lost;
+  }
+
+  /**
+   * Resolves when the run ends: a status; for a lane, "Running" when it ended (no work left for its
+   * number, or dropped) while the campaign is still this run's.
+   */
   async execute(): Promise<CampaignStatus | null> {
-    this.startLeaseRenewal();
     try {
       return await this.run();
     } catch (error) {
@@ -260,17 +412,15 @@ class CampaignRun {
         return "Failed";
       }
       return this.stopped();
-    } finally {
-      this.stopLeaseRenewal();
     }
   }
 
   private async run(): Promise<CampaignStatus | null> {
-    const number = await loadNumberState(this.db, this.campaign.sessionId);
+    const number = await loadNumberState(this.db, this.sessionId);
     const [session] = await this.db
       .select({ id: whatsappSessions.id, wahaSessionName: whatsappSessions.wahaSessionName })
       .from(whatsappSessions)
-      .where(eq(whatsappSessions.id, this.campaign.sessionId));
+      .where(eq(whatsappSessions.id, this.sessionId));
     if (!session || !number) throw new CampaignConfigurationError("the campaign's WhatsApp session no longer exists");
     this.session = session.wahaSessionName;
     this.key = {
@@ -283,8 +433,10 @@ class CampaignRun {
       limits: () => this.rules.limits(),
     };
 
-    const created = await materializeRecipients(this.db, this.campaign, this.settings.holder);
-    if (created !== null) this.log.debug({ recipients: created }, "recipients created");
+    if (!this.number.lane) {
+      const created = await materializeRecipients(this.db, this.campaign, this.settings.holder);
+      if (created !== null) this.log.debug({ recipients: created }, "recipients created");
+    }
     this.media = await this.loadMedia();
     this.rules = new SendRules(
       this.db,
@@ -489,6 +641,7 @@ class CampaignRun {
   /** Pauses every campaign running on the number (this one included) for a restriction. */
   private async pauseTheNumber(restriction: Restriction): Promise<CampaignStatus | null> {
     const paused = await pauseNumber(this.db, this.key.sessionId, restriction);
+    if (this.number.lane) return this.pause(restriction.reason, restriction.detail);
     this.log.warn({ status: "Paused", reason: restriction.reason, until: restriction.until?.toISOString() ?? null, campaigns: paused.length }, "number's campaigns paused");
     return paused.includes(this.campaign.id) ? "Paused" : this.stopped();
   }
@@ -607,8 +760,31 @@ class CampaignRun {
     }
   }
 
+  /**
+   * A lane's number cannot send: it stops, the campaign goes on with the others. Its pending
+   * recipients wait for it, or with reassignOnDrop go back to the pool (only `pending` rows: one in
+   * flight is settled by recovery, never resent blindly).
+   */
+  private async drop(drop: Drop): Promise<CampaignStatus | null> {
+    if (this.leaseLost) return this.stopped();
+    this.dropped = drop;
+    const released = this.campaign.reassignOnDrop ? await releaseDroppedNumber(this.db, this.campaign.id, this.sessionId) : 0;
+    this.log.warn({ reason: drop.reason, error: drop.error, released }, "number dropped from the campaign's run; its other numbers go on");
+    return "Running";
+  }
+
+  /** A lane with nothing pending for its number: settle what it left `sending`, then end (the campaign run decides). */
+  private async finishLane(): Promise<Step> {
+    if (this.leaseLost) return { done: true, status: await this.stopped() };
+    if ((await listSendingRecipients(this.db, this.campaign.id, this.sessionId)).length === 0) return { done: true, status: "Running" };
+    const recovered = await this.recoverSending();
+    if (recovered.done) return recovered;
+    return { done: false };
+  }
+
   /** Nothing pending: complete, or settle what is still `sending`, or notice the campaign is not ours. */
   private async finish(): Promise<Step> {
+    if (this.number.lane) return this.finishLane();
     if (await completeCampaign(this.db, this.campaign.id, this.settings.holder)) {
       const counts = await countsOf(this.db, this.campaign.id);
       this.log.info({ status: "Completed", ...counts }, "campaign completed");
@@ -706,6 +882,7 @@ class CampaignRun {
   }
 
   private async pause(reason: PauseReason, error: string): Promise<CampaignStatus | null> {
+    if (this.number.lane) return this.drop({ reason, error });
     if (await pauseRun(this.db, this.campaign.id, this.settings.holder, reason, error)) {
       this.log.info({ status: "Paused", reason }, "campaign paused");
       return "Paused";
@@ -724,28 +901,5 @@ class CampaignRun {
     const low = Math.max(0, Math.min(this.campaign.delayMinMs, this.campaign.delayMaxMs));
     const high = Math.max(low, this.campaign.delayMaxMs);
     return low + Math.floor(Math.random() * (high - low + 1));
-  }
-
-  private startLeaseRenewal(): void {
-    const every = Math.max(50, Math.floor(this.settings.leaseMs / 3));
-    let renewing = false;
-    this.leaseTimer = setInterval(() => {
-      if (renewing || this.leaseLost) return;
-      renewing = true;
-      renewLease(this.db, { campaignId: this.campaign.id, holder: this.settings.holder, leaseMs: this.settings.leaseMs })
-        .then((held) => {
-          if (!held) this.leaseLost = true;
-        })
-        .catch((error: unknown) => this.log.warn({ err: error }, "lease renewal failed; retrying"))
-        .finally(() => {
-          renewing = false;
-        });
-    }, every);
-    this.leaseTimer.unref();
-  }
-
-  private stopLeaseRenewal(): void {
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    this.leaseTimer = null;
   }
 }

@@ -5,6 +5,7 @@
  * WAHA unreachable -> left `sending`, the campaign pauses and asks again on resume; WAHA cannot
  * know -> `unknown`. Never resent blindly.
  *
+ * A campaign over several numbers settles each number's rows under that number's slot (issue 15).
  * The number's send slot is taken first: every sender holds it for as long as its call can last, so
  * once we hold it, no send for these rows can still be in flight or arrive at WAHA late.
  */
@@ -42,7 +43,7 @@ export interface RecoveryContext {
 
 export async function settleInterruptedSends(ctx: RecoveryContext): Promise<RecoveryResult> {
   const { db, key } = ctx;
-  if ((await listSendingRecipients(db, key.campaignId)).length === 0) return { kind: "settled" };
+  if ((await listSendingRecipients(db, key.campaignId, key.sessionId)).length === 0) return { kind: "settled" };
   for (;;) {
     if (ctx.leaseLost()) return { kind: "lost" };
     const take = await sendStep(db, key, { take: "slot" });
@@ -55,7 +56,7 @@ export async function settleInterruptedSends(ctx: RecoveryContext): Promise<Reco
   }
   try {
     // Read again under the slot: a live sender may have settled its row meanwhile.
-    for (const row of await listSendingRecipients(db, key.campaignId)) {
+    for (const row of await listSendingRecipients(db, key.campaignId, key.sessionId)) {
       await extendSlot(db, key);
       let found = await lookupMessage(ctx.client, ctx.session, row);
       for (let retry = 1; found.kind === "unknown" && found.retryable && retry < ctx.retry.attempts; retry++) {

@@ -53,7 +53,14 @@ export async function pauseNumber(db: Db, sessionId: string, restriction: Restri
       waitingDetail: null,
       updatedAt: sql`now()`,
     })
-    .where(and(eq(campaigns.sessionId, sessionId), eq(campaigns.status, "Running")))
+    // A campaign over several numbers goes on with its others: its run drops this number's lane (issue 15).
+    .where(
+      and(
+        eq(campaigns.sessionId, sessionId),
+        eq(campaigns.status, "Running"),
+        sql`not exists (select 1 from campaign_sessions s where s.campaign_id = ${campaigns.id})`,
+      ),
+    )
     .returning({ id: campaigns.id });
   for (const row of rows) await recordCampaignEvent(db, { campaignId: row.id, kind: "paused", reason: restriction.reason, detail: restriction.detail });
   return rows.map((row) => row.id);

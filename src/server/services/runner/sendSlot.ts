@@ -219,6 +219,8 @@ export async function extendSlot(db: Db, key: SlotKey): Promise<boolean> {
 export async function listSendingRecipients(
   db: Db,
   campaignId: string,
+  /** Only the rows this number took (issue 15); rows taken before issue 15 count as the campaign's first number's. */
+  sessionId?: string,
 ): Promise<Array<SendingRecipient & { sendingStartedAtMs: number | null }>> {
   const rows = await queryRows<{
     id: string;
@@ -233,6 +235,7 @@ export async function listSendingRecipients(
            (extract(epoch from sending_started_at) * 1000)::float8 as started_ms
       from campaign_recipients
      where campaign_id = ${campaignId} and status = 'sending'
+       ${sessionId === undefined ? sql`` : sql`and (session_id = ${sessionId} or (session_id is null and ${sessionId}::uuid = (select c.session_id from campaigns c where c.id = ${campaignId})))`}
      order by position
   `);
   return rows.map((row) => ({
