@@ -20,10 +20,12 @@ import type { CampaignRunnerOptions } from "./runner/campaignRunner";
 import { CampaignRuns, type RunOutcome } from "./scheduling/campaignRuns";
 import { NodeCronStartDriver, scheduleSweep } from "./scheduling/nodeCronDriver";
 import { PgBossStartDriver } from "./scheduling/pgBossDriver";
+import { RecipientPreparer } from "./scheduling/prepareRecipients";
 import { SchedulerError } from "./scheduling/schedulerError";
 import type { DriverRuns, SchedulerDriver, StartDriver } from "./scheduling/startDriver";
 import { findCampaignSchedule, findScheduledCampaigns, findStaleRunningCampaigns, HOUSEKEEPING_INTERVAL_MS, planSweep, purgeExpiredRows } from "./scheduling/sweep";
 import type { WahaApiClient } from "./waha/client";
+import { type ArmableRun, onRunDue, planFirstRun, repairSeries } from "./recurrence/campaignSeries";
 
 export { SchedulerError, type SchedulerErrorCode } from "./scheduling/schedulerError";
 export type { SchedulerDriver } from "./scheduling/startDriver";
@@ -48,6 +50,13 @@ export interface SchedulerOptions {
   /** pg-boss worker tuning: polling interval (min 0.5 s, default 0.5) and jobs per fetch (default 100). */
   pgBoss?: { pollingIntervalSeconds?: number; batchSize?: number };
   logger?: Logger;
+  /**
+   * The scheduler's clock for recurring campaigns (issue 15): when a series' run is due, and from when
+   * its next occurrence is counted; also the sweep's "now" for what is due. Default: the real clock.
+   * Tests move it to cross a daylight-saving change without waiting (the claim still reads the
+   * database's clock, so a run's time must also have passed there).
+   */
+  clock?: () => Date;
 }
 
 export interface SchedulerStatus {
@@ -81,6 +90,9 @@ export class SchedulerService {
   private stopping: Promise<void> | null = null;
   private lastSweepAt: Date | null = null;
   private lastHousekeepingAt = 0;
+  private readonly clock: () => Date;
+  /** Recipients of campaigns due within minutes, made ahead (issue 15, big campaigns). */
+  private readonly recipientsAhead: RecipientPreparer;
 
   constructor(
     private readonly db: Db,
@@ -89,12 +101,18 @@ export class SchedulerService {
   ) {
     this.logger = options.logger ?? childLogger("scheduler");
     this.runs = new CampaignRuns(db, wahaApiClient, options.runnerOptions, this.logger);
+    this.recipientsAhead = new RecipientPreparer(db, this.logger);
     this.sweepCron = options.sweepCron ?? DEFAULT_SWEEP_CRON;
     this.horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
     this.stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    this.clock = options.clock ?? (() => new Date());
     const runs: DriverRuns = {
       runDue: (campaignId, scheduledAt) => this.runWhenDue(campaignId, scheduledAt),
-      run: (campaignId, reason, runOptions = {}) => this.runs.start(campaignId, reason, runOptions),
+      run: async (campaignId, reason, runOptions = {}) => {
+        // A missed start (the sweep's, or a timer's missed execution) passes the series' check too.
+        if (reason === "missed" && !(await this.seriesAllowsStart(campaignId).catch((error: unknown) => this.seriesGateFailed(campaignId, error)))) return null;
+        return this.runs.start(campaignId, reason, runOptions);
+      },
     };
     this.driver = createStartDriver(options, runs, { horizonMs: this.horizonMs, logger: this.logger });
     this.scheduledJobs = this.driver.armedTasks;
@@ -136,12 +154,24 @@ export class SchedulerService {
       );
     }
     await this.driver.arm({ id: campaign.id, scheduledAt });
+    this.recipientsAhead.prepareSoon({ id: campaign.id, scheduledAt }, now);
   }
 
   /** Removes the campaign's timer or queued job (the claim refuses a campaign no longer `Scheduled` anyway). */
   async cancelCampaignJob(campaignId: string): Promise<void> {
     if (await this.driver.cancel(campaignId)) this.logger.info({ campaignId }, "campaign job cancelled");
     else this.logger.warn({ campaignId }, "no scheduled job to cancel for this campaign");
+  }
+
+  /**
+   * A recurring campaign (status `Recurring`) was created or its rule or settings changed: its run not
+   * started yet is replaced by one at its next occurrence (by this scheduler's clock), and armed.
+   */
+  async planSeries(seriesId: string): Promise<void> {
+    this.assertNotStopped();
+    const { replaced, next } = await planFirstRun(this.db, seriesId, this.clock());
+    for (const runId of replaced) await this.driver.cancel(runId);
+    if (next) await this.armRun(next);
   }
 
   /** Runs the campaign now, in the background: a due one, or a `Paused` one with `{ resume: true }`. */
@@ -181,6 +211,7 @@ export class SchedulerService {
    * clock may lag behind ours (node-cron), or the attempt failed before claiming (a dropped connection).
    */
   private async runWhenDue(campaignId: string, scheduledAt: Date): Promise<RunOutcome | null> {
+    if (!(await this.seriesAllowsStart(campaignId).catch((error: unknown) => this.seriesGateFailed(campaignId, error)))) return null;
     let outcome = await this.runs.start(campaignId, "scheduled");
     for (const waitMs of DUE_RETRIES_MS) {
       if (outcome?.claimed || (outcome && outcome.status !== "Scheduled") || this.stopping) break;
@@ -192,11 +223,45 @@ export class SchedulerService {
     return outcome;
   }
 
+  /**
+   * Before a due campaign starts: when it is a recurring campaign's run, the series decides
+   * (recurrence/campaignSeries.ts `onRunDue`, one transaction): skip it when the previous run is still
+   * going, and create the following run, which is armed here. False: do not start it.
+   */
+  private async seriesAllowsStart(campaignId: string): Promise<boolean> {
+    const decision = await onRunDue(this.db, campaignId, this.clock());
+    if (decision.next) await this.armRun(decision.next);
+    if (decision.action === "skipped") {
+      this.logger.warn({ campaignId }, "recurring campaign's run skipped: the previous run was still running");
+    }
+    return decision.action === "start";
+  }
+
+  private seriesGateFailed(campaignId: string, error: unknown): false {
+    // Not started now rather than perhaps beside a run still going; the sweep tries again.
+    this.logger.error({ campaignId, err: error }, "could not check the campaign's series before starting it");
+    return false;
+  }
+
+  /** A series' run, armed like any campaign (its time is never in the past with the real clock). */
+  private async armRun(run: ArmableRun): Promise<void> {
+    await this.driver.arm({ id: run.id, scheduledAt: run.scheduledAt });
+  }
+
+  /** Series left without their next run (a stop between a run's start and the next one's creation) get it. */
+  private async repairSeries(): Promise<number> {
+    const created = await repairSeries(this.db, this.clock());
+    for (const run of created) await this.armRun(run);
+    if (created.length > 0) this.logger.warn({ runs: created.length }, "recurring campaigns without their next run: created and armed");
+    return created.length;
+  }
+
   // ------------------------------------------------------------------ start, sweep, stop
 
   private async start(): Promise<void> {
     const startedAt = Date.now();
     await this.driver.start();
+    await this.repairSeries();
     const summary = await this.reconcile("initialize");
     this.sweepTask = scheduleSweep(this.sweepCron, () => this.sweep(), this.logger);
     this.initialized = true;
@@ -211,11 +276,17 @@ export class SchedulerService {
         else this.logger.debug(summary, "sweep");
       })
       .then(() => this.housekeeping())
+      .then(() => this.prepareDueRecipients())
       .catch((error: unknown) => this.logger.error({ err: error }, "sweep failed"))
       .finally(() => {
         this.currentSweep = null;
       });
     return this.currentSweep;
+  }
+
+  /** Campaigns due within minutes get their recipients now, so they send at their time (scheduling/prepareRecipients.ts). */
+  private async prepareDueRecipients(): Promise<void> {
+    await this.recipientsAhead.prepareDue().catch((error: unknown) => this.logger.warn({ err: error }, "recipients not prepared ahead"));
   }
 
   /** Expired rows go, at most every HOUSEKEEPING_INTERVAL_MS (the first sweep after start does it). */
@@ -224,16 +295,19 @@ export class SchedulerService {
     this.lastHousekeepingAt = Date.now();
     const removed = await purgeExpiredRows(this.db);
     this.logger.debug(removed, "housekeeping: expired rows removed");
+    await this.repairSeries();
   }
 
   /** Puts timers / queued jobs in step with the database, starts missed campaigns, takes over dead runs. */
   private async reconcile(kind: "initialize" | "sweep") {
     const queriedAt = Date.now();
     const now = new Date(queriedAt);
-    const scheduled = await findScheduledCampaigns(this.db, new Date(queriedAt + this.horizonMs));
+    // What is due follows the scheduler's clock (the real one, unless a test moves it).
+    const planNow = this.clock();
+    const scheduled = await findScheduledCampaigns(this.db, new Date(planNow.getTime() + this.horizonMs));
     const plan = planSweep({
       scheduled,
-      now,
+      now: planNow,
       isArmed: await this.driver.armedCheck(scheduled),
       missedGraceMs: kind === "initialize" ? 0 : this.driver.missedGraceMs,
     });

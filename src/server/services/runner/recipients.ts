@@ -1,11 +1,22 @@
 /**
- * Recipient rows are created once, when a campaign first runs: its audience (its list, plus the lists
- * and tags of `audience`, minus contacts with an excluded tag; issue 15) resolved now, as it is at
- * this moment, leaving out who opted out, one row per WhatsApp chat, in a stable order, each with its personalised text (its spintax
- * variant chosen, then its placeholders filled). The rows and `recipients_materialized_at` are written
- * in one transaction, so a crash leaves either all or none.
+ * A campaign's recipient rows: its audience (its list, plus the lists and tags of `audience`, minus
+ * contacts with an excluded tag; issue 15) resolved as it is at that moment, leaving out who opted out,
+ * one row per contact and WhatsApp chat, in a stable order, each with its personalised text (its
+ * spintax variant chosen, then its placeholders filled).
+ *
+ * The rows are made in chunks (issue 15, big campaigns): the audience's contact ids are read once, in
+ * send order; then 1,000 contacts at a time are read, rendered and inserted with ON CONFLICT DO NOTHING
+ * on (campaign, contact), each row's position being its place in that order. So memory stays the ids
+ * plus one chunk, other work interleaves between chunks (PGlite is one connection), and a crash
+ * mid-way leaves rows that the next attempt completes without a second row for anyone.
+ * `recipients_materialized_at` is set only when every chunk is in: until then nobody sends.
+ *
+ * Two callers: `scheduling/prepareRecipients.ts` makes them ahead, for a `Scheduled` campaign due in
+ * the next minutes, and the run makes them at its start (`materializeRecipients`) when nobody did, or
+ * brings rows made ahead up to date (`recipients_prepared_for` set: see there).
  */
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { createHash } from "node:crypto";
+import { and, asc, eq, inArray, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { type Campaign, campaignRecipients, campaigns, contactListMembers, contacts, templates } from "~/server/db/schema";
 import { toChatId } from "../waha/client";
@@ -13,8 +24,8 @@ import { CompiledMessage } from "../personalization";
 import { recipientTimeZone } from "../safeSending/sendWindow";
 import { audienceContacts, reachesSomeone } from "../campaignAudience";
 
-/** Rows per INSERT: 8 parameters each stays far below PostgreSQL's 65,535. */
-const INSERT_BATCH = 1000;
+/** Contacts read, rendered and inserted at a time: O(chunk) memory, one INSERT per chunk. */
+export const MATERIALIZE_CHUNK = 1000;
 
 export class CampaignConfigurationError extends Error {
   constructor(message: string) {
@@ -37,95 +48,229 @@ export async function loadMessageBody(db: Db, campaign: Campaign): Promise<strin
 }
 
 /**
- * Creates the rows unless they exist. Returns how many were created, or null when they already
- * existed (or the campaign is no longer ours).
+ * What rows made now would be made from: the body, the audience and the send window's zone rule. Rows
+ * made ahead carry it (`recipients_prepared_for`); a campaign edited since (or its template) gets new ones.
+ */
+export function recipientsFingerprint(campaign: Campaign, body: string): string {
+  const window = campaign.sendWindow;
+  const source = JSON.stringify([body, campaign.listId, campaign.audience, window?.recipientLocal ? window.timeZone : null]);
+  return createHash("sha256").update(source).digest("base64url");
+}
+
+/** Who may write the rows: the run under its lease, or the ahead-of-time preparation while the campaign is still `Scheduled`. */
+export type RecipientWriter = { kind: "run"; holder: string } | { kind: "ahead" };
+
+function writerHolds(campaignId: string, writer: RecipientWriter): SQL {
+  return writer.kind === "run"
+    ? sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Running' and c.lease_holder = ${writer.holder})`
+    : sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Scheduled' and c.recipients_materialized_at is null)`;
+}
+
+/**
+ * At the run's start. Rows nobody made: made now, in chunks. Rows made ahead (`recipients_prepared_for`
+ * set, nothing sent yet): if the campaign or its template changed since, made again; otherwise brought
+ * up to date with the audience as it is now — pending rows of contacts who left it (or opted out) are
+ * deleted, contacts who joined it are added at the end. Returns how many rows were created, or null
+ * when there was nothing to do (or the campaign is no longer ours).
  */
 export async function materializeRecipients(db: Db, campaign: Campaign, holder: string): Promise<number | null> {
-  if (campaign.recipientsMaterializedAt !== null) return null;
+  const writer: RecipientWriter = { kind: "run", holder };
+  if (campaign.recipientsMaterializedAt !== null && campaign.recipientsPreparedFor === null) return null;
   const body = await loadMessageBody(db, campaign);
   if (!reachesSomeone(campaign.listId, campaign.audience)) {
     throw new CampaignConfigurationError("the campaign's contact list was deleted before it started");
   }
-  const members = campaign.audience === null ? await listMembers(db, campaign) : await audienceMembers(db, campaign);
-
-  // Spintax is chosen here, once per recipient, and kept in renderedText: a resend or a recovery sends the same text.
-  const message = new CompiledMessage(body);
-  const window = campaign.sendWindow;
-  const rows: Array<typeof campaignRecipients.$inferInsert> = [];
-  const seenChats = new Set<string>();
-  for (const member of members) {
-    let chatId: string | null;
-    try {
-      chatId = toChatId(member.phone);
-    } catch {
-      chatId = null;
-    }
-    if (chatId !== null) {
-      // Two contacts that reach the same chat get one message.
-      if (seenChats.has(chatId)) continue;
-      seenChats.add(chatId);
-    }
-    const renderedText = message.render(
-      { phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} },
-      { recipientKey: member.contactId },
-    );
-    rows.push({
-      campaignId: campaign.id,
-      contactId: member.contactId,
-      position: rows.length,
-      phone: member.phone,
-      chatId: chatId ?? "",
-      renderedText,
-      // A recipient-local send window is read in the recipient's own zone, fixed here (issue 13).
-      timeZone: window?.recipientLocal ? recipientTimeZone(member.phone, window.timeZone) : null,
-      ...(chatId === null ? { status: "skipped" as const, lastError: "not a valid phone number" } : {}),
-    });
+  let created: number;
+  if (campaign.recipientsMaterializedAt === null) {
+    // Rows left by a preparation or a run cut short may be from an older version of the campaign.
+    await discardUnsentRecipients(db, campaign.id, writer);
+    created = await writeRecipients(db, campaign, body, writer, "all");
+  } else if (campaign.recipientsPreparedFor !== recipientsFingerprint(campaign, body)) {
+    await discardUnsentRecipients(db, campaign.id, writer);
+    created = await writeRecipients(db, campaign, body, writer, "all");
+  } else {
+    await dropLeavers(db, campaign);
+    created = await writeRecipients(db, campaign, body, writer, "missing");
   }
-
-  return db.transaction(async (tx) => {
-    const marked = await tx
-      .update(campaigns)
-      .set({ recipientsMaterializedAt: sql`now()` })
-      .where(
-        and(
-          eq(campaigns.id, campaign.id),
-          isNull(campaigns.recipientsMaterializedAt),
-          eq(campaigns.status, "Running"),
-          eq(campaigns.leaseHolder, holder),
-        ),
-      )
-      .returning({ id: campaigns.id });
-    if (marked.length === 0) return null;
-    for (let start = 0; start < rows.length; start += INSERT_BATCH) {
-      await tx.insert(campaignRecipients).values(rows.slice(start, start + INSERT_BATCH));
-    }
-    return rows.length;
-  });
+  const [marked] = await db
+    .update(campaigns)
+    .set({ recipientsMaterializedAt: sql`now()`, recipientsPreparedFor: null })
+    .where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, "Running"), eq(campaigns.leaseHolder, holder)))
+    .returning({ id: campaigns.id });
+  return marked ? created : null;
 }
 
-type Member = { contactId: string; phone: string; firstName: string | null; attributes: Record<string, string> | null };
-
-/** A campaign with only a list: its members in the order they were added (as before issue 15). */
-function listMembers(db: Db, campaign: Campaign): Promise<Member[]> {
-  return db
-    .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
-    .from(contactListMembers)
-    .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+/**
+ * Rows of a campaign that has sent nothing yet, removed so they can be made again (only `pending` and
+ * `skipped` ones: a campaign made ahead has no other).
+ */
+export async function discardUnsentRecipients(db: Db, campaignId: string, writer: RecipientWriter): Promise<void> {
+  await db
+    .delete(campaignRecipients)
     .where(
       and(
-        eq(contactListMembers.listId, campaign.listId!),
-        eq(contacts.workspaceId, campaign.workspaceId),
-        eq(contacts.optedOut, false),
+        eq(campaignRecipients.campaignId, campaignId),
+        inArray(campaignRecipients.status, ["pending", "skipped"]),
+        writer.kind === "run"
+          ? sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Running' and c.lease_holder = ${writer.holder})`
+          : sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Scheduled')`,
       ),
-    )
-    .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone));
+    );
 }
 
-/** Lists and/or tags minus excluded tags, each contact once (contacts are unique by phone per workspace), oldest first. */
-function audienceMembers(db: Db, campaign: Campaign): Promise<Member[]> {
-  return db
-    .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+/** Pending rows whose contact is gone, left the audience or opted out. */
+async function dropLeavers(db: Db, campaign: Campaign): Promise<void> {
+  const stillIn = db
+    .select({ one: sql`1` })
     .from(contacts)
-    .where(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience!))
-    .orderBy(asc(contacts.createdAt), asc(contacts.phone));
+    .where(and(eq(contacts.id, campaignRecipients.contactId), audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience ?? {})));
+  await db
+    .delete(campaignRecipients)
+    .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.status, "pending"), notExists(stillIn)));
+}
+
+/**
+ * Inserts the rows, a chunk at a time, while `writer` still holds the campaign (checked in each
+ * INSERT). `which: "missing"` adds only contacts without a row, after the existing ones. Returns the
+ * rows inserted.
+ */
+export async function writeRecipients(
+  db: Db,
+  campaign: Campaign,
+  body: string,
+  writer: RecipientWriter,
+  which: "all" | "missing",
+  options: { chunk?: number; afterChunk?: (inserted: number) => Promise<void> } = {},
+): Promise<number> {
+  const chunk = options.chunk ?? MATERIALIZE_CHUNK;
+  const ids = await audienceIds(db, campaign, which);
+  if (ids.length === 0) return 0;
+  const firstPosition =
+    which === "all"
+      ? 0
+      : ((
+          await db
+            .select({ last: sql<number | null>`max(${campaignRecipients.position})` })
+            .from(campaignRecipients)
+            .where(eq(campaignRecipients.campaignId, campaign.id))
+        )[0]?.last ?? -1) + 1;
+
+  // Spintax is chosen here, once per recipient, and kept in rendered_text: a resend or a recovery sends the same text.
+  const message = new CompiledMessage(body);
+  const window = campaign.sendWindow;
+  // Two contacts that reach the same chat get one message (contacts are unique by E.164 phone, so this is rare).
+  const seenChats = new Set<string>();
+  let inserted = 0;
+  for (let start = 0; start < ids.length; start += chunk) {
+    const slice = ids.slice(start, start + chunk);
+    const found = await db
+      .select({ contactId: contacts.id, phone: contacts.phone, firstName: contacts.firstName, attributes: contacts.attributes })
+      .from(contacts)
+      .where(inArray(contacts.id, slice));
+    const byId = new Map(found.map((member) => [member.contactId, member]));
+    const rows: RecipientRow[] = [];
+    slice.forEach((contactId, index) => {
+      const member = byId.get(contactId);
+      if (!member) return; // deleted since the ids were read
+      let chatId: string | null;
+      try {
+        chatId = toChatId(member.phone);
+      } catch {
+        chatId = null;
+      }
+      if (chatId !== null) {
+        if (seenChats.has(chatId)) return;
+        seenChats.add(chatId);
+      }
+      rows.push({
+        contact_id: member.contactId,
+        position: firstPosition + start + index,
+        phone: member.phone,
+        chat_id: chatId ?? "",
+        rendered_text: message.render(
+          { phone: member.phone, firstName: member.firstName, attributes: member.attributes ?? {} },
+          { recipientKey: member.contactId },
+        ),
+        // A recipient-local send window is read in the recipient's own zone, fixed here (issue 13).
+        time_zone: window?.recipientLocal ? recipientTimeZone(member.phone, window.timeZone) : null,
+        status: chatId === null ? "skipped" : "pending",
+        last_error: chatId === null ? "not a valid phone number" : null,
+      });
+    });
+    if (rows.length > 0) inserted += await insertRows(db, campaign.id, rows, writer);
+    await options.afterChunk?.(inserted);
+  }
+  return inserted;
+}
+
+type RecipientRow = {
+  contact_id: string;
+  position: number;
+  phone: string;
+  chat_id: string;
+  rendered_text: string;
+  time_zone: string | null;
+  status: "pending" | "skipped";
+  last_error: string | null;
+};
+
+/** One statement per chunk, one parameter: the rows as JSON. Nothing is inserted once the writer no longer holds the campaign. */
+async function insertRows(db: Db, campaignId: string, rows: RecipientRow[], writer: RecipientWriter): Promise<number> {
+  const result = await db.execute(sql`
+    insert into campaign_recipients (campaign_id, contact_id, position, phone, chat_id, rendered_text, time_zone, status, last_error)
+    select ${campaignId}::uuid, r.contact_id, r.position, r.phone, r.chat_id, r.rendered_text, r.time_zone, r.status::recipient_status, r.last_error
+      from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+        as r(contact_id uuid, position int, phone text, chat_id text, rendered_text text, time_zone text, status text, last_error text)
+     where ${writerHolds(campaignId, writer)}
+    on conflict do nothing`);
+  const counted = result as unknown as { rowCount?: number | null; affectedRows?: number };
+  return counted.rowCount ?? counted.affectedRows ?? 0;
+}
+
+/**
+ * The audience's contact ids in send order, read once (a consistent cut; 50,000 ids are a few MB).
+ * A campaign with only a list: its members in the order they were added (as before issue 15); with an
+ * audience: lists and/or tags minus excluded tags, each contact once, oldest first.
+ */
+async function audienceIds(db: Db, campaign: Campaign, which: "all" | "missing"): Promise<string[]> {
+  const hasNoRow =
+    which === "missing"
+      ? notExists(
+          db
+            .select({ one: sql`1` })
+            .from(campaignRecipients)
+            .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.contactId, contacts.id))),
+        )
+      : undefined;
+  const rows =
+    campaign.audience === null
+      ? await db
+          .select({ id: contacts.id })
+          .from(contactListMembers)
+          .innerJoin(contacts, eq(contacts.id, contactListMembers.contactId))
+          .where(
+            and(
+              eq(contactListMembers.listId, campaign.listId!),
+              eq(contacts.workspaceId, campaign.workspaceId),
+              eq(contacts.optedOut, false),
+              hasNoRow,
+            ),
+          )
+          .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone))
+      : await db
+          .select({ id: contacts.id })
+          .from(contacts)
+          .where(and(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience), hasNoRow))
+          .orderBy(asc(contacts.createdAt), asc(contacts.phone));
+  return rows.map((row) => row.id);
+}
+
+/** Marks rows made ahead as complete, unless the campaign started (or changed) meanwhile. */
+export async function markPreparedAhead(db: Db, campaignId: string, fingerprint: string): Promise<boolean> {
+  const rows = await db
+    .update(campaigns)
+    .set({ recipientsMaterializedAt: sql`now()`, recipientsPreparedFor: fingerprint })
+    .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Scheduled"), isNull(campaigns.recipientsMaterializedAt)))
+    .returning({ id: campaigns.id });
+  return rows.length > 0;
 }
