@@ -191,7 +191,14 @@ export const responseSchemas: Record<string, JsonSchema> = {
       templateId: nullable(uuid),
       messageText: nullable({ type: "string" }),
       mediaId: nullable(uuid),
-      sessionId: uuid,
+      sessionId: { ...uuid, description: "The campaign's first number (with one number, its only one)" },
+      sessionIds: { type: "array", items: uuid, description: "Every number it sends from, in order; the first is sessionId (issue 15)" },
+      numberAssignment: {
+        type: "string",
+        enum: ["balanced", "sticky"],
+        description: "balanced: whichever number is free sends the next recipient; sticky: a contact keeps the number that messaged them before",
+      },
+      reassignOnDrop: { type: "boolean", description: "A number that drops mid-run gives its pending recipients to the others (else they wait for it)" },
       delayMinMs: { type: "integer" },
       delayMaxMs: { type: "integer" },
       pauseReason: {
@@ -276,6 +283,16 @@ export const responseSchemas: Record<string, JsonSchema> = {
     detail: nullable({ type: "string" }),
   }),
   CampaignEventList: { type: "array", items: ref("CampaignEvent") },
+  CampaignNumber: object({
+    sessionId: uuid,
+    name: nullable({ type: "string" }),
+    phoneNumber: nullable({ type: "string" }),
+    status: { ...nullable({ type: "string" }), description: "The number's session status (WORKING, STOPPED, ...)" },
+    sent: { type: "integer", description: "Recipients this number sent" },
+    sending: { type: "integer", description: "Recipients in flight on this number" },
+    waiting: { type: "integer", description: "Pending recipients kept for this number (sticky, or waiting for it to come back)" },
+  }),
+  CampaignNumberList: { type: "array", items: ref("CampaignNumber") },
   Recipient: object({
     id: { type: "integer" },
     position: { type: "integer" },

@@ -712,6 +712,18 @@ export const restRoutes: RestRoute[] = [
     status: 200,
     response: "CampaignEventList",
   },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/campaigns/{id}/numbers",
+    procedure: "campaign.numbers",
+    input: "none",
+    operationId: "listCampaignNumbers",
+    summary: "The numbers a campaign sends from (issue 15), each with how many it sent, has in flight, and keeps waiting",
+    tag: "Campaigns",
+    status: 200,
+    response: "CampaignNumberList",
+  },
 
   // Outgoing webhooks (docs/rest-api.md: events, payloads, signature)
   {

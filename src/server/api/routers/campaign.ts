@@ -76,6 +76,8 @@ export const campaignRouter = router({
     )
     .mutation(({ ctx, input }) => ctx.services.campaigns.sendTest(ctx.workspaceId, input.id, input.phone, input.defaultCountry)),
   events: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.campaigns.events(ctx.workspaceId, input.id)),
+  /** Issue 15: the campaign's numbers, each with how many it sent. */
+  numbers: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.campaigns.numberStats(ctx.workspaceId, input.id)),
   /** Issue 14: a new campaign, linked by retryOf, of only the failed recipients (their texts as sent); starts now or at scheduledAt. */
   retryFailed: protectedProcedure.input(followUpInput).mutation(async ({ ctx, input }) => {
     const retryId = await retryFailedRecipients(ctx.services.db, ctx.services.scheduler, ctx.workspaceId, input.id, input.scheduledAt);
