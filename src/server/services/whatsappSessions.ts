@@ -272,7 +272,8 @@ export class WhatsappSessionService {
         total: sql<number>`count(*)::int`,
       })
       .from(campaigns)
-      .where(eq(campaigns.sessionId, sessionId));
+      // Its first number, or one of several (issue 15: campaign_sessions).
+      .where(sql`${campaigns.sessionId} = ${sessionId} or ${campaigns.id} in (select campaign_id from campaign_sessions where session_id = ${sessionId})`);
     if (campaignUse?.active) {
       throw conflict(`Campaign "${campaignUse.active}" still sends from this number: cancel it or let it finish first`);
     }
