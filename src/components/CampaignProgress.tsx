@@ -27,6 +27,8 @@ export function progressSentence(campaign: Campaign): string {
       return `Cancelled after ${processed} of ${total}`;
     case "Missed":
       return campaign.missedReason ?? "Missed: it could not start in time";
+    case "Recurring":
+      return `Repeats · ${campaign.scheduledAt ? `next run ${formatRelative(campaign.scheduledAt)}` : "no run ahead"}`;
   }
 }
 

@@ -10,6 +10,7 @@ const CAMPAIGN_TONES: Record<CampaignStatus, Tone> = {
   Failed: "red",
   Cancelled: "gray",
   Missed: "red",
+  Recurring: "blue",
 };
 
 export function CampaignStatusBadge({ status, testId }: { status: CampaignStatus; testId?: string }) {

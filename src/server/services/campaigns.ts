@@ -5,11 +5,12 @@
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { type Db, queryRows } from "../db/client";
 import {
   type CampaignAudience,
+  type CampaignRecurrence,
   type Campaign,
   type SendWindow,
   campaignRecipients,
@@ -37,12 +38,17 @@ import { AppError, conflict, notFound, unprocessable } from "./errors";
 import { afterCursor, newestFirst, pageInput, toPage } from "./pagination";
 import { sendWindowSchema } from "./safeSending/sendWindow";
 import { assertMessageText, MAX_MESSAGE_LENGTH } from "./templates";
+import { recurrenceSchema } from "./recurrence/rule";
+import { scheduledRuns, seriesOverview } from "./recurrence/campaignSeries";
+import { editedRecurrence, seriesStart } from "./recurrence/seriesInput";
 
 /** What the campaign service needs of the scheduler (SchedulerService implements it). */
 export interface CampaignScheduling {
   scheduleCampaignJob(campaign: { id: string; scheduledAt: Date }): Promise<void>;
   cancelCampaignJob(campaignId: string): Promise<void>;
   startCampaignNow(campaignId: string, options?: { resume?: boolean }): Promise<void>;
+  /** A recurring campaign was created or changed: its next run is (re)made and armed (issue 15). */
+  planSeries(seriesId: string): Promise<void>;
 }
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
@@ -92,6 +98,8 @@ export const campaignFields = z.object({
     .max(86_400_000, "batchPauseMs must be at most 86400000 (one day)")
     .nullish(),
   latestStart: isoWithOffset.nullish(),
+  /** Issue 15: repeat it; each occurrence is a run (a campaign of its own, `seriesId` → this one). */
+  recurrence: recurrenceSchema.nullish(),
 });
 /**
  * A campaign is created `Scheduled` (the default: everything is checked and its time armed) or saved
@@ -197,14 +205,15 @@ export class CampaignService {
   }
 
   async create(workspaceId: string, input: CreateCampaignInput): Promise<CampaignView> {
-    const { status, ...fields } = input;
+    const { status, recurrence, ...fields } = input;
     if (status === "Draft") {
       const values = await this.resolveDraft(workspaceId, fields);
       const { sessionIds, ...row } = values;
-      const [draft] = await this.db.insert(campaigns).values({ workspaceId, status: "Draft", ...row }).returning();
+      const [draft] = await this.db.insert(campaigns).values({ workspaceId, status: "Draft", ...row, recurrence: recurrence ?? null }).returning();
       await this.setNumbers(draft!.id, sessionIds);
       return this.get(workspaceId, draft!.id);
     }
+    if (recurrence) return this.createSeries(workspaceId, fields, recurrence);
     const { sessionIds, ...values } = await this.resolve(workspaceId, complete(fields), null);
     const [campaign] = await this.db
       .insert(campaigns)
@@ -222,6 +231,30 @@ export class CampaignService {
     return this.get(workspaceId, campaign!.id);
   }
 
+  /**
+   * A recurring campaign (issue 15): the series row, `Recurring` and never run itself, whose
+   * `scheduledAt` reads as its next run; the scheduler makes that run (a copy of it) and arms it.
+   */
+  private async createSeries(workspaceId: string, fields: Omit<CreateCampaignInput, "status" | "recurrence">, recurrence: CampaignRecurrence): Promise<CampaignView> {
+    const first = seriesStart(recurrence, fields, Date.now() + MIN_LEAD_MS);
+    const { sessionIds, ...values } = await this.resolve(workspaceId, complete({ ...fields, scheduledAt: first }), null);
+    const [series] = await this.db.insert(campaigns).values({ workspaceId, status: "Recurring", recurrence, ...values }).returning();
+    try {
+      await this.setNumbers(series!.id, sessionIds);
+      await this.scheduling.planSeries(series!.id);
+    } catch (error) {
+      await this.db.delete(campaigns).where(eq(campaigns.id, series!.id));
+      throw error;
+    }
+    return this.get(workspaceId, series!.id);
+  }
+
+  /** A recurring campaign's runs (newest first, with counts) and its next 5 occurrences in its zone. */
+  async series(workspaceId: string, campaignId: string) {
+    const campaign = await this.row(workspaceId, campaignId);
+    return seriesOverview(this.db, campaign, new Date());
+  }
+
   /** Edit or reschedule; only before the campaign starts (afterwards its texts are fixed). */
   async update(workspaceId: string, campaignId: string, input: UpdateCampaignInput): Promise<CampaignView> {
     const current = await this.row(workspaceId, campaignId);
@@ -231,6 +264,7 @@ export class CampaignService {
         `The campaign is ${current.status}: only a campaign that has not started can be edited`,
       );
     }
+    const recurrence = editedRecurrence(current, input, Date.now() + MIN_LEAD_MS);
     const merged = {
       name: input.name ?? current.name,
       listId: input.listId !== undefined ? input.listId : current.listId,
@@ -259,12 +293,14 @@ export class CampaignService {
       current.status === "Draft" ? await this.resolveDraft(workspaceId, merged) : await this.resolve(workspaceId, complete(merged), current);
     const [updated] = await this.db
       .update(campaigns)
-      .set(values)
+      .set({ ...values, recurrence })
       .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), inArray(campaigns.status, USER_ACTIONS.edit.from)))
       .returning();
     if (!updated) throw conflict("The campaign started while you were editing it: it can no longer be edited");
     await this.setNumbers(campaignId, sessionIds);
-    if (updated.status !== "Draft" && timed(updated).scheduledAt.getTime() !== current.scheduledAt?.getTime()) {
+    // A series' next run is made again from its new settings (issue 15).
+    if (updated.status === "Recurring") await this.scheduling.planSeries(campaignId);
+    else if (updated.status !== "Draft" && timed(updated).scheduledAt.getTime() !== current.scheduledAt?.getTime()) {
       await this.scheduling.cancelCampaignJob(campaignId);
       await this.scheduling.scheduleCampaignJob(timed(updated));
     }
@@ -296,7 +332,9 @@ export class CampaignService {
         sessionIds: await this.numbersOf(current),
         numberAssignment: current.numberAssignment,
         reassignOnDrop: current.reassignOnDrop,
-        scheduledAt: input.scheduledAt ?? current.scheduledAt,
+        scheduledAt: current.recurrence
+          ? seriesStart(current.recurrence, { scheduledAt: input.scheduledAt, latestStart: current.latestStart }, Date.now() + MIN_LEAD_MS)
+          : (input.scheduledAt ?? current.scheduledAt),
         delayMinMs: current.delayMinMs,
         delayMaxMs: current.delayMaxMs,
         sendWindow: current.sendWindow,
@@ -309,18 +347,20 @@ export class CampaignService {
     const { sessionIds: _numbers, ...scheduledValues } = values;
     const [scheduled] = await this.db
       .update(campaigns)
-      .set({ ...scheduledValues, status: "Scheduled" })
+      .set({ ...scheduledValues, status: current.recurrence ? "Recurring" : "Scheduled" })
       .where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId), eq(campaigns.status, "Draft")))
       .returning();
     if (!scheduled) throw conflict("The campaign changed while you scheduled it: reload it and try again");
     try {
-      await this.scheduling.scheduleCampaignJob(timed(scheduled));
+      // A draft with a recurrence becomes a recurring campaign: its first run is made and armed.
+      if (scheduled.status === "Recurring") await this.scheduling.planSeries(campaignId);
+      else await this.scheduling.scheduleCampaignJob(timed(scheduled));
     } catch (error) {
       // Not armed: it goes back to being the draft it was, as create deletes what it cannot schedule.
       await this.db
         .update(campaigns)
         .set({ status: "Draft", scheduledAt: current.scheduledAt })
-        .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, "Scheduled")));
+        .where(and(eq(campaigns.id, campaignId), eq(campaigns.status, scheduled.status)));
       throw error;
     }
     return this.get(workspaceId, campaignId);
@@ -351,7 +391,20 @@ export class CampaignService {
     const campaign = await this.row(workspaceId, campaignId);
     if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
     await cancelCampaign(this.db, campaignId, this.sender?.slotWakeups);
+    if (campaign.status === "Recurring") await this.cancelNextRuns(campaignId);
     return this.get(workspaceId, campaignId);
+  }
+
+  /**
+   * A cancelled series makes no more runs (its row is no longer `Recurring`, so none is created after
+   * this) and its next run is cancelled; a run already going goes on (cancel it on its own page).
+   */
+  private async cancelNextRuns(seriesId: string): Promise<void> {
+    for (const runId of await scheduledRuns(this.db, seriesId)) {
+      await this.scheduling.cancelCampaignJob(runId);
+      // It may have started meanwhile: then it is a run going on, as above.
+      await cancelCampaign(this.db, runId, this.sender?.slotWakeups).catch(() => undefined);
+    }
   }
 
   /** A campaign still active is cancelled first (nothing more is sent), then deleted. */
@@ -359,6 +412,15 @@ export class CampaignService {
     const campaign = await this.row(workspaceId, campaignId);
     if (campaign.status === "Scheduled") await this.scheduling.cancelCampaignJob(campaignId);
     if (isActive(campaign.status)) await cancelCampaign(this.db, campaignId, this.sender?.slotWakeups);
+    if (campaign.status === "Recurring") {
+      // Its runs go with it (foreign key), so none may still send.
+      await this.cancelNextRuns(campaignId);
+      const going = await this.db
+        .select({ id: campaigns.id })
+        .from(campaigns)
+        .where(and(eq(campaigns.seriesId, campaignId), inArray(campaigns.status, ["Running", "Paused"])));
+      for (const run of going) await cancelCampaign(this.db, run.id, this.sender?.slotWakeups).catch(() => undefined);
+    }
     await this.db.delete(campaigns).where(and(eq(campaigns.id, campaignId), eq(campaigns.workspaceId, workspaceId)));
   }
 
@@ -375,6 +437,8 @@ export class CampaignService {
       .where(
         and(
           eq(campaigns.workspaceId, workspaceId),
+          // A recurring campaign's runs are listed on its own page, not here (issue 15).
+          isNull(campaigns.seriesId),
           input.status?.length ? inArray(campaigns.status, input.status) : undefined,
           afterCursor(input.cursor, campaigns.createdAt, campaigns.id),
         ),
