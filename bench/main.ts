@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety,optout,outbox]`
+ * `npm run bench [-- --quick] [--json FILE] [--markdown FILE] [--only precision,scale,sending,api,idle,restart,safety,optout,outbox,bigcampaign]`
  * `npm run bench -- --fleet [--quick] [--json FILE] [--markdown FILE]`: the fleet run alone (bench/fleet.ts, issue 15).
  *
  * Measures the scheduler and the sender against their baselines and limits (issue 7) and prints one
@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { measureApiLatency } from "./apiLatency";
+import { measureBigCampaign } from "./bigCampaign";
 import { measureFleet } from "./fleet";
 import { measureIdleServer } from "./idleServer";
 import { installSignalHandlers, runCleanups } from "./lib/cleanup";
@@ -38,6 +39,7 @@ const MEASUREMENTS: Record<string, (ctx: BenchContext) => Promise<MeasurementRes
   safety: measureSafeSendingCost,
   optout: measureOptOutCheckCost,
   outbox: measureOutboxThroughput,
+  bigcampaign: measureBigCampaign,
 };
 
 /** Not part of the default run (about 15 minutes, 2,000 numbers): `--fleet` runs it alone. */
