@@ -188,7 +188,8 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
   // Only the event's own number's messages: a message id alone could name another number's message.
   // A correlated scalar subquery (never flattened into a join) keeps the message id index as the only
   // way in, whatever the statistics say: a join could scan a whole 1,000,000-recipient campaign per ack.
-  const sessionOfRecipient = sql`(select ${whatsappSessions.wahaSessionName} from ${campaigns} join ${whatsappSessions} on ${whatsappSessions.id} = ${campaigns.sessionId} where ${campaigns.id} = ${campaignRecipients.campaignId})`;
+  // Issue 15: the number that sent it (the recipient's), else the campaign's first (rows sent before).
+  const sessionOfRecipient = sql`(select ${whatsappSessions.wahaSessionName} from ${whatsappSessions} where ${whatsappSessions.id} = coalesce(${campaignRecipients.sessionId}, (select ${campaigns.sessionId} from ${campaigns} where ${campaigns.id} = ${campaignRecipients.campaignId})))`;
   // Acks can arrive out of order: keep the furthest one (ERROR always wins).
   // Issue 14, outcomes: an ERROR after sending makes the recipient `failed`, with the reason (so a
   // retry-failed campaign resends it); any other ack proves an `unknown` send went out (`sent`).

@@ -39,7 +39,8 @@ export async function contactConversation(db: Db, workspaceId: string, contactId
       at: sql<Date>`coalesce(${campaignRecipients.sendingStartedAt}, ${campaignRecipients.sentAt}, ${campaigns.scheduledAt}, ${campaigns.createdAt})`.mapWith(campaignRecipients.sentAt),
       campaignId: campaigns.id,
       campaignName: campaigns.name,
-      sessionId: campaigns.sessionId,
+      // The number that sent it (issue 15), else the campaign's first.
+      sessionId: sql<string | null>`coalesce(${campaignRecipients.sessionId}, ${campaigns.sessionId})`,
       status: campaignRecipients.status,
       skipReason: campaignRecipients.skipReason,
       ack: campaignRecipients.ack,

@@ -90,7 +90,9 @@ export async function applyInboundMessage(tx: Db, wahaSessionName: string, paylo
           left join lateral (
             select r.id, r.campaign_id, r.replied_at
               from campaigns k join campaign_recipients r on r.campaign_id = k.id and r.contact_id = c.id
-             where k.session_id = ${session.id}::uuid
+             where (k.session_id = ${session.id}::uuid or k.id in (select s.campaign_id from campaign_sessions s where s.session_id = ${session.id}::uuid))
+               -- issue 15: the number that sent it (rows sent before issue 15: the campaign's first)
+               and coalesce(r.session_id, k.session_id) = ${session.id}::uuid
                and (r.sent_at is not null or r.status in ('sending', 'unknown'))
                and coalesce(r.sent_at, r.sending_started_at) >= ${now.toISOString()}::timestamptz - make_interval(days => ${session.reply_attribution_days})
              order by coalesce(r.sent_at, r.sending_started_at) desc limit 1) r on true
