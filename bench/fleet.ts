@@ -21,6 +21,7 @@
  * - worker RSS: the peak of each worker process.
  */
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { type SpawnedProcess, REPO_ROOT, spawnProcess, tail, waitForLog } from "./lib/children";
@@ -85,6 +86,31 @@ function cpuTimes(): { busy: number; total: number } {
   }
 }
 
+/** CPU time (user + system) a process used so far, from /proc/<pid>/stat; 0 when it is gone. */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (which may hold spaces), "(...)": state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+/** Linux's USER_HZ, 100 on every common kernel (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
+
+/** The backends serving the bench database, by pid. */
+async function backendPids(url: string): Promise<number[]> {
+  const client = await connectClient(url);
+  try {
+    const { rows } = await client.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`);
+    return rows.map((row) => row.pid);
+  } finally {
+    await client.end();
+  }
+}
+
 async function fetchJson<T>(url: string): Promise<T> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
@@ -133,9 +159,19 @@ export interface FleetOutcome {
   xactsPerMessage: number;
   topStatements: Array<{ shape: string; perMessage: number }>;
   peakRssBytes: number[];
+  /** Each worker's RSS just before the due instant (started, nothing running). */
+  idleRssBytes: number[];
+  /** campaign_recipients at the end: rows, and bytes per row of the table and of its indexes. */
+  recipientTable: { rows: number; tableBytesPerRow: number; indexBytesPerRow: number; indexes: Record<string, number> };
   workerCpuPerMessageMs: number;
   loopDelayP99Ms: { median: number; max: number };
   machineCpuBusy: number;
+  /**
+   * CPU per message over the run, by process kind: the workers (probe), PostgreSQL (the bench
+   * database's backends, from /proc; one that ended mid-run is missed), the fakes. With the machine's
+   * cores, the rate that CPU alone would allow.
+   */
+  cpuPerMessageMs: { workers: number; postgres: number; fakes: number; total: number; cores: number; cpuBoundRatePerS: number };
 }
 
 /** One fleet run with `workers` worker processes; everything it starts is stopped, its database dropped. */
@@ -237,6 +273,9 @@ export async function runFleet(ctx: BenchContext, plan: FleetPlan, workers: numb
     const before = probeFiles.map(readProbe);
     const xactsBefore = await xacts(bench.url);
     const cpuBefore = cpuTimes();
+    const fakePids = fakes.map((fake) => fake.process.child.pid ?? 0);
+    const fakeCpuBefore = fakePids.map(processCpuMs);
+    const pgCpuBefore = new Map((await backendPids(bench.url)).map((pid) => [pid, processCpuMs(pid)]));
     await sleep(Math.max(0, dueMs - Date.now()));
     ctx.progress(`${tag}: ${int(n)} campaigns due now (${int(n * r)} messages, ${workers} worker${workers > 1 ? "s" : ""})`);
 
@@ -268,8 +307,29 @@ export async function runFleet(ctx: BenchContext, plan: FleetPlan, workers: numb
     // Let the last settles and completions land (they are part of a message's cost), then one more probe write.
     await sleep(finished ? 4_000 : 1_500);
     const cpuAfter = cpuTimes();
+    const fakeCpuMs = fakePids.reduce((sum, pid, i) => sum + processCpuMs(pid) - fakeCpuBefore[i]!, 0);
+    const pgCpuMs = (await backendPids(bench.url)).reduce((sum, pid) => sum + processCpuMs(pid) - (pgCpuBefore.get(pid) ?? 0), 0);
     const after = probeFiles.map(readProbe);
     const xactsAfter = await xacts(bench.url);
+    const sizes = await connectClient(bench.url).then(async (client) => {
+      try {
+        const { rows: counted } = await client.query<{ n: string; table: string; indexes: string }>(
+          `select count(*)::text as n, pg_table_size('campaign_recipients')::text as table, pg_indexes_size('campaign_recipients')::text as indexes from campaign_recipients`,
+        );
+        const { rows: perIndex } = await client.query<{ name: string; bytes: string }>(
+          `select indexrelid::regclass::text as name, pg_relation_size(indexrelid)::text as bytes from pg_index where indrelid = 'campaign_recipients'::regclass`,
+        );
+        const rowsNow = Number(counted[0]!.n);
+        return {
+          rows: rowsNow,
+          tableBytesPerRow: Math.round(Number(counted[0]!.table) / Math.max(1, rowsNow)),
+          indexBytesPerRow: Math.round(Number(counted[0]!.indexes) / Math.max(1, rowsNow)),
+          indexes: Object.fromEntries(perIndex.map((row) => [row.name, Math.round(Number(row.bytes) / Math.max(1, rowsNow))])),
+        };
+      } finally {
+        await client.end();
+      }
+    });
 
     // The fakes' logs: every accepted send with its arrival time.
     type Message = { session: string; chatId: string; at: string };
@@ -338,8 +398,16 @@ export async function runFleet(ctx: BenchContext, plan: FleetPlan, workers: numb
         .slice(0, 10)
         .map(([shape, count]) => ({ shape, perMessage: Math.round((count / Math.max(1, messages.length)) * 1000) / 1000 })),
       peakRssBytes: after.map((snapshot) => snapshot?.peakRssBytes ?? Number.NaN),
+      idleRssBytes: before.map((snapshot) => snapshot?.rssBytes ?? Number.NaN),
+      recipientTable: sizes,
       workerCpuPerMessageMs: cpuMs / Math.max(1, messages.length),
       loopDelayP99Ms: { median: sortedP99[Math.floor(sortedP99.length / 2)] ?? Number.NaN, max: Math.max(...loopMax, 0) },
+      cpuPerMessageMs: (() => {
+        const per = (total: number) => total / Math.max(1, messages.length);
+        const total = per(cpuMs) + per(pgCpuMs) + per(fakeCpuMs);
+        const cores = os.cpus().length;
+        return { workers: per(cpuMs), postgres: per(pgCpuMs), fakes: per(fakeCpuMs), total, cores, cpuBoundRatePerS: (cores * 1000) / total };
+      })(),
       machineCpuBusy: cpuAfter.total > cpuBefore.total ? (cpuAfter.busy - cpuBefore.busy) / (cpuAfter.total - cpuBefore.total) : Number.NaN,
     };
   } catch (error) {
@@ -387,7 +455,7 @@ function rowsFor(outcome: FleetOutcome, reported: boolean): Row[] {
     {
       section: SECTION,
       label: `worker RSS, peak per worker · ${w}`,
-      ours: outcome.peakRssBytes.map(mb).join(" · "),
+      ours: `${outcome.peakRssBytes.map(mb).join(" · ")} (${outcome.idleRssBytes.map(mb).join(" · ")} just before the due instant)`,
       baseline: "—",
       target: "< 1 GB",
       met: outcome.peakRssBytes.every((bytes) => bytes < 1024 ** 3),
@@ -397,7 +465,7 @@ function rowsFor(outcome: FleetOutcome, reported: boolean): Row[] {
     rows.push({
       section: SECTION,
       label: `where the time goes · ${w}`,
-      ours: `first send p50 ${ms(outcome.firstSendLateMs.p50)} / p99 ${ms(outcome.firstSendLateMs.p99)} after due · worker CPU ${outcome.workerCpuPerMessageMs.toFixed(2)} ms/msg · event-loop delay p99 ${ms(outcome.loopDelayP99Ms.median)} (max ${ms(outcome.loopDelayP99Ms.max)}) · machine CPU ${pct(outcome.machineCpuBusy)} busy`,
+      ours: `${int(outcome.recipientTable.tableBytesPerRow)} + ${int(outcome.recipientTable.indexBytesPerRow)} bytes of table + indexes per recipient row · first send p50 ${ms(outcome.firstSendLateMs.p50)} / p99 ${ms(outcome.firstSendLateMs.p99)} after due · CPU per message: workers ${outcome.cpuPerMessageMs.workers.toFixed(2)} ms + PostgreSQL ${outcome.cpuPerMessageMs.postgres.toFixed(2)} ms + fakes ${outcome.cpuPerMessageMs.fakes.toFixed(2)} ms = ${outcome.cpuPerMessageMs.total.toFixed(2)} ms, so ${outcome.cpuPerMessageMs.cores} cores allow at most ${rate(outcome.cpuPerMessageMs.cpuBoundRatePerS)} · event-loop delay p99 ${ms(outcome.loopDelayP99Ms.median)} (max ${ms(outcome.loopDelayP99Ms.max)}) · machine CPU ${pct(outcome.machineCpuBusy)} busy`,
       baseline: "—",
       target: "—",
       met: null,
