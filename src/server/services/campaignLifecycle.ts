@@ -124,17 +124,20 @@ export async function waitForInFlightSend(db: Db, sessionId: string, campaignId:
   const deadline = Date.now() + IN_FLIGHT_WAIT_CAP_MS;
   const suffix = `%|${campaignId}`;
   for (;;) {
-    const rows = await queryRows<{ remaining_ms: number }>(
+    // Every number of the campaign (issue 15: campaign_sessions when it has several).
+    const rows = await queryRows<{ id: string; remaining_ms: number }>(
       db,
-      sql`select (extract(epoch from (send_slot_expires_at - now())) * 1000)::float8 as remaining_ms
+      sql`select id::text as id, (extract(epoch from (send_slot_expires_at - now())) * 1000)::float8 as remaining_ms
             from whatsapp_sessions
-           where id = ${sessionId} and send_slot_holder like ${suffix} and send_slot_expires_at > now()`,
+           where (id = ${sessionId} or id in (select s.session_id from campaign_sessions s where s.campaign_id = ${campaignId}))
+             and send_slot_holder like ${suffix} and send_slot_expires_at > now()
+           order by 2 desc limit 1`,
     );
     const left = deadline - Date.now();
     if (rows.length === 0 || left <= 0) return;
     // Woken when the runner frees the slot; the slot's expiry bounds the wait anyway.
     const untilExpiry = Math.min(Number(rows[0]!.remaining_ms), left);
-    await slotWakeups.waitForRelease(sessionId, untilExpiry);
+    await slotWakeups.waitForRelease(rows[0]!.id, untilExpiry);
   }
 }
 

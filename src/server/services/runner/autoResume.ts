@@ -42,6 +42,21 @@ export interface AutoResumeOptions {
   logger?: Logger;
 }
 
+/**
+ * Campaigns waiting for one of these numbers: a campaign over several numbers (issue 15) waits for
+ * the numbers its remaining recipients are kept for (the others go on while it runs); one with a
+ * single number waits for it.
+ */
+const waitsFor = (sessionIds: string[]): SQL => {
+  const ids = sql.join(
+    sessionIds.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  );
+  return sql`(case when exists (select 1 from campaign_sessions s where s.campaign_id = ${campaigns.id})
+     then exists (select 1 from campaign_recipients r where r.campaign_id = ${campaigns.id} and r.status = 'pending' and r.session_id in (${ids}))
+     else ${campaigns.sessionId} in (${ids}) end)`;
+};
+
 const autoReasons = () => inArray(campaigns.pauseReason, [...AUTO_RESUME_REASONS]);
 /** Paused by the system for a cause it watches, and still trying. */
 const resumableByItself = () => and(eq(campaigns.status, "Paused"), autoReasons(), isNull(campaigns.autoResumeStoppedAt));
@@ -96,8 +111,9 @@ export class AutoResumeService {
   /** A `session.status` webhook: a number back to WORKING resumes its campaigns paused for an outage, now. */
   async sessionReported(wahaSessionName: string, status: string): Promise<void> {
     if (status !== "WORKING") return;
-    const named = this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
-    await this.resume(inArray(campaigns.sessionId, named), "the number reported WORKING (webhook)");
+    const named = await this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.wahaSessionName, wahaSessionName));
+    if (named.length === 0) return;
+    await this.resume(waitsFor(named.map((row) => row.id)), "the number reported WORKING (webhook)");
   }
 
   private schedule(): void {
@@ -148,10 +164,16 @@ export class AutoResumeService {
   }
 
   private async checkDueCauses(): Promise<void> {
+    // The number whose return the campaign waits for: for a campaign over several numbers, the one
+    // holding its remaining recipients (issue 15; one index probe), else its first.
+    const awaited = sql<string>`coalesce((select r.session_id from campaign_recipients r
+        where r.campaign_id = ${campaigns.id} and r.status = 'pending' and r.session_id is not null
+          and exists (select 1 from campaign_sessions s where s.campaign_id = r.campaign_id)
+        order by r.session_id limit 1), ${campaigns.sessionId})`;
     const due = await this.db
-      .select({ id: campaigns.id, sessionId: campaigns.sessionId, wahaSessionName: whatsappSessions.wahaSessionName, serverId: whatsappSessions.serverId })
+      .select({ id: campaigns.id, sessionId: whatsappSessions.id, wahaSessionName: whatsappSessions.wahaSessionName, serverId: whatsappSessions.serverId })
       .from(campaigns)
-      .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
+      .innerJoin(whatsappSessions, sql`${whatsappSessions.id} = ${awaited}`)
       .where(and(resumableByItself(), lte(campaigns.autoResumeAt, sql`now()`)));
     const bySession = new Map<string, typeof due>();
     for (const row of due) {
@@ -207,7 +229,7 @@ export class AutoResumeService {
       if (status !== session.status) await this.saveSessionStatus(session.id, status);
       if (status === "WORKING") working.push(session.id);
     }
-    if (working.length > 0) await this.resume(inArray(campaigns.sessionId, working), "the number is WORKING again (status check)");
+    if (working.length > 0) await this.resume(waitsFor(working), "the number is WORKING again (status check)");
   }
 
   private async saveSessionStatus(sessionId: string, status: string): Promise<void> {
