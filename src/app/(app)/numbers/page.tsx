@@ -7,6 +7,7 @@ import { browserTimeZone, formatDateTime } from "~/components/format";
 import { NumberPolicyForm } from "~/components/NumberPolicyForm";
 import { SessionStatusBadge } from "~/components/StatusBadge";
 import type { WhatsappSession } from "~/components/types";
+import { Badge, type Tone } from "~/components/ui/badge";
 import { Button } from "~/components/ui/button";
 import { Card, Empty, Loading, PageHeader } from "~/components/ui/card";
 import { useConfirm } from "~/components/ui/confirm";
@@ -14,6 +15,21 @@ import { ErrorMessage } from "~/components/ui/error";
 import { Field, Input } from "~/components/ui/field";
 import { useToast } from "~/components/ui/toast";
 import { useTRPC } from "~/trpc/react";
+
+/** A registered server as this page shows it (health checked on the server's timer). */
+interface ServerSummary {
+  id: string;
+  name: string;
+  health: string;
+  healthDetail: string | null;
+  healthCheckedAt: Date | string | null;
+}
+
+const SERVER_HEALTH_TONE: Record<string, Tone> = { healthy: "green", unknown: "gray", unreachable: "red", unauthorized: "amber" };
+const SERVER_HEALTH_WORDS: Record<string, string> = { healthy: "healthy", unknown: "not checked yet", unreachable: "unreachable", unauthorized: "key refused" };
+/** The select's value for "the least-loaded healthy server" (no serverId sent) and for the default server (serverId null). */
+const AUTOMATIC = "";
+const DEFAULT_SERVER = "default";
 
 export default function NumbersPage() {
   const trpc = useTRPC();
@@ -23,8 +39,9 @@ export default function NumbersPage() {
   // Status updates live: WAHA moves a session STARTING -> SCAN_QR_CODE -> WORKING on its own.
   const sessions = useQuery({ ...trpc.whatsappSession.list.queryOptions(), refetchInterval: 3000 });
   const [name, setName] = useState("");
-  const servers = useQuery(trpc.wahaServer.list.queryOptions());
-  const [serverId, setServerId] = useState("");
+  // Health changes on the server's timer: follow it, as the numbers' state follows it.
+  const servers = useQuery({ ...trpc.wahaServer.list.queryOptions(), refetchInterval: 5000 });
+  const [serverId, setServerId] = useState(AUTOMATIC);
   const create = useMutation(
     trpc.whatsappSession.create.mutationOptions({
       onSuccess: (session) => {
@@ -53,14 +70,18 @@ export default function NumbersPage() {
           onSubmit={(event) => {
             event.preventDefault();
             // Limits count days in the owner's zone; the other safe defaults come from the server.
-            create.mutate({ name, timeZone: browserTimeZone(), ...(serverId ? { serverId } : {}) });
+            create.mutate({
+              name,
+              timeZone: browserTimeZone(),
+              ...(serverId === AUTOMATIC ? {} : { serverId: serverId === DEFAULT_SERVER ? null : serverId }),
+            });
           }}
         >
           <Field label="Name" hint="For you, e.g. Sales or Support" className="flex-1">
             <Input name="session-name" data-testid="session-name" value={name} onChange={(event) => setName(event.target.value)} required maxLength={60} />
           </Field>
           {servers.data?.length ? (
-            <Field label="WAHA server" hint="Where the number lives">
+            <Field label="WAHA server" hint="Where the number lives; automatic = the healthy one with the fewest numbers">
               <select
                 name="session-server"
                 data-testid="session-server"
@@ -68,10 +89,11 @@ export default function NumbersPage() {
                 value={serverId}
                 onChange={(event) => setServerId(event.target.value)}
               >
-                <option value="">Default server</option>
+                <option value={AUTOMATIC}>Automatic (least-loaded healthy)</option>
+                <option value={DEFAULT_SERVER}>Default server</option>
                 {servers.data.map((server) => (
-                  <option key={server.id} value={server.id}>
-                    {server.name} ({server.health})
+                  <option key={server.id} value={server.id} disabled={server.health !== "healthy"}>
+                    {server.name} ({SERVER_HEALTH_WORDS[server.health] ?? server.health})
                   </option>
                 ))}
               </select>
@@ -90,7 +112,12 @@ export default function NumbersPage() {
       ) : sessions.data?.length ? (
         <div className="grid gap-4 md:grid-cols-2">
           {sessions.data.map((session) => (
-            <SessionCard key={session.id} session={session} sandbox={Boolean(appInfo.data?.sandbox)} />
+            <SessionCard
+              key={session.id}
+              session={session}
+              sandbox={Boolean(appInfo.data?.sandbox)}
+              server={session.serverId ? (servers.data?.find((server) => server.id === session.serverId) ?? null) : null}
+            />
           ))}
         </div>
       ) : (
@@ -100,7 +127,7 @@ export default function NumbersPage() {
   );
 }
 
-function SessionCard({ session, sandbox }: { session: WhatsappSession; sandbox: boolean }) {
+function SessionCard({ session, sandbox, server }: { session: WhatsappSession; sandbox: boolean; server: ServerSummary | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
@@ -138,7 +165,17 @@ function SessionCard({ session, sandbox }: { session: WhatsappSession; sandbox: 
     <Card
       testId={`session-${session.name}`}
       title={session.name}
-      actions={<SessionStatusBadge status={session.status} testId="session-status" />}
+      actions={
+        <span className="flex flex-wrap items-center gap-1">
+          {session.statusText ? (
+            // Its server decides its state; the last status WAHA reported stays beside it.
+            <Badge tone="red" testId="session-server-state" title={`Last WAHA status: ${session.status}`}>
+              {session.statusText}
+            </Badge>
+          ) : null}
+          <SessionStatusBadge status={session.status} testId="session-status" />
+        </span>
+      }
     >
       <dl className="mb-3 grid grid-cols-[auto_1fr] gap-x-3 gap-y-1 text-sm">
         <dt className="text-slate-500">Phone</dt>
@@ -149,6 +186,22 @@ function SessionCard({ session, sandbox }: { session: WhatsappSession; sandbox: 
             <dd>{session.pushName}</dd>
           </>
         ) : null}
+        <dt className="text-slate-500">WAHA server</dt>
+        <dd data-testid="session-server">
+          {session.serverId === null ? (
+            "Default server"
+          ) : (
+            <>
+              {server?.name ?? "Registered server"}{" "}
+              {session.serverHealth ? (
+                <Badge tone={SERVER_HEALTH_TONE[session.serverHealth] ?? "gray"} title={server?.healthDetail ?? undefined}>
+                  {SERVER_HEALTH_WORDS[session.serverHealth] ?? session.serverHealth}
+                </Badge>
+              ) : null}
+              {server?.healthCheckedAt ? <span className="block text-xs text-slate-500">checked {formatDateTime(server.healthCheckedAt)}{server.healthDetail ? ` · ${server.healthDetail}` : ""}</span> : null}
+            </>
+          )}
+        </dd>
         <dt className="text-slate-500">WAHA session</dt>
         <dd className="truncate font-mono text-xs leading-5">{session.wahaSessionName}</dd>
         <dt className="text-slate-500">Added</dt>

@@ -61,8 +61,11 @@ export default function WahaServersPage() {
         title="WAHA servers"
         description={
           <>
-            Your own WAHA servers, beside the default one. A number added with a server lives there. API keys are stored encrypted and
-            never shown again. <Link href="/numbers" className="text-emerald-800 underline">Back to numbers</Link>
+            Your own WAHA servers, beside the default one. A number added with a server lives there; added automatically, it goes to the
+            healthy server with the fewest numbers. API keys are stored encrypted and never shown again; each server signs its webhooks
+            with a key of its own, which the app sets on its numbers. While a server is unreachable its numbers say so and their
+            campaigns pause, resuming by themselves when it answers again.{" "}
+            <Link href="/numbers" className="text-emerald-800 underline">Back to numbers</Link>
           </>
         }
       />
@@ -107,7 +110,7 @@ export default function WahaServersPage() {
                   <p className="break-all font-mono text-xs text-slate-600">{server.url}</p>
                   <p className="text-xs text-slate-500">
                     {server.numbers} number(s) · {server.hasApiKey ? "key stored" : "no key"}
-                    {server.healthCheckedAt ? ` · checked ${formatDateTime(server.healthCheckedAt)}` : ""}
+                    {server.healthCheckedAt ? ` · checked ${formatDateTime(server.healthCheckedAt, true)}` : " · not checked yet"}
                     {server.healthDetail ? ` · ${server.healthDetail}` : ""}
                   </p>
                 </div>
