@@ -78,6 +78,10 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   );
   const [name, setName] = useState(campaign?.name ?? "");
   const [sessionId, setSessionId] = useState(campaign?.sessionId ?? "");
+  // Issue 15: more numbers besides the first, how recipients are shared, and what a dropped number does.
+  const [extraSessionIds, setExtraSessionIds] = useState<string[]>((campaign?.sessionIds ?? []).filter((id) => id !== campaign?.sessionId));
+  const [numberAssignment, setNumberAssignment] = useState<"balanced" | "sticky">(campaign?.numberAssignment ?? "balanced");
+  const [reassignOnDrop, setReassignOnDrop] = useState(campaign?.reassignOnDrop ?? false);
   const [listId, setListId] = useState(campaign?.listId ?? "");
   // Issue 15: tags reached besides the list, and tags left out, written "vip, gold".
   const [tags, setTags] = useState((campaign?.audience?.tags ?? []).join(", "));
@@ -120,6 +124,8 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
 
   const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
   const audience = audienceOf(campaign?.audience?.listIds, tags, excludeTags);
+  // The other numbers ticked (never the first, and only numbers that still exist).
+  const extras = extraSessionIds.filter((id) => id !== sessionId && (sessions.data?.some((session) => session.id === id) ?? true));
   const fields: SentFields = {
     name,
     listId: listId || null,
@@ -127,6 +133,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
     ...message,
     mediaId: mediaId || null,
     sessionId: sessionId || null,
+    ...(sessionId && extras.length > 0 ? { sessionIds: [sessionId, ...extras], numberAssignment, reassignOnDrop } : {}),
     delayMinMs: minMs,
     delayMaxMs: maxMs,
     scheduledAt: whenIso,
@@ -232,6 +239,44 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 ))}
               </Select>
             </Field>
+            {sessionId && sessions.data && sessions.data.length > 1 ? (
+              <Field label="Also send from" error={fieldError("sessionIds")} className="sm:col-span-2">
+                <div className="space-y-2" data-testid="campaign-more-numbers">
+                  <div className="flex flex-wrap gap-3 text-sm">
+                    {sessions.data
+                      .filter((session) => session.id !== sessionId)
+                      .map((session) => (
+                        <label key={session.id} className="flex items-center gap-1">
+                          <input
+                            type="checkbox"
+                            checked={extras.includes(session.id)}
+                            onChange={(event) =>
+                              setExtraSessionIds(event.target.checked ? [...extras, session.id] : extras.filter((id) => id !== session.id))
+                            }
+                          />
+                          {session.name} · {sessionStatusLabel(session.status)}
+                        </label>
+                      ))}
+                  </div>
+                  {extras.length > 0 ? (
+                    <div className="grid gap-2 sm:grid-cols-2">
+                      <Select
+                        data-testid="campaign-number-assignment"
+                        value={numberAssignment}
+                        onChange={(event) => setNumberAssignment(event.target.value === "sticky" ? "sticky" : "balanced")}
+                      >
+                        <option value="balanced">Share recipients: whichever number is free sends next</option>
+                        <option value="sticky">Keep each contact on the number that messaged them before</option>
+                      </Select>
+                      <label className="flex items-center gap-2 text-sm">
+                        <input type="checkbox" checked={reassignOnDrop} onChange={(event) => setReassignOnDrop(event.target.checked)} />
+                        If a number disconnects, its recipients move to the others
+                      </label>
+                    </div>
+                  ) : null}
+                </div>
+              </Field>
+            ) : null}
             <Field
               label="Contact list"
               error={fieldError("listId")}

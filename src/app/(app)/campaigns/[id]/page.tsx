@@ -262,15 +262,41 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
   const trpc = useTRPC();
   const list = useQuery({ ...trpc.contactList.get.queryOptions({ id: campaign.listId ?? "" }), enabled: Boolean(campaign.listId), retry: false });
   const session = useQuery(trpc.whatsappSession.get.queryOptions({ id: campaign.sessionId }));
+  // Issue 15: several numbers, each with how many it sent (one grouped query), refreshed while it runs.
+  const several = campaign.sessionIds.length > 1;
+  const numberStats = useQuery({
+    ...trpc.campaign.numbers.queryOptions({ id: campaign.id }),
+    enabled: several,
+    refetchInterval: campaign.status === "Running" ? 3_000 : false,
+  });
   const template = useQuery({ ...trpc.template.get.queryOptions({ id: campaign.templateId ?? "" }), enabled: Boolean(campaign.templateId), retry: false });
   const body = campaign.messageText ?? template.data?.body ?? null;
   return (
     <Card title="Details">
       <dl className="grid grid-cols-[auto_1fr] gap-x-3 gap-y-1.5 text-sm">
-        <dt className="text-slate-500">Number</dt>
-        <dd title={session.data ? `WAHA status: ${session.data.status}` : undefined}>
-          {session.data ? `${session.data.name} · ${sessionStatusLabel(session.data.status)}` : "…"}
-        </dd>
+        {several ? (
+          <>
+            <dt className="text-slate-500">Numbers</dt>
+            <dd data-testid="campaign-numbers">
+              <div>{campaign.numberAssignment === "sticky" ? "Each contact keeps the number that messaged them before" : "Shared: whichever number is free sends next"}{campaign.reassignOnDrop ? "; a disconnected number's recipients move to the others" : ""}</div>
+              <ul>
+                {(numberStats.data ?? []).map((number) => (
+                  <li key={number.sessionId} title={number.status ? `WAHA status: ${number.status}` : undefined}>
+                    {number.name ?? "deleted number"} · {number.status ? sessionStatusLabel(number.status) : "…"} · {number.sent} sent
+                    {number.waiting > 0 ? ` · ${number.waiting} waiting for it` : ""}
+                  </li>
+                ))}
+              </ul>
+            </dd>
+          </>
+        ) : (
+          <>
+            <dt className="text-slate-500">Number</dt>
+            <dd title={session.data ? `WAHA status: ${session.data.status}` : undefined}>
+              {session.data ? `${session.data.name} · ${sessionStatusLabel(session.data.status)}` : "…"}
+            </dd>
+          </>
+        )}
         <dt className="text-slate-500">List</dt>
         <dd>
           {campaign.listId ? (
