@@ -67,6 +67,8 @@ const ADDED = [
   "GET /api/v1/waha-servers/{id}",
   "PATCH /api/v1/waha-servers/{id}",
   "DELETE /api/v1/waha-servers/{id}",
+  // Issue 15: a recurring campaign's runs and next occurrences.
+  "GET /api/v1/campaigns/{id}/runs",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

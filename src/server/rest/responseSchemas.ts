@@ -239,6 +239,20 @@ export const responseSchemas: Record<string, JsonSchema> = {
       batchPauseMs: nullable({ type: "integer" }),
       latestStart: { ...nullable(dateTime), description: "Not started by then: Missed instead of running late" },
       missedReason: { ...nullable({ type: "string" }), description: "Why a Missed campaign never ran" },
+      recurrence: {
+        ...nullable(
+          object(
+            {
+              cron: { type: "string", description: "Five fields: minute hour day month weekday, e.g. 0 9 * * MON" },
+              timeZone: { type: "string", description: "IANA zone the cron is read in (daylight saving included)" },
+              until: { ...nullable(dateTime), description: "No run after this; null = for ever" },
+            },
+          ),
+        ),
+        description: "Set on a recurring campaign (status Recurring, issue 15), whose scheduledAt is its next run",
+      },
+      seriesId: { ...nullable(uuid), description: "On a run of a recurring campaign: that campaign" },
+      occurrenceAt: { ...nullable(dateTime), description: "On a run of a recurring campaign: the occurrence it was made for" },
       waiting: {
         ...nullable(
           object(
@@ -266,6 +280,21 @@ export const responseSchemas: Record<string, JsonSchema> = {
     },
   ),
   CampaignPage: page("Campaign"),
+  CampaignRuns: object({
+    runs: {
+      type: "array",
+      items: object({
+        id: uuid,
+        occurrenceAt: dateTime,
+        status: { type: "string", enum: [...campaignStatus.enumValues] },
+        missedReason: nullable({ type: "string" }),
+        startedAt: nullable(dateTime),
+        completedAt: nullable(dateTime),
+        counts: { type: "object", additionalProperties: { type: "integer" }, description: "As a campaign's counts" },
+      }),
+    },
+    nextOccurrences: { type: "array", items: dateTime, description: "The next 5 occurrences (UTC instants), from the run already armed" },
+  }),
   Media: object({
     id: uuid,
     filename: { type: "string" },

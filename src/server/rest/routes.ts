@@ -543,7 +543,11 @@ export const restRoutes: RestRoute[] = [
       "`scheduledAt` is ISO-8601 with a time zone offset and must be in the future. `sessionId` may be left " +
       "out when the workspace has exactly one WhatsApp number. Delays between messages default to the " +
       "server's SEND_DELAY_MIN_MS / SEND_DELAY_MAX_MS. With `status: \"Draft\"` only `name` is needed: the " +
-      "list, the text or template and the time may wait; schedule it later with POST /api/v1/campaigns/{id}/schedule.",
+      "list, the text or template and the time may wait; schedule it later with POST /api/v1/campaigns/{id}/schedule. " +
+      "With `recurrence: {cron, timeZone, until?}` (issue 15) it repeats: it is created `Recurring`, and each occurrence " +
+      "of `cron` (five fields) in `timeZone` is a run, a campaign of its own (`seriesId`) with the audience as it is then; " +
+      "`scheduledAt`, when given, is when the series starts. A bad cron, an unknown zone or an `until` before the first " +
+      "occurrence is a 400 naming recurrence.cron, recurrence.timeZone or recurrence.until.",
     tag: "Campaigns",
     status: 201,
     response: "Campaign",
@@ -723,6 +727,21 @@ export const restRoutes: RestRoute[] = [
     tag: "Campaigns",
     status: 200,
     response: "CampaignNumberList",
+  },
+  {
+    kind: "procedure",
+    method: "GET",
+    path: "/api/v1/campaigns/{id}/runs",
+    procedure: "campaign.series",
+    input: "none",
+    operationId: "listCampaignRuns",
+    summary: "A recurring campaign's runs, newest first, with their counts, and its next 5 occurrences (empty for a one-off campaign)",
+    description:
+      "Each run is a campaign of its own (GET /api/v1/campaigns/{runId}); a run whose previous one was still running when it came due " +
+      "is Missed with missedReason \"the previous run was still running\".",
+    tag: "Campaigns",
+    status: 200,
+    response: "CampaignRuns",
   },
 
   // Outgoing webhooks (docs/rest-api.md: events, payloads, signature)

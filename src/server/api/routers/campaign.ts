@@ -36,6 +36,8 @@ const CAMPAIGN_READ_ONLY: Record<string, string> = {
   waitingReason: "waitingReason is read-only: it says what holds the campaign back",
   waitingUntil: "waitingUntil is read-only: it says when the campaign goes on",
   waitingDetail: "waitingDetail is read-only",
+  seriesId: "seriesId is read-only: the runs of a recurring campaign are made by the scheduler (send recurrence to make one)",
+  occurrenceAt: "occurrenceAt is read-only: it is the occurrence a recurring campaign's run was made for",
 };
 
 export const campaignRouter = router({
@@ -78,6 +80,8 @@ export const campaignRouter = router({
   events: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.campaigns.events(ctx.workspaceId, input.id)),
   /** Issue 15: the campaign's numbers, each with how many it sent. */
   numbers: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.campaigns.numberStats(ctx.workspaceId, input.id)),
+  /** Issue 15: a recurring campaign's runs (newest first, with counts) and its next 5 occurrences. */
+  series: protectedProcedure.input(byIdOnly).query(({ ctx, input }) => ctx.services.campaigns.series(ctx.workspaceId, input.id)),
   /** Issue 14: a new campaign, linked by retryOf, of only the failed recipients (their texts as sent); starts now or at scheduledAt. */
   retryFailed: protectedProcedure.input(followUpInput).mutation(async ({ ctx, input }) => {
     const retryId = await retryFailedRecipients(ctx.services.db, ctx.services.scheduler, ctx.workspaceId, input.id, input.scheduledAt);

@@ -13,7 +13,7 @@
  * its next run (a crash between the two) gets it from `repairSeries`, which the scheduler calls at
  * start and with its housekeeping.
  */
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { type Campaign, campaigns } from "~/server/db/schema";
 import { type CampaignCounts, campaignProgress } from "../campaignProgress";
@@ -92,11 +92,18 @@ export async function createRun(db: DbOrTx, series: Campaign, occurrenceAt: Date
 }
 
 /**
- * The series' next run after `after` (null when it exists already), or, when `until` leaves none, the
- * series ends (`Completed`).
- * Only for a series still `Recurring` (the caller holds its row).
+ * The series' next run after `after`, or, when `until` leaves none, the series ends (`Completed`).
+ * Null when nothing new is to be armed: the series already has a `Scheduled` run (other than
+ * `dueRunId`, the one coming due now), or it ended. Only for a series still `Recurring`, whose row
+ * the caller holds locked: so a series never holds two `Scheduled` runs.
  */
-async function advance(db: DbOrTx, series: Campaign, after: Date): Promise<ArmableRun | null> {
+async function advance(db: DbOrTx, series: Campaign, after: Date, dueRunId: string | null = null): Promise<ArmableRun | null> {
+  const [armed] = await db
+    .select({ id: campaigns.id })
+    .from(campaigns)
+    .where(and(eq(campaigns.seriesId, series.id), eq(campaigns.status, "Scheduled"), dueRunId ? ne(campaigns.id, dueRunId) : undefined))
+    .limit(1);
+  if (armed) return null;
   const occurrenceAt = series.recurrence ? nextOccurrence(series.recurrence, after) : null;
   if (!occurrenceAt) {
     await db
@@ -113,9 +120,12 @@ async function advance(db: DbOrTx, series: Campaign, after: Date): Promise<Armab
   return createRun(db, series, occurrenceAt);
 }
 
-/** The series row, locked against a concurrent cancel or edit until the transaction ends. */
+/**
+ * The series row, locked until the transaction ends: whatever makes its runs (a run coming due, the
+ * repair, an edit) and a cancel take their turns, one at a time per series.
+ */
 async function lockSeries(tx: Tx, seriesId: string): Promise<Campaign | null> {
-  const [series] = await tx.select().from(campaigns).where(eq(campaigns.id, seriesId)).for("share");
+  const [series] = await tx.select().from(campaigns).where(eq(campaigns.id, seriesId)).for("update");
   return series ?? null;
 }
 
@@ -124,21 +134,22 @@ async function lockSeries(tx: Tx, seriesId: string): Promise<Campaign | null> {
  * earlier run is still going, and create the following run, in one transaction.
  */
 export async function onRunDue(db: Db, campaignId: string, now: Date): Promise<RunDueDecision> {
+  // A one-off campaign: one read, nothing locked.
+  const [peek] = await db.select({ seriesId: campaigns.seriesId, occurrenceAt: campaigns.occurrenceAt }).from(campaigns).where(eq(campaigns.id, campaignId));
+  if (!peek?.seriesId || !peek.occurrenceAt) return { action: "start", next: null };
+  const { seriesId, occurrenceAt } = peek;
+  if (occurrenceAt.getTime() > now.getTime() + DUE_TOLERANCE_MS) return { action: "none", next: null };
   return db.transaction(async (tx) => {
-    const [run] = await tx
-      .select({ id: campaigns.id, status: campaigns.status, seriesId: campaigns.seriesId, occurrenceAt: campaigns.occurrenceAt })
-      .from(campaigns)
-      .where(eq(campaigns.id, campaignId))
-      .for("update");
-    if (!run?.seriesId || !run.occurrenceAt) return { action: "start", next: null };
-    if (run.occurrenceAt.getTime() > now.getTime() + DUE_TOLERANCE_MS) return { action: "none", next: null };
-    const series = await lockSeries(tx, run.seriesId);
-    const next = series?.status === "Recurring" ? await advance(tx, series, new Date(Math.max(run.occurrenceAt.getTime(), now.getTime()))) : null;
+    // The series first, then the run: the order every writer of a series' runs takes.
+    const series = await lockSeries(tx, seriesId);
+    const [run] = await tx.select({ id: campaigns.id, status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId)).for("update");
+    if (!run) return { action: "none", next: null };
+    const next = series?.status === "Recurring" ? await advance(tx, series, new Date(Math.max(occurrenceAt.getTime(), now.getTime())), run.id) : null;
     if (run.status !== "Scheduled") return { action: "none", next };
     const [previous] = await tx
       .select({ id: campaigns.id })
       .from(campaigns)
-      .where(and(eq(campaigns.seriesId, run.seriesId), lt(campaigns.occurrenceAt, run.occurrenceAt), inArray(campaigns.status, ["Running", "Paused"])))
+      .where(and(eq(campaigns.seriesId, seriesId), lt(campaigns.occurrenceAt, occurrenceAt), inArray(campaigns.status, ["Running", "Paused"])))
       .limit(1);
     if (!previous) return { action: "start", next };
     await tx
