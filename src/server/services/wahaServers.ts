@@ -18,7 +18,7 @@
  * name, then registration), the operator's default server counting as one.
  */
 import { randomBytes } from "node:crypto";
-import { and, asc, count, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaigns, wahaServers, whatsappSessions } from "../db/schema";
@@ -291,7 +291,9 @@ export class WahaServerService {
    * The server does not answer: every campaign Running from one of its numbers pauses as
    * `waha_unavailable` (first auto-resume check AUTO_RESUME_FIRST_CHECK_MS later), as the run itself
    * would at its next send; its runner sees the lease gone and stops after the send in flight.
-   * Repeated at each failed check, so a campaign started meanwhile pauses too.
+   * Repeated at each failed check, so a campaign started meanwhile pauses too. A campaign over
+   * several numbers (campaign_sessions) is left to its run: its other numbers go on, and the run
+   * treats this one as a dropped number.
    */
   private async pauseCampaignsOn(server: WahaServer): Promise<void> {
     const onServer = this.db.select({ id: whatsappSessions.id }).from(whatsappSessions).where(eq(whatsappSessions.serverId, server.id));
@@ -313,7 +315,13 @@ export class WahaServerService {
         waitingDetail: null,
         updatedAt: sql`now()`,
       })
-      .where(and(eq(campaigns.status, "Running"), inArray(campaigns.sessionId, onServer)))
+      .where(
+        and(
+          eq(campaigns.status, "Running"),
+          inArray(campaigns.sessionId, onServer),
+          sql`not exists (select 1 from campaign_sessions cs where cs.campaign_id = ${campaigns.id})`,
+        ),
+      )
       .returning({ id: campaigns.id });
     for (const paused of rows) {
       log.info({ campaignId: paused.id, serverId: server.id }, "campaign paused: its number's WAHA server is unreachable");
@@ -332,7 +340,11 @@ export class WahaServerService {
           eq(campaigns.status, "Paused"),
           inArray(campaigns.pauseReason, [...AUTO_RESUME_REASONS]),
           isNull(campaigns.autoResumeStoppedAt),
-          inArray(campaigns.sessionId, onServer),
+          // Its number, or one of its numbers (a campaign over several): the check decides.
+          or(
+            inArray(campaigns.sessionId, onServer),
+            sql`exists (select 1 from campaign_sessions cs join whatsapp_sessions n on n.id = cs.session_id where cs.campaign_id = ${campaigns.id} and n.server_id = ${server.id})`,
+          ),
         ),
       );
   }
