@@ -42,12 +42,20 @@ function copiedSettings(source: Campaign) {
     messageText: source.messageText,
     mediaId: source.mediaId,
     sessionId: source.sessionId,
+    numberAssignment: source.numberAssignment,
+    reassignOnDrop: source.reassignOnDrop,
     delayMinMs: source.delayMinMs,
     delayMaxMs: source.delayMaxMs,
     sendWindow: source.sendWindow,
     batchSize: source.batchSize,
     batchPauseMs: source.batchPauseMs,
   };
+}
+
+/** A copy sends from the same numbers (issue 15: campaign_sessions, when the source has several). */
+async function copyNumbers(db: Pick<Db, "execute">, fromId: string, toId: string): Promise<void> {
+  await db.execute(sql`insert into campaign_sessions (campaign_id, session_id, position)
+    select ${toId}::uuid, session_id, position from campaign_sessions where campaign_id = ${fromId}::uuid`);
 }
 
 const suffixed = (name: string, suffix: string) => `${name.slice(0, NAME_MAX - suffix.length)}${suffix}`;
@@ -107,6 +115,7 @@ export async function retryFailedRecipients(
         recipientsMaterializedAt: sql`now()`,
       })
       .returning();
+    await copyNumbers(tx, source.id, created!.id);
     const rows = failed.map((row, position) => ({ ...row, campaignId: created!.id, position }));
     for (let start = 0; start < rows.length; start += INSERT_BATCH) {
       await tx.insert(campaignRecipients).values(rows.slice(start, start + INSERT_BATCH));
@@ -139,6 +148,7 @@ export async function duplicateCampaign(
     .insert(campaigns)
     .values({ ...copiedSettings(source), name: suffixed(source.name, " (copy)"), status: "Draft", scheduledAt: null })
     .returning({ id: campaigns.id });
+  await copyNumbers(db, source.id, copy!.id);
   if (scheduledAt) {
     try {
       await scheduleDraft(copy!.id, scheduledAt);

@@ -478,6 +478,12 @@ class CampaignRun {
           const failing = this.failingNumber(settled);
           if (failing) return this.pauseTheNumber(failing);
         }
+        // A lane whose own window is closed ends once the others have left it nothing to send.
+        if (this.number.lane && !(await hasWorkFor(this.db, this.campaign.id, [this.sessionId]))) {
+          const finished = await this.finish();
+          if (finished.done) return finished.status;
+          continue;
+        }
         if (!(await this.waitAs(gate))) return this.stopped();
         continue;
       }
