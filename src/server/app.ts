@@ -180,7 +180,7 @@ export async function createAppServices(config: Env, options: CreateAppOptions =
       db,
       scheduler,
       { delayMinMs: config.SEND_DELAY_MIN_MS, delayMaxMs: config.SEND_DELAY_MAX_MS },
-      { waha, mediaDir, slotWakeups },
+      { waha, mediaDir, slotWakeups, clientForSession: (sessionId) => services.sessions.clientForNumber(sessionId) },
     ),
     media: new MediaService(db, mediaDir, quotas),
     scheduler,

@@ -108,4 +108,26 @@ describe.each(backends)("[%s] a WAHA server going away and coming back", (kind) 
     expect(kinds).toContain("paused:waha_unavailable");
     expect(kinds).toContain("resumed:auto");
   });
+
+  it("a campaign's test send from a number on server A goes through server A", async () => {
+    const user = await createTestUser(app);
+    const owner = restClient(app, user.apiKey);
+    const server = await owner("POST", "/api/v1/waha-servers", { name: "WAHA A", url: fakeA.url, apiKey: KEY_A });
+    const number = await owner("POST", "/api/v1/sessions", { name: "Tester on A", serverId: server.body.id });
+    fakeA.setSessionStatus(number.body.wahaSessionName, "WORKING", { id: "14155550121@c.us" });
+    const list = await owner("POST", "/api/v1/lists", { name: "One" });
+    await owner("POST", `/api/v1/lists/${list.body.id}/contacts`, [{ phone: "+4915123450300" }]);
+    const campaign = await owner("POST", "/api/v1/campaigns", {
+      name: "Tested",
+      listId: list.body.id,
+      text: "Test me",
+      sessionId: number.body.id,
+      scheduledAt: inMs(3_600_000),
+    });
+    expect(campaign.status, JSON.stringify(campaign.body)).toBe(201);
+    await user.trpc.campaign.sendTest({ id: campaign.body.id, phone: "+4915123450399" });
+    const onA = fakeA.messages().filter((message) => message.session === number.body.wahaSessionName);
+    expect(onA.map((message) => [message.chatId, message.text])).toEqual([["4915123450399@c.us", "Test me"]]);
+    expect(app.fakeWaha.messages().filter((message) => message.session === number.body.wahaSessionName)).toEqual([]);
+  });
 });

@@ -151,7 +151,13 @@ export class CampaignService {
     private readonly scheduling: CampaignScheduling,
     private readonly defaults: { delayMinMs: number; delayMaxMs: number },
     /** Sends tests through WAHA; `slotWakeups` lets a cancel wake as soon as a send in flight ends. */
-    private readonly sender: { waha: WahaApiClient; mediaDir: string; slotWakeups?: SlotWakeups } | null = null,
+    private readonly sender: {
+      waha: WahaApiClient;
+      mediaDir: string;
+      slotWakeups?: SlotWakeups;
+      /** The client of the WAHA server a number is on (issue 15); without it, `waha`. */
+      clientForSession?: (sessionId: string) => Promise<WahaApiClient>;
+    } | null = null,
   ) {}
 
   /**
@@ -187,7 +193,9 @@ export class CampaignService {
       recipientKey: sample?.id ?? target.phone,
     });
     const chatId = toChatId(target.phone);
-    const { waha, mediaDir } = this.sender;
+    const { mediaDir } = this.sender;
+    // Through the number's own WAHA server (issue 15).
+    const waha = this.sender.clientForSession ? await this.sender.clientForSession(campaign.sessionId) : this.sender.waha;
     if (mediaId) {
       const [media] = await this.db.select().from(mediaItems).where(eq(mediaItems.id, mediaId));
       if (!media) throw unprocessable("The campaign's image was deleted: choose another one", "mediaId");
