@@ -12,6 +12,7 @@ import { browserTimeZone, formatDateTime, formatDuration, formatRelative, plural
 import { MediaThumb } from "~/components/MediaThumb";
 import { describeEvent, describePause } from "~/components/pauseText";
 import { SendsChart } from "~/components/SendsChart";
+import { SeriesRuns } from "./SeriesRuns";
 import { CampaignStatusBadge, RecipientStatusBadge, sessionStatusLabel } from "~/components/StatusBadge";
 import { type Campaign, LIVE_STATUSES, RECIPIENT_STATUSES, type RecipientStatus } from "~/components/types";
 import { WaitingNotice } from "~/components/WaitingNotice";
@@ -65,6 +66,8 @@ export default function CampaignPage() {
                 ? "Draft: no time yet"
                 : data.status === "Scheduled"
                   ? `Starts ${formatRelative(data.scheduledAt)}`
+                  : data.status === "Recurring"
+                    ? `Next run ${formatRelative(data.scheduledAt)}`
                   : `${data.status === "Draft" ? "Planned" : "Scheduled"} for ${formatDateTime(data.scheduledAt)}`}
             </span>
           </span>
@@ -77,6 +80,7 @@ export default function CampaignPage() {
           <CampaignForm campaign={data} onSaved={() => setEditing(false)} />
         </div>
       ) : null}
+      <SeriesRuns campaign={data} />
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Progress" className="lg:col-span-2" testId="campaign-progress-card">
           <CampaignProgress campaign={data} testId="campaign-progress" />
@@ -159,7 +163,8 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
   };
   const retryFailed = useMutation(trpc.campaign.retryFailed.mutationOptions({ onSuccess: opened("Retrying the failed recipients now"), onError }));
   const duplicate = useMutation(trpc.campaign.duplicate.mutationOptions({ onSuccess: opened("Copied as a draft: review it, then schedule it"), onError }));
-  const notStarted = campaign.status === "Draft" || campaign.status === "Scheduled";
+  // A recurring campaign is edited too: its next runs take the change.
+  const notStarted = campaign.status === "Draft" || campaign.status === "Scheduled" || campaign.status === "Recurring";
   const active = LIVE_STATUSES.includes(campaign.status) || campaign.status === "Draft";
   return (
     <>
