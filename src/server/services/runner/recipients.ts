@@ -13,16 +13,19 @@
  *
  * Two callers: `scheduling/prepareRecipients.ts` makes them ahead, for a `Scheduled` campaign due in
  * the next minutes, and the run makes them at its start (`materializeRecipients`) when nobody did, or
- * brings rows made ahead up to date (`recipients_prepared_for` set: see there).
+ * brings rows made ahead up to date (`recipients_prepared_for` set: see there, and the rule in
+ * prepareRecipients.ts).
  */
 import { createHash } from "node:crypto";
 import { and, asc, eq, inArray, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
+import { childLogger } from "~/server/logger";
 import { type Campaign, campaignRecipients, campaigns, contactListMembers, contacts, templates } from "~/server/db/schema";
 import { toChatId } from "../waha/client";
 import { CompiledMessage } from "../personalization";
 import { recipientTimeZone } from "../safeSending/sendWindow";
 import { audienceContacts, reachesSomeone } from "../campaignAudience";
+import { countsOf } from "../campaignProgress";
 
 /** Contacts read, rendered and inserted at a time: O(chunk) memory, one INSERT per chunk. */
 export const MATERIALIZE_CHUNK = 1000;
@@ -67,20 +70,33 @@ function writerHolds(campaignId: string, writer: RecipientWriter): SQL {
 }
 
 /**
+ * Below this many rows made ahead, the run brings them up to date before its first send (a few
+ * milliseconds); above, it starts sending and does it meanwhile: the two audience queries cost
+ * O(audience), about a second for 50,000 on the embedded database, which would make the start late.
+ */
+export const RECONCILE_BEFORE_SENDING_MAX = 5_000;
+
+/**
  * At the run's start. Rows nobody made: made now, in chunks. Rows made ahead (`recipients_prepared_for`
  * set, nothing sent yet): if the campaign or its template changed since, made again; otherwise brought
- * up to date with the audience as it is now — pending rows of contacts who left it (or opted out) are
- * deleted, contacts who joined it are added at the end. Returns how many rows were created, or null
- * when there was nothing to do (or the campaign is no longer ours).
+ * up to date with the audience as it is now (`reconcileAudience`), before the first send for a small
+ * campaign, alongside the first sends for a big one. Returns how many rows were created, or null when
+ * there was nothing to do (or the campaign is no longer ours).
  */
-export async function materializeRecipients(db: Db, campaign: Campaign, holder: string): Promise<number | null> {
+export async function materializeRecipients(
+  db: Db,
+  campaign: Campaign,
+  holder: string,
+  options: { onBackgroundError?: (error: unknown) => void } = {},
+): Promise<number | null> {
   const writer: RecipientWriter = { kind: "run", holder };
   if (campaign.recipientsMaterializedAt !== null && campaign.recipientsPreparedFor === null) return null;
   const body = await loadMessageBody(db, campaign);
   if (!reachesSomeone(campaign.listId, campaign.audience)) {
     throw new CampaignConfigurationError("the campaign's contact list was deleted before it started");
   }
-  let created: number;
+  let created = 0;
+  let reconcileLater = false;
   if (campaign.recipientsMaterializedAt === null) {
     // Rows left by a preparation or a run cut short may be from an older version of the campaign.
     await discardUnsentRecipients(db, campaign.id, writer);
@@ -88,16 +104,32 @@ export async function materializeRecipients(db: Db, campaign: Campaign, holder: 
   } else if (campaign.recipientsPreparedFor !== recipientsFingerprint(campaign, body)) {
     await discardUnsentRecipients(db, campaign.id, writer);
     created = await writeRecipients(db, campaign, body, writer, "all");
+  } else if ((await countsOf(db, campaign.id)).total <= RECONCILE_BEFORE_SENDING_MAX) {
+    created = await reconcileAudience(db, campaign, body, writer);
   } else {
-    await dropLeavers(db, campaign);
-    created = await writeRecipients(db, campaign, body, writer, "missing");
+    reconcileLater = true;
   }
   const [marked] = await db
     .update(campaigns)
     .set({ recipientsMaterializedAt: sql`now()`, recipientsPreparedFor: null })
     .where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, "Running"), eq(campaigns.leaseHolder, holder)))
     .returning({ id: campaigns.id });
-  return marked ? created : null;
+  if (!marked) return null;
+  // Best effort: a crash before it ends leaves the rows as they were made ahead, minutes ago.
+  if (reconcileLater) {
+    const onError = options.onBackgroundError ?? ((error: unknown) => childLogger("recipients").warn({ campaignId: campaign.id, err: error }, "audience not brought up to date"));
+    void reconcileAudience(db, campaign, body, writer).catch(onError);
+  }
+  return created;
+}
+
+/**
+ * Rows made ahead, brought up to date: pending rows of contacts who left the audience (or opted out,
+ * or were deleted) are deleted; contacts who joined it are added after the others. Returns the rows added.
+ */
+export async function reconcileAudience(db: Db, campaign: Campaign, body: string, writer: RecipientWriter): Promise<number> {
+  await dropLeavers(db, campaign, writer);
+  return writeRecipients(db, campaign, body, writer, "missing");
 }
 
 /**
@@ -119,14 +151,14 @@ export async function discardUnsentRecipients(db: Db, campaignId: string, writer
 }
 
 /** Pending rows whose contact is gone, left the audience or opted out. */
-async function dropLeavers(db: Db, campaign: Campaign): Promise<void> {
+async function dropLeavers(db: Db, campaign: Campaign, writer: RecipientWriter): Promise<void> {
   const stillIn = db
     .select({ one: sql`1` })
     .from(contacts)
     .where(and(eq(contacts.id, campaignRecipients.contactId), audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience ?? {})));
   await db
     .delete(campaignRecipients)
-    .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.status, "pending"), notExists(stillIn)));
+    .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.status, "pending"), notExists(stillIn), writerHolds(campaign.id, writer)));
 }
 
 /**

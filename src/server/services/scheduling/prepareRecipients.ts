@@ -8,8 +8,10 @@
  * - the campaign's message (or its template's body), audience or zone rule edited: the rows are made
  *   again, by the next sweep, or at the start (`recipients_prepared_for` no longer matches);
  * - a contact who joined the audience, or left it (or opted out), is handled at the start: the run adds
- *   the missing members at the end and deletes the pending rows of those who left (`runner/recipients.ts`);
- *   an opt-out after that is still caught at send time (wc_send_step).
+ *   the missing members at the end and deletes the pending rows of those who left
+ *   (`reconcileAudience` in `runner/recipients.ts`). Up to 5,000 rows it does so before its first send;
+ *   above, while it sends (the queries cost O(audience)), so a contact who left in the last minutes may
+ *   still get the message if their turn comes first. An opt-out is always caught at send time (wc_send_step).
  *
  * Several processes may prepare one campaign at once (each sweeps): the rows are unique per
  * (campaign, contact) and inserted with ON CONFLICT DO NOTHING, so the second only repeats work. The
