@@ -16,6 +16,7 @@ import { ErrorMessage } from "./ui/error";
 import { Field, Input, Select } from "./ui/field";
 import { useToast } from "./ui/toast";
 import { sessionStatusLabel } from "./StatusBadge";
+import { readRepeat, RepeatFields, repeatDraft } from "./RepeatFields";
 
 type ErrorWithField = { message: string; data?: { field?: string | null } | null } | null;
 
@@ -94,6 +95,8 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const [delayMin, setDelayMin] = useState<string | null>(campaign ? seconds(campaign.delayMinMs) : null);
   const [delayMax, setDelayMax] = useState<string | null>(campaign ? seconds(campaign.delayMaxMs) : null);
   const [safeSending, setSafeSending] = useState(() => safeSendingDraft(campaign, browserTimeZone()));
+  // Issue 15: repeat on a cron in a zone; then the runs' times come from it, not from "Send at".
+  const [repeat, setRepeat] = useState(() => repeatDraft(campaign, browserTimeZone()));
   const [serverError, setServerError] = useState<ErrorWithField>(null);
   const [sent, setSent] = useState<SentFields>({});
   const [messageIssueShown, setMessageIssueShown] = useState(false);
@@ -121,6 +124,8 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
   const timePassed = whenDate !== null && whenDate.getTime() <= now && when !== initialWhen;
   const whenError = when && !whenDate ? "Choose the date and time to send" : timePassed ? `${PAST_TIME} (that was ${formatRelative(whenDate!, now)})` : null;
   const safeFields = safeSendingFields(safeSending);
+  const repeatRead = repeat.on ? readRepeat(repeat) : null;
+  const repeatError = repeatRead && "error" in repeatRead ? repeatRead.error : null;
 
   const message = mode === "template" ? { templateId: templateId || null, text: null } : { text: text || null, templateId: null };
   const audience = audienceOf(campaign?.audience?.listIds, tags, excludeTags);
@@ -138,6 +143,8 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
     delayMaxMs: maxMs,
     scheduledAt: whenIso,
     ...("error" in safeFields ? {} : safeFields),
+    // A draft may take or drop a rule; a recurring campaign keeps one.
+    ...(repeatRead && "recurrence" in repeatRead ? { recurrence: repeatRead.recurrence } : isDraft && campaign?.recurrence ? { recurrence: null } : {}),
   };
   /** The server's error for `field`, while that field still holds what was sent. */
   const fieldError = (field: string) => {
@@ -188,6 +195,18 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
 
   /** Schedule a new campaign or a draft, or save a scheduled one's changes. */
   function submit() {
+    if (repeat.on) {
+      if (delayError || safeError || repeatError) return;
+      // The rule gives the times: a new or draft campaign becomes a recurring one, whose next run is armed.
+      if (!campaign) void run(() => create.mutateAsync({ ...payload }), "scheduled to repeat");
+      else if (campaign.status === "Draft") {
+        void run(async () => {
+          await update.mutateAsync({ id: campaign.id, ...payload });
+          return schedule.mutateAsync({ id: campaign.id });
+        }, "scheduled to repeat");
+      } else void run(() => update.mutateAsync({ id: campaign.id, ...payload }), "updated");
+      return;
+    }
     if (delayError || whenError || safeError || !whenIso) return;
     if (!campaign) {
       void run(() => create.mutateAsync({ ...payload, scheduledAt: whenIso }), "scheduled");
@@ -376,7 +395,7 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
               }
               error={whenError ?? fieldError("scheduledAt")}
               hint={whenError ? undefined : whenDate ? `Starts ${formatRelative(whenDate, now)}` : isDraft ? "A draft may wait for its time" : undefined}
-              className="sm:col-span-2"
+              className={repeat.on ? "hidden" : "sm:col-span-2"}
             >
               <Input
                 type="datetime-local"
@@ -386,9 +405,15 @@ export function CampaignForm({ campaign, onSaved }: { campaign?: Campaign; onSav
                 className={whenError ? "border-red-500 text-red-700" : ""}
                 value={when}
                 onChange={(event) => setWhen(event.target.value)}
-                required={!isDraft}
+                required={!isDraft && !repeat.on}
               />
             </Field>
+            {/* A one-off campaign already scheduled, or one run of a series, does not become a series. */}
+            {isDraft || campaign?.status === "Recurring" ? (
+              <div className="sm:col-span-2">
+                <RepeatFields value={repeat} onChange={setRepeat} fieldError={fieldError} canTurnOff={campaign?.status !== "Recurring"} />
+              </div>
+            ) : null}
             <Field label="Shortest delay between messages (s)" error={fieldError("delayMinMs")}>
               <Input
                 type="number"
