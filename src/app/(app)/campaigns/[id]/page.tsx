@@ -272,7 +272,8 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
   const numberStats = useQuery({
     ...trpc.campaign.numbers.queryOptions({ id: campaign.id }),
     enabled: several,
-    refetchInterval: campaign.status === "Running" ? 3_000 : false,
+    // A grouped read of the campaign's rows: every 10 s while it runs, not with each progress tick.
+    refetchInterval: campaign.status === "Running" ? 10_000 : false,
   });
   const template = useQuery({ ...trpc.template.get.queryOptions({ id: campaign.templateId ?? "" }), enabled: Boolean(campaign.templateId), retry: false });
   const body = campaign.messageText ?? template.data?.body ?? null;
