@@ -58,6 +58,12 @@ vi.mock("~/server/services/scheduling/sweep", async (importOriginal) => ({
   findStaleRunningCampaigns: vi.fn(async () => []),
   findCampaignSchedule: vi.fn(async () => null),
 }));
+// Recurring campaigns' database steps (issue 15): every campaign here is a one-off one.
+vi.mock("~/server/services/recurrence/campaignSeries", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("~/server/services/recurrence/campaignSeries")>()),
+  onRunDue: vi.fn(async () => ({ action: "start", next: null })),
+  repairSeries: vi.fn(async () => []),
+}));
 
 const NOW = new Date("2026-03-01T12:00:00.000Z");
 const at = (ms: number) => new Date(NOW.getTime() + ms);
@@ -287,6 +293,8 @@ describe("cancelCampaignJob()", () => {
 describe("runMissedCampaign()", () => {
   it("runs the campaign through a new runner", async () => {
     await scheduler["runMissedCampaign"]("m1");
+    // A missed start first asks the campaign's series (mocked: a one-off campaign) whether to start.
+    await vi.advanceTimersByTimeAsync(0);
 
     expect(CampaignRunnerService).toHaveBeenCalledWith(db, waha, runnerOptions);
     expect(runner.runCampaign).toHaveBeenCalledWith("m1");
