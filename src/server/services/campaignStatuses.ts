@@ -37,9 +37,10 @@ export const NOT_STARTED_STATUSES: readonly CampaignStatus[] = ["Draft", "Schedu
 /**
  * The campaign may still render its template: the texts are rendered once, when the run starts
  * (runner/recipients.ts), so a `Running` campaign no longer reads it, while a `Paused` one may have
- * been paused before it started. A template is not deleted from under these.
+ * been paused before it started. A template is not deleted from under these; nor from under a series,
+ * whose every run renders it.
  */
-export const TEMPLATE_STILL_NEEDED_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Paused"];
+export const TEMPLATE_STILL_NEEDED_STATUSES: readonly CampaignStatus[] = ["Draft", "Scheduled", "Paused", "Recurring"];
 
 export type CampaignAction = "edit" | "schedule" | "pause" | "resume" | "cancel" | "delete";
 
