@@ -38,7 +38,8 @@ describe.each(backends)("[%s] campaigns over several numbers", (kind) => {
   beforeAll(async () => {
     fakeA = await startFakeWaha({ port: 0, apiKey: KEY_A });
     fakeB = await startFakeWaha({ port: 0, apiKey: KEY_B });
-    app = await startTestApp(kind);
+    // Auto-resume on: a campaign paused for a dropped number comes back by itself when it is WORKING again.
+    app = await startTestApp(kind, {}, { autoResume: true, autoResumeTickMs: 200 });
   });
   afterAll(async () => {
     await app?.close();
@@ -201,10 +202,11 @@ describe.each(backends)("[%s] campaigns over several numbers", (kind) => {
         expect(numbers.body.find((row: { sessionId: string }) => row.sessionId === b.id).waiting).toBe(keptByB.length - sentByBBeforeDrop);
         const waitingPhones = keptByB.filter((phone) => !sentWith(text).some((message) => message.chatId === chatOf(phone)));
         expect(waitingPhones).toHaveLength(keptByB.length - sentByBBeforeDrop);
-        // B is back: resumed, it sends them, from B.
+        // B is back: the campaign resumes by itself (auto-resume asks WAHA B about B), and B sends them.
         fakeB.setSessionStatus(b.wahaSessionName, "WORKING");
-        expect((await owner("POST", `/api/v1/campaigns/${created.body.id}/resume`)).status).toBe(200);
         await untilStatus(owner, created.body.id, "Completed");
+        const events = await owner("GET", `/api/v1/campaigns/${created.body.id}/events`);
+        expect(events.body.some((event: { kind: string; reason: string }) => event.kind === "resumed" && event.reason === "auto")).toBe(true);
         for (const phone of waitingPhones) {
           expect(sentWith(text).filter((message) => message.chatId === chatOf(phone)).map((message) => message.session)).toEqual([b.wahaSessionName]);
         }
