@@ -170,7 +170,9 @@ describe.each(backends)("[%s] WAHA servers over REST", (kind) => {
     expect((await owner("DELETE", `/api/v1/sessions/${created.body.id}`)).status).toBe(204);
     expect(await sessionNamesOn(fakeB, KEY_B)).not.toContain(wahaName);
     expect((await owner("DELETE", `/api/v1/waha-servers/${b.id}`)).status).toBe(204);
-    expect((await owner("POST", "/api/v1/sessions", { name: "On gone B", serverId: b.id })).status).toBe(404);
+    const onGone = await owner("POST", "/api/v1/sessions", { name: "On gone B", serverId: b.id });
+    expect(onGone.status).toBe(422);
+    expect(onGone.body.error.field).toBe("serverId");
   });
 
   it("a campaign from a number on server B is sent through server B", async () => {
@@ -216,8 +218,8 @@ describe.each(backends)("[%s] WAHA servers over REST", (kind) => {
     expect((await stranger("PATCH", `/api/v1/waha-servers/${a.id}`, { name: "Mine now" })).status).toBe(404);
     expect((await stranger("DELETE", `/api/v1/waha-servers/${a.id}`)).status).toBe(404);
     const placed = await stranger("POST", "/api/v1/sessions", { name: "Borrowed", serverId: a.id });
-    expect(placed.status).toBe(404);
-    expect(placed.body.error.message).toMatch(/WAHA server/);
+    expect(placed.status).toBe(422);
+    expect(placed.body.error.message).toMatch(/serverId names no WAHA server/);
     expect(await sessionNamesOn(fakeA, KEY_A)).toEqual([]); // no test places numbers on A
     expect((await owner("GET", `/api/v1/waha-servers/${a.id}`)).body.name).toBe("WAHA A");
   });

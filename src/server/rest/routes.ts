@@ -106,7 +106,7 @@ export const restRoutes: RestRoute[] = [
     summary: "Add a WhatsApp number: creates and starts its WAHA session",
     description:
       "The session then waits for a QR scan (status SCAN_QR_CODE) until it is WORKING. `serverId` (a server from " +
-      "GET /api/v1/waha-servers) places it on that WAHA server (404 for an unknown one, 409 naming it when it is not healthy); " +
+      "GET /api/v1/waha-servers) places it on that WAHA server (422 naming serverId for an unknown one, 409 naming it when it is not healthy); " +
       "`serverId: null` on the operator's default server; without it, on the least-loaded healthy server of the workspace " +
       "(fewest numbers, the default server counting as one and first on a tie; 503 when none is healthy). A workspace " +
       "that registered no server keeps the default server.",

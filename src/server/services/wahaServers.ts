@@ -24,7 +24,7 @@ import type { Db } from "../db/client";
 import { campaigns, wahaServers, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
 import { recordCampaignEvent } from "./campaignEvents";
-import { AppError, badRequest, conflict, isUniqueViolation, notFound } from "./errors";
+import { AppError, badRequest, conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { AUTO_RESUME_FIRST_CHECK_MS, AUTO_RESUME_REASONS, PAUSE_REASONS } from "./runner/pauses";
 import type { WahaClientRegistry } from "./waha/clientRegistry";
 import { WahaError } from "./waha/errors";
@@ -237,9 +237,13 @@ export class WahaServerService {
     return chosen;
   }
 
-  /** A server named for a new number must be the workspace's (404) and healthy (409 naming it). */
+  /**
+   * A server named for a new number must be the workspace's (422 naming serverId, as any id in a body
+   * that names nothing: another workspace's server is as unknown as a deleted one) and healthy (409 naming it).
+   */
   async assertUsable(workspaceId: string, serverId: string): Promise<void> {
-    const row = await this.row(workspaceId, serverId);
+    const [row] = await this.db.select().from(wahaServers).where(and(eq(wahaServers.id, serverId), eq(wahaServers.workspaceId, workspaceId)));
+    if (!row) throw unknownServer();
     if (row.healthStatus !== "healthy") {
       throw conflict(
         `WAHA server "${row.name}" is ${row.healthStatus}${row.healthDetail ? ` (${row.healthDetail})` : ""}: choose a healthy server, or leave serverId out to place the number on the least-loaded healthy one`,
@@ -393,6 +397,11 @@ export class WahaServerService {
       .groupBy(whatsappSessions.serverId);
     return new Map(rows.map((r) => [r.serverId ?? DEFAULT_SERVER_KEY, Number(r.numbers)]));
   }
+}
+
+/** An id in a request body that names no server of the workspace. */
+export function unknownServer(): AppError {
+  return unprocessable("serverId names no WAHA server of this workspace: see GET /api/v1/waha-servers", "serverId");
 }
 
 /** The default server's entry in the number counts (a registered server's key is its uuid). */

@@ -12,7 +12,7 @@ import { childLogger } from "../logger";
 import { conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
 import { type WahaApiClient, WahaError } from "./waha/client";
 import type { WahaClientRegistry } from "./waha/clientRegistry";
-import type { WahaServerHealth } from "./wahaServers";
+import { type WahaServerHealth, unknownServer } from "./wahaServers";
 import { assertNumberQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas";
 import { effectiveDailyLimit, type NumberPolicy, SAFE_DEFAULT_POLICY, warmupSchedule } from "./safeSending/policy";
 import { NUMBER_WEBHOOK_EVENTS } from "./webhookKeys";
@@ -347,13 +347,13 @@ export class WhatsappSessionService {
     return (serverId) => (serverId === null ? null : (health.get(serverId) ?? "unknown"));
   }
 
-  /** A server of another workspace is as unknown as one that does not exist: 404. */
+  /** A server of another workspace is as unknown as one that does not exist: 422 naming serverId. */
   private async assertServerInWorkspace(workspaceId: string, serverId: string): Promise<void> {
     const [server] = await this.db
       .select({ id: wahaServers.id })
       .from(wahaServers)
       .where(and(eq(wahaServers.id, serverId), eq(wahaServers.workspaceId, workspaceId)));
-    if (!server) throw notFound("WAHA server");
+    if (!server) throw unknownServer();
   }
 
   private async refresh(row: WhatsappSession, healthOf: ServerHealthOf): Promise<SessionView> {
