@@ -172,6 +172,9 @@ export class WahaServerService {
    */
   async webhookKey(serverId: string): Promise<string | null> {
     if (!this.secretBox) return null;
+    // A server's key never changes once made (no rotation): no read per webhook.
+    const cached = this.webhookKeys.get(serverId);
+    if (cached) return cached.key;
     const [row] = await this.db.select({ sealed: wahaServers.webhookSecretEncrypted }).from(wahaServers).where(eq(wahaServers.id, serverId));
     if (!row) return null;
     let sealed = row.sealed;
