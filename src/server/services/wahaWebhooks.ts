@@ -215,8 +215,8 @@ async function applyAck(tx: Tx, wahaSessionName: string, payload: unknown, now: 
         ack < 0 ? undefined : or(isNull(campaignRecipients.ack), lt(campaignRecipients.ack, ack)),
       ),
     )
-    .returning({ campaignId: campaignRecipients.campaignId });
+    .returning({ campaignId: campaignRecipients.campaignId, sessionId: campaignRecipients.sessionId });
   // Issue 13: messages coming back with an error, one after another, stop the number before a ban.
-  if (ack < 0 && acked[0]) await pauseOnFailedAcks(tx, acked[0].campaignId);
+  if (ack < 0 && acked[0]) await pauseOnFailedAcks(tx, acked[0].campaignId, acked[0].sessionId);
   return "handled";
 }

@@ -114,11 +114,12 @@ export function restrictionFromWaha(
  * number is WORKING, its campaigns pause (`too_many_failures`). Only asked when a −1 arrives; the
  * campaign's last N sent rows come from its (campaign, status, position) index, whatever its size.
  */
-export async function pauseOnFailedAcks(db: Db, campaignId: string): Promise<boolean> {
+export async function pauseOnFailedAcks(db: Db, campaignId: string, sessionId: string | null = null): Promise<boolean> {
+  // The number that sent the acked message (issue 15: a campaign may have several), else the campaign's.
   const [number] = await db
     .select({ id: whatsappSessions.id, name: whatsappSessions.name, max: whatsappSessions.maxConsecutiveFailures, status: whatsappSessions.status })
     .from(campaigns)
-    .innerJoin(whatsappSessions, eq(whatsappSessions.id, campaigns.sessionId))
+    .innerJoin(whatsappSessions, eq(whatsappSessions.id, sql`coalesce(${sessionId}::uuid, ${campaigns.sessionId})`))
     .where(eq(campaigns.id, campaignId));
   if (!number || number.max === null || number.max <= 0 || number.status !== "WORKING") return false;
   // The messages that went out: still `sent`, or `failed` by their ack −1 (issue 14 moves those to
