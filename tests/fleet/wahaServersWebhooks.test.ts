@@ -106,6 +106,7 @@ describe.each(backends)("[%s] each WAHA server's own webhook key", (kind) => {
     const number = await owner("POST", "/api/v1/sessions", { name: "On A", serverId: a.id });
     expect(number.status).toBe(201);
     const name = number.body.wahaSessionName as string;
+    await waitFor("server A's signed webhook stored SCAN_QR_CODE", async () => (await storedStatus(number.body.id)) === "SCAN_QR_CODE");
 
     // The key is sealed at rest and never shown.
     const [row] = await app.services.db.select().from(s.wahaServers).where(eq(s.wahaServers.id, a.id));
@@ -123,6 +124,7 @@ describe.each(backends)("[%s] each WAHA server's own webhook key", (kind) => {
     // Server A's own signed event (the scan) is applied.
     fakeA.setSessionStatus(name, "WORKING", { id: "14155550111@c.us" });
     await waitFor("A's signed webhook stored WORKING", async () => (await storedStatus(number.body.id)) === "WORKING");
+    await fakeA.drainWebhooks();
 
     // The same kind of event signed with server B's key or the default key is refused, and changes nothing.
     expect(await deliver(name, "STOPPED", keyB)).toBe(401);
@@ -135,6 +137,9 @@ describe.each(backends)("[%s] each WAHA server's own webhook key", (kind) => {
     const onDefault = await owner("POST", "/api/v1/sessions", { name: "On default", serverId: null });
     expect(onDefault.status).toBe(201);
     expect(onDefault.body.serverId).toBeNull();
+    // WAHA's own events for it first (STARTING -> SCAN_QR_CODE), so none lands after ours below.
+    await waitFor("the default server's signed webhook stored SCAN_QR_CODE", async () => (await storedStatus(onDefault.body.id)) === "SCAN_QR_CODE");
+    await app.fakeWaha.drainWebhooks();
     expect(await deliver(onDefault.body.wahaSessionName, "FAILED", keyA)).toBe(401);
     expect(await deliver(onDefault.body.wahaSessionName, "FAILED", TEST_WEBHOOK_SECRET)).toBe(200);
     expect(await storedStatus(onDefault.body.id)).toBe("FAILED");

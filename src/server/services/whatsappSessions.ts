@@ -3,7 +3,7 @@
  * reads refresh it from WAHA when WAHA answers and fall back to the stored one when it does not.
  */
 import { randomBytes } from "node:crypto";
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { campaigns, wahaServers, type WhatsappSession, whatsappSessions } from "../db/schema";
@@ -192,8 +192,10 @@ export class WhatsappSessionService {
             },
           ]
         : undefined;
+      const askedAt = new Date();
       const info = await (await this.clientFor(row)).createSession(wahaSessionName, { start: true, webhooks, nowebStore: NOWEB_STORE, webjsTagsEvents: true });
-      return view(await this.saveStatus(row.id, info.status, info.me ?? null), serverId === null ? null : "healthy");
+      // WAHA's first session.status webhook may land before its answer: the answer never overwrites it.
+      return view(await this.saveStatus(row.id, info.status, info.me ?? null, askedAt), serverId === null ? null : "healthy");
     } catch (error) {
       // Nothing half-made: without the WAHA session, the row would be a number that can never connect.
       await this.db.delete(whatsappSessions).where(eq(whatsappSessions.id, row.id));
@@ -374,7 +376,8 @@ export class WhatsappSessionService {
     }
   }
 
-  private async saveStatus(id: string, status: string, me: { id: string; pushName?: string } | null) {
+  /** `unlessNewerThan`: a status stored from a webhook raised after this instant is kept (and returned). */
+  private async saveStatus(id: string, status: string, me: { id: string; pushName?: string } | null, unlessNewerThan?: Date) {
     const [row] = await this.db
       .update(whatsappSessions)
       .set({
@@ -383,8 +386,14 @@ export class WhatsappSessionService {
         pushName: me?.pushName ?? null,
         statusCheckedAt: new Date(),
       })
-      .where(eq(whatsappSessions.id, id))
+      .where(
+        unlessNewerThan
+          ? and(eq(whatsappSessions.id, id), or(isNull(whatsappSessions.statusCheckedAt), lte(whatsappSessions.statusCheckedAt, unlessNewerThan)))
+          : eq(whatsappSessions.id, id),
+      )
       .returning();
-    return row!;
+    if (row) return row;
+    const [kept] = await this.db.select().from(whatsappSessions).where(eq(whatsappSessions.id, id));
+    return kept!;
   }
 }
