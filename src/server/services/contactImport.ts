@@ -3,6 +3,8 @@
  * libphonenumber-js, duplicates merged, every rejected row reported with its line and reason.
  * Parsing is pure; `importContacts` writes everything in one transaction or nothing.
  */
+import { Readable } from "node:stream";
+import { parse as parseStream } from "csv-parse";
 import { parse } from "csv-parse/sync";
 import { type CountryCode, getCountries, parsePhoneNumberFromString } from "libphonenumber-js";
 import phoneMetadata from "libphonenumber-js/metadata.min.json";
@@ -14,6 +16,8 @@ import { binaryFileKind, binaryFileMessage } from "./binaryFile";
 import { parseTagCell } from "./contactTags";
 import { badRequest } from "./errors";
 import { assertContactQuota, DEFAULT_QUOTAS, lockForContacts, type QuotaDefaults } from "./quotas";
+
+type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
 
 export const MAX_IMPORT_ROWS = 50_000;
 export const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
@@ -254,6 +258,33 @@ export interface ImportResult {
   rejected: RejectedRow[];
 }
 
+/**
+ * Contacts upserted (a phone already there is merged: the new first name if any, attributes added,
+ * tags added) and added to the list; whether each was inserted.
+ */
+async function upsertContacts(tx: Tx, workspaceId: string, listId: string, batch: NormalisedContact[]): Promise<Array<{ phone: string; inserted: boolean }>> {
+  const upserted = await tx
+    .insert(contacts)
+    .values(batch.map((contact) => ({ workspaceId, phone: contact.phone, firstName: contact.firstName, attributes: contact.attributes, tags: contact.tags })))
+    .onConflictDoUpdate({
+      target: [contacts.workspaceId, contacts.phone],
+      set: {
+        firstName: sql`coalesce(excluded.first_name, ${contacts.firstName})`,
+        attributes: sql`${contacts.attributes} || excluded.attributes`,
+        // Imports only add tags: a re-import without a tags column keeps the ones given by hand.
+        tags: sql`array(select distinct t from unnest(${contacts.tags} || excluded.tags) as t order by t)`,
+        updatedAt: new Date(),
+      },
+    })
+    // xmax = 0 only on a freshly inserted row: tells added from updated in the same statement.
+    .returning({ id: contacts.id, phone: contacts.phone, inserted: sql<boolean>`(xmax = 0)` });
+  await tx
+    .insert(contactListMembers)
+    .values(upserted.map((row) => ({ listId, contactId: row.id })))
+    .onConflictDoNothing();
+  return upserted;
+}
+
 /** Upserts the contacts and adds them to the list, in one transaction. */
 export async function importContacts(
   db: Db,
@@ -266,38 +297,10 @@ export async function importContacts(
     // Under the workspace's lock: over QUOTA_CONTACTS after the upserts, the whole import rolls back.
     const limits = await lockForContacts(tx, input.workspaceId, input.quotas ?? DEFAULT_QUOTAS);
     for (let start = 0; start < prepared.contacts.length; start += 1000) {
-      const batch = prepared.contacts.slice(start, start + 1000);
-      const upserted = await tx
-        .insert(contacts)
-        .values(
-          batch.map((contact) => ({
-            workspaceId: input.workspaceId,
-            phone: contact.phone,
-            firstName: contact.firstName,
-            attributes: contact.attributes,
-            tags: contact.tags,
-          })),
-        )
-        .onConflictDoUpdate({
-          target: [contacts.workspaceId, contacts.phone],
-          set: {
-            firstName: sql`coalesce(excluded.first_name, ${contacts.firstName})`,
-            attributes: sql`${contacts.attributes} || excluded.attributes`,
-            // Imports only add tags: a re-import without a tags column keeps the ones given by hand.
-            tags: sql`array(select distinct t from unnest(${contacts.tags} || excluded.tags) as t order by t)`,
-            updatedAt: new Date(),
-          },
-        })
-        // xmax = 0 only on a freshly inserted row: tells added from updated in the same statement.
-        .returning({ id: contacts.id, inserted: sql<boolean>`(xmax = 0)` });
-      for (const row of upserted) {
+      for (const row of await upsertContacts(tx, input.workspaceId, input.listId, prepared.contacts.slice(start, start + 1000))) {
         if (row.inserted) added++;
         else updated++;
       }
-      await tx
-        .insert(contactListMembers)
-        .values(upserted.map((row) => ({ listId: input.listId, contactId: row.id })))
-        .onConflictDoNothing();
     }
     await assertContactQuota(tx, input.workspaceId, limits);
   });
@@ -308,4 +311,100 @@ export async function importContacts(
     duplicatesMerged: prepared.duplicatesMerged,
     rejected: prepared.rejected,
   };
+}
+
+/** Rows parsed, normalised and written at a time by `importCsvStreaming`. */
+const IMPORT_CHUNK = 1000;
+
+/**
+ * A CSV import in one transaction, the text parsed as a stream and written 1,000 rows at a time (issue
+ * 15, big campaigns): memory is the text plus one chunk, where parsing it whole held every row three
+ * times over (records, rows, contacts: about 120 MB of JavaScript heap for 50,000 rows). The outcome is
+ * `importContacts(prepareImport(parseContactsCsv(text)))`'s: the same refusals, a phone seen twice merged
+ * into one contact (by the upsert, which merges as `prepareImport` does), the counts, all or nothing.
+ */
+export async function importCsvStreaming(
+  db: Db,
+  input: {
+    workspaceId: string;
+    listId: string;
+    csv: string;
+    lineOffset?: number;
+    options: { defaultCountry?: string; mapping?: ColumnMapping; tag?: string };
+    quotas?: QuotaDefaults;
+  },
+): Promise<ImportResult> {
+  const { text, delimiter } = checkCsvText(input.csv);
+  const lineOffset = input.lineOffset ?? 0;
+  const rejected: RejectedRow[] = [];
+  const seenPhones = new Set<string>();
+  let received = 0;
+  let added = 0;
+  let updated = 0;
+  let duplicatesMerged = 0;
+  await db.transaction(async (tx) => {
+    const limits = await lockForContacts(tx, input.workspaceId, input.quotas ?? DEFAULT_QUOTAS);
+    let columns: string[] | null = null;
+    let chunk: RawContactRow[] = [];
+    const write = async () => {
+      if (chunk.length === 0 || columns === null) return;
+      const prepared = prepareImport(columns, chunk, input.options);
+      chunk = [];
+      rejected.push(...prepared.rejected);
+      duplicatesMerged += prepared.duplicatesMerged;
+      if (prepared.contacts.length === 0) return;
+      const upserted = await upsertContacts(tx, input.workspaceId, input.listId, prepared.contacts);
+      for (const row of upserted) {
+        // A phone of an earlier chunk was merged into the contact that chunk added or updated.
+        if (seenPhones.has(row.phone)) duplicatesMerged++;
+        else if (row.inserted) added++;
+        else updated++;
+      }
+      for (const contact of prepared.contacts) seenPhones.add(contact.phone);
+    };
+    const parser = Readable.from([text]).pipe(
+      parseStream({ delimiter, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }),
+    );
+    try {
+      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        if (columns === null) {
+          columns = record.map((column) => column.trim());
+          continue;
+        }
+        if (++received > MAX_IMPORT_ROWS) {
+          throw badRequest(`The file has more than ${MAX_IMPORT_ROWS} rows; at most ${MAX_IMPORT_ROWS} can be imported at once`);
+        }
+        const values: Record<string, string> = {};
+        columns.forEach((column, index) => {
+          if (column) values[column] = record[index] ?? "";
+        });
+        chunk.push({ line: info.lines + lineOffset, values });
+        if (chunk.length >= IMPORT_CHUNK) await write();
+      }
+    } catch (error) {
+      if (error instanceof Error && "code" in error && typeof error.code === "string" && error.code.startsWith("CSV_")) {
+        throw badRequest(`The file is not valid CSV: ${error.message}`);
+      }
+      throw error;
+    }
+    // A header alone still names its phone column (or is refused for lacking one), as before.
+    if (received === 0 && columns !== null) prepareImport(columns, [], input.options);
+    await write();
+    await assertContactQuota(tx, input.workspaceId, limits);
+  });
+  return { received, added, updated, duplicatesMerged, rejected };
+}
+
+/** The checks made on the whole text before parsing: size, a binary file, an empty header; and its delimiter. */
+function checkCsvText(text: string): { text: string; delimiter: string } {
+  if (Buffer.byteLength(text) > MAX_IMPORT_BYTES) {
+    throw badRequest(`The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB: split it into smaller files`);
+  }
+  const binary = binaryFileKind(text);
+  if (binary) throw badRequest(binaryFileMessage(binary), "csv");
+  const withoutBom = text.replace(/^\uFEFF/, "");
+  const headerLine = withoutBom.split(/\r?\n/, 1)[0] ?? "";
+  if (!headerLine.trim()) throw badRequest("The file is empty: the first line must name the columns, e.g. phone_number,first_name");
+  const delimiter = [",", ";", "\t"].sort((a, b) => count(headerLine, b) - count(headerLine, a))[0]!;
+  return { text: withoutBom, delimiter };
 }
