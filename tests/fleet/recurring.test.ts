@@ -205,6 +205,27 @@ describe.each(cases)("[%s] recurring campaigns with the %s scheduler", (kind, dr
     }
   });
 
+  it("a series left without its next run (a stop between a run's start and the next one's creation) gets it when a scheduler starts", async () => {
+    const audience = await seedAudience(database.db, fake, 1);
+    const service = await startScheduler(new Date("2026-02-26T12:00:00Z"));
+    const series = await service.create(audience.workspaceId, {
+      name: "Repaired",
+      listId: audience.listId,
+      sessionId: audience.sessionId,
+      text: `repaired ${randomUUID()}`,
+      recurrence: { cron: "0 9 * * SUN", timeZone: "Europe/Berlin", until: null },
+    });
+    await scheduler!.stop();
+    // As if the first run had started and the process stopped before making the next one.
+    await database.db.update(campaigns).set({ status: "Completed" }).where(eq(campaigns.seriesId, series.id));
+    await startScheduler(new Date("2026-03-01T08:30:00Z"));
+    // Berlin is UTC+1 until 29 March: 09:00 is 08:00 UTC.
+    expect((await runsOf(series.id)).map((run) => [run.status, run.occurrenceAt?.toISOString()])).toEqual([
+      ["Completed", "2026-03-01T08:00:00.000Z"],
+      ["Scheduled", "2026-03-08T08:00:00.000Z"],
+    ]);
+  });
+
   it("a bad rule is refused naming its field", async () => {
     const audience = await seedAudience(database.db, fake, 1);
     const service = await startScheduler(null);

@@ -14,7 +14,7 @@
  * start and with its housekeeping.
  */
 import { and, desc, eq, inArray, lt, ne, sql } from "drizzle-orm";
-import type { Db } from "~/server/db/client";
+import { type Db, queryRows } from "~/server/db/client";
 import { type Campaign, campaigns } from "~/server/db/schema";
 import { type CampaignCounts, campaignProgress } from "../campaignProgress";
 import { nextOccurrence, nextOccurrences } from "./rule";
@@ -182,15 +182,14 @@ export async function planFirstRun(db: Db, seriesId: string, after: Date): Promi
  * later of its last occurrence and `now`. Answers the runs created, to arm.
  */
 export async function repairSeries(db: Db, now: Date): Promise<ArmableRun[]> {
-  const orphans = await db
-    .select({ id: campaigns.id })
-    .from(campaigns)
-    .where(
-      and(
-        eq(campaigns.status, "Recurring"),
-        sql`not exists (select 1 from campaigns r where r.series_id = ${campaigns.id} and r.status = 'Scheduled')`,
-      ),
-    );
+  // EXCEPT, not NOT EXISTS: without statistics (PGlite) the planner nests NOT EXISTS into a loop
+  // over every series (quadratic: 1 s for 2,000 series measured); a set difference stays linear.
+  const orphans = await queryRows<{ id: string }>(
+    db,
+    sql`select id from campaigns where status = 'Recurring'
+        except
+        select series_id from campaigns where status = 'Scheduled' and series_id is not null`,
+  );
   const created: ArmableRun[] = [];
   for (const { id } of orphans) {
     const next = await db.transaction(async (tx) => {
