@@ -211,15 +211,19 @@ export class AutoResumeService {
       .select({ id: whatsappSessions.id, name: whatsappSessions.wahaSessionName, status: whatsappSessions.status, serverId: whatsappSessions.serverId })
       .from(whatsappSessions);
     const statusByServerAndName = new Map<string, string>();
-    for (const serverId of new Set(known.map((session) => session.serverId))) {
-      let listed: WahaSessionInfo[];
-      try {
-        listed = await (await this.clientForServer(serverId)).listSessions();
-      } catch (error) {
-        if (!(error instanceof WahaError)) throw error;
-        this.logger.debug({ err: error.message, serverId }, "could not read the numbers' status from WAHA");
-        continue;
-      }
+    // The servers at once: one that does not answer costs its own timeout, not the others' turn.
+    const lists = await Promise.all(
+      [...new Set(known.map((session) => session.serverId))].map(async (serverId) => {
+        try {
+          return { serverId, listed: await (await this.clientForServer(serverId)).listSessions() };
+        } catch (error) {
+          if (!(error instanceof WahaError)) throw error;
+          this.logger.debug({ err: error.message, serverId }, "could not read the numbers' status from WAHA");
+          return { serverId, listed: [] as WahaSessionInfo[] };
+        }
+      }),
+    );
+    for (const { serverId, listed } of lists) {
       for (const session of listed) statusByServerAndName.set(`${serverId ?? ""}\n${session.name}`, session.status);
     }
     const working: string[] = [];
