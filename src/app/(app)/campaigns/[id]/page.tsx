@@ -230,7 +230,10 @@ function CampaignActions({ campaign, editing, onEdit }: { campaign: Campaign; ed
           onClick={async () => {
             const ok = await confirm({
               title: `Cancel "${campaign.name}"?`,
-              body: "Nothing more is sent for this campaign. Messages already sent stay sent. This cannot be undone.",
+              body:
+                campaign.status === "Recurring"
+                  ? "It stops repeating: its next run is cancelled and no more are made. A run already sending goes on (cancel it on its own page). This cannot be undone."
+                  : "Nothing more is sent for this campaign. Messages already sent stay sent. This cannot be undone.",
               confirmLabel: "Cancel campaign",
               cancelLabel: "Keep sending",
               danger: true,
