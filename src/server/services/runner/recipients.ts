@@ -17,7 +17,7 @@
  * prepareRecipients.ts).
  */
 import { createHash } from "node:crypto";
-import { and, asc, eq, inArray, isNull, notExists, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, isNull, lt, notExists, type SQL, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { childLogger } from "~/server/logger";
 import { type Campaign, campaignRecipients, campaigns, contactListMembers, contacts, templates } from "~/server/db/schema";
@@ -128,7 +128,7 @@ export async function materializeRecipients(
  * or were deleted) are deleted; contacts who joined it are added after the others. Returns the rows added.
  */
 export async function reconcileAudience(db: Db, campaign: Campaign, body: string, writer: RecipientWriter): Promise<number> {
-  await dropLeavers(db, campaign, writer);
+  await dropLeavers(db, campaign, writer, MATERIALIZE_CHUNK);
   return writeRecipients(db, campaign, body, writer, "missing");
 }
 
@@ -151,14 +151,35 @@ export async function discardUnsentRecipients(db: Db, campaignId: string, writer
 }
 
 /** Pending rows whose contact is gone, left the audience or opted out. */
-async function dropLeavers(db: Db, campaign: Campaign, writer: RecipientWriter): Promise<void> {
+async function dropLeavers(db: Db, campaign: Campaign, writer: RecipientWriter, chunk: number): Promise<void> {
   const stillIn = db
     .select({ one: sql`1` })
     .from(contacts)
     .where(and(eq(contacts.id, campaignRecipients.contactId), audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience ?? {})));
-  await db
-    .delete(campaignRecipients)
-    .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.status, "pending"), notExists(stillIn), writerHolds(campaign.id, writer)));
+  const last = await lastPosition(db, campaign.id);
+  // A range of positions per statement: on PGlite (one connection) the run's sends go between them.
+  for (let from = 0; from <= last; from += chunk) {
+    await db
+      .delete(campaignRecipients)
+      .where(
+        and(
+          eq(campaignRecipients.campaignId, campaign.id),
+          eq(campaignRecipients.status, "pending"),
+          gte(campaignRecipients.position, from),
+          lt(campaignRecipients.position, from + chunk),
+          notExists(stillIn),
+          writerHolds(campaign.id, writer),
+        ),
+      );
+  }
+}
+
+async function lastPosition(db: Db, campaignId: string): Promise<number> {
+  const [row] = await db
+    .select({ last: sql<number | null>`max(${campaignRecipients.position})` })
+    .from(campaignRecipients)
+    .where(eq(campaignRecipients.campaignId, campaignId));
+  return row?.last ?? -1;
 }
 
 /**
@@ -175,18 +196,50 @@ export async function writeRecipients(
   options: { chunk?: number; afterChunk?: (inserted: number) => Promise<void> } = {},
 ): Promise<number> {
   const chunk = options.chunk ?? MATERIALIZE_CHUNK;
-  const ids = await audienceIds(db, campaign, which);
-  if (ids.length === 0) return 0;
-  const firstPosition =
-    which === "all"
-      ? 0
-      : ((
-          await db
-            .select({ last: sql<number | null>`max(${campaignRecipients.position})` })
-            .from(campaignRecipients)
-            .where(eq(campaignRecipients.campaignId, campaign.id))
-        )[0]?.last ?? -1) + 1;
+  if (which === "all") return writeContacts(db, campaign, body, writer, await audienceIds(db, campaign), 0, { ...options, chunk });
+  // Who joined: the audience a page of contacts at a time (by id), each page's contacts without a row
+  // added after the last one. Page by page rather than one anti-join over the whole audience, so the
+  // run's sends go between the statements (PGlite is one connection).
+  const audience = audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience ?? {});
+  let next = (await lastPosition(db, campaign.id)) + 1;
+  let inserted = 0;
+  let cursor: string | null = null;
+  for (;;) {
+    const page: string[] = (
+      await db
+        .select({ id: contacts.id })
+        .from(contacts)
+        .where(and(audience, cursor === null ? undefined : gt(contacts.id, cursor)))
+        .orderBy(asc(contacts.id))
+        .limit(chunk)
+    ).map((row) => row.id);
+    if (page.length === 0) return inserted;
+    cursor = page.at(-1)!;
+    const present = await db
+      .select({ contactId: campaignRecipients.contactId })
+      .from(campaignRecipients)
+      .where(and(eq(campaignRecipients.campaignId, campaign.id), inArray(campaignRecipients.contactId, page)));
+    const have = new Set(present.map((row) => row.contactId));
+    const missing = page.filter((id) => !have.has(id));
+    if (missing.length > 0) {
+      inserted += await writeContacts(db, campaign, body, writer, missing, next, { chunk });
+      next += missing.length;
+    }
+  }
+}
 
+/** Renders and inserts the rows of `ids` (in send order), positions from `firstPosition`, a chunk per INSERT. */
+async function writeContacts(
+  db: Db,
+  campaign: Campaign,
+  body: string,
+  writer: RecipientWriter,
+  ids: string[],
+  firstPosition: number,
+  options: { chunk: number; afterChunk?: (inserted: number) => Promise<void> },
+): Promise<number> {
+  const chunk = options.chunk;
+  if (ids.length === 0) return 0;
   // Spintax is chosen here, once per recipient, and kept in rendered_text: a resend or a recovery sends the same text.
   const message = new CompiledMessage(body);
   const window = campaign.sendWindow;
@@ -264,16 +317,7 @@ async function insertRows(db: Db, campaignId: string, rows: RecipientRow[], writ
  * A campaign with only a list: its members in the order they were added (as before issue 15); with an
  * audience: lists and/or tags minus excluded tags, each contact once, oldest first.
  */
-async function audienceIds(db: Db, campaign: Campaign, which: "all" | "missing"): Promise<string[]> {
-  const hasNoRow =
-    which === "missing"
-      ? notExists(
-          db
-            .select({ one: sql`1` })
-            .from(campaignRecipients)
-            .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.contactId, contacts.id))),
-        )
-      : undefined;
+async function audienceIds(db: Db, campaign: Campaign): Promise<string[]> {
   const rows =
     campaign.audience === null
       ? await db
@@ -285,14 +329,13 @@ async function audienceIds(db: Db, campaign: Campaign, which: "all" | "missing")
               eq(contactListMembers.listId, campaign.listId!),
               eq(contacts.workspaceId, campaign.workspaceId),
               eq(contacts.optedOut, false),
-              hasNoRow,
             ),
           )
           .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone))
       : await db
           .select({ id: contacts.id })
           .from(contacts)
-          .where(and(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience), hasNoRow))
+          .where(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience))
           .orderBy(asc(contacts.createdAt), asc(contacts.phone));
   return rows.map((row) => row.id);
 }
