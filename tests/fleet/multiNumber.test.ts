@@ -40,6 +40,8 @@ describe.each(backends)("[%s] campaigns over several numbers", (kind) => {
     fakeB = await startFakeWaha({ port: 0, apiKey: KEY_B });
     // Auto-resume on: a campaign paused for a dropped number comes back by itself when it is WORKING again.
     app = await startTestApp(kind, {}, { autoResume: true, autoResumeTickMs: 200 });
+    // Numbers created from here on tell WAHA to send their events (acks) to this app.
+    app.services.sessions.setWebhookUrl(`${app.url}/api/webhooks/waha`);
   });
   afterAll(async () => {
     await app?.close();
@@ -138,6 +140,44 @@ describe.each(backends)("[%s] campaigns over several numbers", (kind) => {
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(DELAY_MIN_MS);
       expect(numbers.body.find((row: { sessionId: string }) => row.sessionId === number.id)).toMatchObject({ sent: own.length, sending: 0 });
     }
+  });
+
+  it("acks from every number find their recipient: delivered counts the second number's sends too", async () => {
+    // Two numbers on the default fake WAHA, which acks each send by itself (signed webhooks naming the sending session).
+    const owner = restClient(app, (await createTestUser(app)).apiKey);
+    const numbers = [];
+    for (const name of ["First", "Second"]) {
+      const created = await owner("POST", "/api/v1/sessions", { name, serverId: null });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      app.fakeWaha.setSessionStatus(created.body.wahaSessionName, "WORKING", { id: `1415556${String(phoneCounter++).padStart(4, "0")}@c.us` });
+      numbers.push(created.body as { id: string; wahaSessionName: string });
+    }
+    const phones = freshPhones(8);
+    const text = `Acked ${phoneCounter}`;
+    const created = await owner("POST", "/api/v1/campaigns", {
+      name: "Acked",
+      listId: await listOf(owner, phones),
+      text,
+      sessionIds: numbers.map((number) => number.id),
+      scheduledAt: inMs(1500),
+      delayMinMs: 100,
+      delayMaxMs: 150,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await untilStatus(owner, created.body.id, "Completed");
+    const sent = app.fakeWaha.messages().filter((message) => message.text === text);
+    expect(sent.map((message) => message.chatId).sort()).toEqual(phones.map(chatOf).sort());
+    // Both numbers sent (so the second number's acks are part of the count).
+    for (const number of numbers) expect(sent.some((message) => message.session === number.wahaSessionName)).toBe(true);
+    const delivered = await waitFor(
+      "all 8 delivered",
+      async () => {
+        const answer = await owner("GET", `/api/v1/campaigns/${created.body.id}`);
+        return answer.body.counts.delivered === 8 ? answer.body : null;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
+    expect(delivered.counts).toMatchObject({ sent: 8, delivered: 8 });
   });
 
   it("sticky keeps a contact on the number that messaged them before", async () => {
