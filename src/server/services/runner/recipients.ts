@@ -17,9 +17,8 @@
  * prepareRecipients.ts).
  */
 import { createHash } from "node:crypto";
-import { and, asc, eq, gt, gte, inArray, isNull, lt, notExists, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, notExists, type SQL, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
-import { childLogger } from "~/server/logger";
 import { type Campaign, campaignRecipients, campaigns, contactListMembers, contacts, templates } from "~/server/db/schema";
 import { toChatId } from "../waha/client";
 import { CompiledMessage } from "../personalization";
@@ -66,28 +65,28 @@ export type RecipientWriter = { kind: "run"; holder: string } | { kind: "ahead" 
 function writerHolds(campaignId: string, writer: RecipientWriter): SQL {
   return writer.kind === "run"
     ? sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Running' and c.lease_holder = ${writer.holder})`
-    : sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Scheduled' and c.recipients_materialized_at is null)`;
+    : sql`exists (select 1 from campaigns c where c.id = ${campaignId} and c.status = 'Scheduled')`;
 }
 
 /**
- * Below this many rows made ahead, the run brings them up to date before its first send (a few
- * milliseconds); above, it starts sending and does it meanwhile: the two audience queries cost
- * O(audience), about a second for 50,000 on the embedded database, which would make the start late.
+ * Up to this many rows made ahead, the run brings them up to date before its first send (milliseconds).
+ * Above, it does not: the two audience queries cost O(audience), 1–2 s for 50,000 on the embedded
+ * database, during which PGlite holds the event loop (measured: first message +2.65 s); each sweep
+ * before the start does it instead (scheduling/prepareRecipients.ts).
  */
 export const RECONCILE_BEFORE_SENDING_MAX = 5_000;
 
 /**
  * At the run's start. Rows nobody made: made now, in chunks. Rows made ahead (`recipients_prepared_for`
- * set, nothing sent yet): if the campaign or its template changed since, made again; otherwise brought
- * up to date with the audience as it is now (`reconcileAudience`), before the first send for a small
- * campaign, alongside the first sends for a big one. Returns how many rows were created, or null when
- * there was nothing to do (or the campaign is no longer ours).
+ * set, nothing sent yet): if the campaign or its template changed since, made again; otherwise, for a
+ * campaign of up to 5,000, brought up to date with the audience as it is now (`reconcileAudience`).
+ * Returns how many rows were created, or null when there was nothing to do (or the campaign is no
+ * longer ours).
  */
 export async function materializeRecipients(
   db: Db,
   campaign: Campaign,
   holder: string,
-  options: { onBackgroundError?: (error: unknown) => void } = {},
 ): Promise<number | null> {
   const writer: RecipientWriter = { kind: "run", holder };
   if (campaign.recipientsMaterializedAt !== null && campaign.recipientsPreparedFor === null) return null;
@@ -96,7 +95,6 @@ export async function materializeRecipients(
     throw new CampaignConfigurationError("the campaign's contact list was deleted before it started");
   }
   let created = 0;
-  let reconcileLater = false;
   if (campaign.recipientsMaterializedAt === null) {
     // Rows left by a preparation or a run cut short may be from an older version of the campaign.
     await discardUnsentRecipients(db, campaign.id, writer);
@@ -106,9 +104,8 @@ export async function materializeRecipients(
     created = await writeRecipients(db, campaign, body, writer, "all");
   } else if ((await countsOf(db, campaign.id)).total <= RECONCILE_BEFORE_SENDING_MAX) {
     created = await reconcileAudience(db, campaign, body, writer);
-  } else {
-    reconcileLater = true;
   }
+  // Bigger: the sweeps before the start brought them up to date (scheduling/prepareRecipients.ts).
   const [marked] = await db
     .update(campaigns)
     .set({ recipientsMaterializedAt: sql`now()`, recipientsPreparedFor: null })
@@ -116,10 +113,6 @@ export async function materializeRecipients(
     .returning({ id: campaigns.id });
   if (!marked) return null;
   // Best effort: a crash before it ends leaves the rows as they were made ahead, minutes ago.
-  if (reconcileLater) {
-    const onError = options.onBackgroundError ?? ((error: unknown) => childLogger("recipients").warn({ campaignId: campaign.id, err: error }, "audience not brought up to date"));
-    void reconcileAudience(db, campaign, body, writer).catch(onError);
-  }
   return created;
 }
 
@@ -128,7 +121,7 @@ export async function materializeRecipients(
  * or were deleted) are deleted; contacts who joined it are added after the others. Returns the rows added.
  */
 export async function reconcileAudience(db: Db, campaign: Campaign, body: string, writer: RecipientWriter): Promise<number> {
-  await dropLeavers(db, campaign, writer, MATERIALIZE_CHUNK);
+  await dropLeavers(db, campaign, writer);
   return writeRecipients(db, campaign, body, writer, "missing");
 }
 
@@ -151,35 +144,14 @@ export async function discardUnsentRecipients(db: Db, campaignId: string, writer
 }
 
 /** Pending rows whose contact is gone, left the audience or opted out. */
-async function dropLeavers(db: Db, campaign: Campaign, writer: RecipientWriter, chunk: number): Promise<void> {
+async function dropLeavers(db: Db, campaign: Campaign, writer: RecipientWriter): Promise<void> {
   const stillIn = db
     .select({ one: sql`1` })
     .from(contacts)
     .where(and(eq(contacts.id, campaignRecipients.contactId), audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience ?? {})));
-  const last = await lastPosition(db, campaign.id);
-  // A range of positions per statement: on PGlite (one connection) the run's sends go between them.
-  for (let from = 0; from <= last; from += chunk) {
-    await db
-      .delete(campaignRecipients)
-      .where(
-        and(
-          eq(campaignRecipients.campaignId, campaign.id),
-          eq(campaignRecipients.status, "pending"),
-          gte(campaignRecipients.position, from),
-          lt(campaignRecipients.position, from + chunk),
-          notExists(stillIn),
-          writerHolds(campaign.id, writer),
-        ),
-      );
-  }
-}
-
-async function lastPosition(db: Db, campaignId: string): Promise<number> {
-  const [row] = await db
-    .select({ last: sql<number | null>`max(${campaignRecipients.position})` })
-    .from(campaignRecipients)
-    .where(eq(campaignRecipients.campaignId, campaignId));
-  return row?.last ?? -1;
+  await db
+    .delete(campaignRecipients)
+    .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.status, "pending"), notExists(stillIn), writerHolds(campaign.id, writer)));
 }
 
 /**
@@ -196,50 +168,18 @@ export async function writeRecipients(
   options: { chunk?: number; afterChunk?: (inserted: number) => Promise<void> } = {},
 ): Promise<number> {
   const chunk = options.chunk ?? MATERIALIZE_CHUNK;
-  if (which === "all") return writeContacts(db, campaign, body, writer, await audienceIds(db, campaign), 0, { ...options, chunk });
-  // Who joined: the audience a page of contacts at a time (by id), each page's contacts without a row
-  // added after the last one. Page by page rather than one anti-join over the whole audience, so the
-  // run's sends go between the statements (PGlite is one connection).
-  const audience = audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience ?? {});
-  let next = (await lastPosition(db, campaign.id)) + 1;
-  let inserted = 0;
-  let cursor: string | null = null;
-  for (;;) {
-    const page: string[] = (
-      await db
-        .select({ id: contacts.id })
-        .from(contacts)
-        .where(and(audience, cursor === null ? undefined : gt(contacts.id, cursor)))
-        .orderBy(asc(contacts.id))
-        .limit(chunk)
-    ).map((row) => row.id);
-    if (page.length === 0) return inserted;
-    cursor = page.at(-1)!;
-    const present = await db
-      .select({ contactId: campaignRecipients.contactId })
-      .from(campaignRecipients)
-      .where(and(eq(campaignRecipients.campaignId, campaign.id), inArray(campaignRecipients.contactId, page)));
-    const have = new Set(present.map((row) => row.contactId));
-    const missing = page.filter((id) => !have.has(id));
-    if (missing.length > 0) {
-      inserted += await writeContacts(db, campaign, body, writer, missing, next, { chunk });
-      next += missing.length;
-    }
-  }
-}
-
-/** Renders and inserts the rows of `ids` (in send order), positions from `firstPosition`, a chunk per INSERT. */
-async function writeContacts(
-  db: Db,
-  campaign: Campaign,
-  body: string,
-  writer: RecipientWriter,
-  ids: string[],
-  firstPosition: number,
-  options: { chunk: number; afterChunk?: (inserted: number) => Promise<void> },
-): Promise<number> {
-  const chunk = options.chunk;
+  const ids = await audienceIds(db, campaign, which);
   if (ids.length === 0) return 0;
+  const firstPosition =
+    which === "all"
+      ? 0
+      : ((
+          await db
+            .select({ last: sql<number | null>`max(${campaignRecipients.position})` })
+            .from(campaignRecipients)
+            .where(eq(campaignRecipients.campaignId, campaign.id))
+        )[0]?.last ?? -1) + 1;
+
   // Spintax is chosen here, once per recipient, and kept in rendered_text: a resend or a recovery sends the same text.
   const message = new CompiledMessage(body);
   const window = campaign.sendWindow;
@@ -317,7 +257,16 @@ async function insertRows(db: Db, campaignId: string, rows: RecipientRow[], writ
  * A campaign with only a list: its members in the order they were added (as before issue 15); with an
  * audience: lists and/or tags minus excluded tags, each contact once, oldest first.
  */
-async function audienceIds(db: Db, campaign: Campaign): Promise<string[]> {
+async function audienceIds(db: Db, campaign: Campaign, which: "all" | "missing"): Promise<string[]> {
+  const hasNoRow =
+    which === "missing"
+      ? notExists(
+          db
+            .select({ one: sql`1` })
+            .from(campaignRecipients)
+            .where(and(eq(campaignRecipients.campaignId, campaign.id), eq(campaignRecipients.contactId, contacts.id))),
+        )
+      : undefined;
   const rows =
     campaign.audience === null
       ? await db
@@ -329,13 +278,14 @@ async function audienceIds(db: Db, campaign: Campaign): Promise<string[]> {
               eq(contactListMembers.listId, campaign.listId!),
               eq(contacts.workspaceId, campaign.workspaceId),
               eq(contacts.optedOut, false),
+              hasNoRow,
             ),
           )
           .orderBy(asc(contactListMembers.addedAt), asc(contacts.phone))
       : await db
           .select({ id: contacts.id })
           .from(contacts)
-          .where(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience))
+          .where(and(audienceContacts(db, campaign.workspaceId, campaign.listId, campaign.audience), hasNoRow))
           .orderBy(asc(contacts.createdAt), asc(contacts.phone));
   return rows.map((row) => row.id);
 }

@@ -7,11 +7,12 @@
  * The rule when the audience or the campaign changes after the rows were made:
  * - the campaign's message (or its template's body), audience or zone rule edited: the rows are made
  *   again, by the next sweep, or at the start (`recipients_prepared_for` no longer matches);
- * - a contact who joined the audience, or left it (or opted out), is handled at the start: the run adds
- *   the missing members at the end and deletes the pending rows of those who left
- *   (`reconcileAudience` in `runner/recipients.ts`). Up to 5,000 rows it does so before its first send;
- *   above, while it sends (the queries cost O(audience)), so a contact who left in the last minutes may
- *   still get the message if their turn comes first. An opt-out is always caught at send time (wc_send_step).
+ * - a contact who joined the audience, or left it (or opted out): each sweep until the start (every
+ *   30 s, not in the last 5 s) adds the missing members at the end and deletes the pending rows of those
+ *   who left (`reconcileAudience` in `runner/recipients.ts`); for a campaign of up to 5,000 the run
+ *   does it once more before its first send. Above 5,000 it does not (the queries cost O(audience) and,
+ *   on PGlite, hold the event loop: +2.65 s on the first message for 50,000), so a change in the last
+ *   30 s before such a start is not seen — except an opt-out, always caught at send time (wc_send_step).
  *
  * Several processes may prepare one campaign at once (each sweeps): the rows are unique per
  * (campaign, contact) and inserted with ON CONFLICT DO NOTHING, so the second only repeats work. The
@@ -28,12 +29,16 @@ import {
   discardUnsentRecipients,
   loadMessageBody,
   markPreparedAhead,
+  reconcileAudience,
   recipientsFingerprint,
   writeRecipients,
 } from "../runner/recipients";
 
 /** Campaigns due within this get their rows ahead: longer than a sweep's period, short enough that few edits come after. */
 export const PREPARE_AHEAD_MS = 5 * 60_000;
+
+/** A sweep does not bring rows up to date for a campaign due this soon (its start follows at once). */
+const RECONCILE_NOT_WITHIN_MS = 5_000;
 
 export type PrepareOutcome = "prepared" | "current" | "skipped";
 
@@ -102,7 +107,14 @@ export class RecipientPreparer {
     }
     const fingerprint = recipientsFingerprint(campaign, body);
     if (campaign.recipientsMaterializedAt !== null) {
-      if (campaign.recipientsPreparedFor === fingerprint || campaign.recipientsPreparedFor === null) return "current";
+      if (campaign.recipientsPreparedFor === null) return "current";
+      if (campaign.recipientsPreparedFor === fingerprint) {
+        // Not in the last seconds: this sweep's queries would hold PGlite (and the event loop) at the start.
+        if (campaign.scheduledAt && campaign.scheduledAt.getTime() - Date.now() > RECONCILE_NOT_WITHIN_MS) {
+          await reconcileAudience(this.db, campaign, body, { kind: "ahead" });
+        }
+        return "current";
+      }
       // Edited since: unmark first, so a start meanwhile makes them itself.
       const unmarked = await this.db
         .update(campaigns)
