@@ -69,6 +69,8 @@ const ADDED = [
   "DELETE /api/v1/waha-servers/{id}",
   // Issue 15: a recurring campaign's runs and next occurrences.
   "GET /api/v1/campaigns/{id}/runs",
+  // Issue 15: each number of a campaign with its sent, in-flight and waiting counts.
+  "GET /api/v1/campaigns/{id}/numbers",
 ];
 
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
