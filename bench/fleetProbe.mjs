@@ -7,7 +7,7 @@
  * FLEET_PROBE_FILE (JSON), so the bench can take the difference between two instants.
  * Plain JavaScript: it is loaded before tsx would compile anything of ours.
  */
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -60,7 +60,9 @@ if (file) {
     };
     loop.reset();
     try {
-      writeFileSync(file, JSON.stringify(snapshot));
+      // Written aside and renamed: the bench never reads a half-written file.
+      writeFileSync(`${file}.tmp`, JSON.stringify(snapshot));
+      renameSync(`${file}.tmp`, file);
     } catch {
       // the bench removed its folder: nothing to report to
     }
