@@ -379,7 +379,11 @@ export async function importCsvStreaming(
           if (column) values[column] = record[index] ?? "";
         });
         chunk.push({ line: info.lines + lineOffset, values });
-        if (chunk.length >= IMPORT_CHUNK) await write();
+        if (chunk.length >= IMPORT_CHUNK) {
+          await write();
+          // Timers and other requests run between chunks (PGlite's queries settle as microtasks).
+          await new Promise((resolve) => setImmediate(resolve));
+        }
       }
     } catch (error) {
       if (error instanceof Error && "code" in error && typeof error.code === "string" && error.code.startsWith("CSV_")) {

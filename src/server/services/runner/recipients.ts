@@ -224,6 +224,9 @@ export async function writeRecipients(
     });
     if (rows.length > 0) inserted += await insertRows(db, campaign.id, rows, writer);
     await options.afterChunk?.(inserted);
+    // PGlite's queries settle as microtasks: without this, timers (other campaigns' starts) and
+    // requests waited for the whole loop (seen: node-cron's starts missed for 5 min on 1,000,000).
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return inserted;
 }
