@@ -4,7 +4,8 @@
  * seeded with SQL before the start, then a campaign at delay 0 created over REST to start a little
  * later. Measured: how late the first message reaches WAHA after `scheduledAt` (the fake's counter,
  * polled every 10 ms), and the server process's peak RSS through the import and the campaign (its
- * /proc entry every 100 ms; the breakdown at the peak from process.memoryUsage(), bench/bigCampaignProbe.mjs).
+ * /proc entry every 100 ms; the breakdown where the probe saw its peak, from process.memoryUsage(),
+ * bench/bigCampaignProbe.mjs: PGlite's WebAssembly memory shows in `external`).
  * 50,000 are sent to the end; of 1,000,000 only the first 10 s of sending (the rest would take half
  * an hour and measures nothing new: sending's own rate is section 3).
  * BENCH_BIG_ONLY=pglite-50000,postgres-50000,pglite-1000000 runs only those.
@@ -39,7 +40,7 @@ interface Outcome {
   sent: number;
   sendMs: number | null;
   peakRssBytes: number;
-  /** process.memoryUsage() where the server's RSS peaked. */
+  /** process.memoryUsage() where the server's RSS peaked (PGlite's WebAssembly memory counts in `external`). */
   atPeak: { rss: number; heapUsed: number; external: number; arrayBuffers: number } | null;
   idleRssBytes: number;
   preparedAheadMs: number | null;
@@ -304,7 +305,7 @@ export async function measureBigCampaign(ctx: BenchContext): Promise<Measurement
       rows.push({
         section: SECTION,
         label: `${name}: peak RSS of the server${scenario.sendAll ? " through the import and the whole campaign" : " through the seeding's start, the making ahead and 10 s of sending"}`,
-        ours: `${mb(outcome.peakRssBytes)} (idle ${mb(outcome.idleRssBytes)}${peak ? `; at the peak: JS heap ${mb(peak.heapUsed)}, ArrayBuffers incl. PGlite's WASM memory ${mb(peak.arrayBuffers)}, external ${mb(peak.external)}` : ""}); sent ${int(outcome.sent)}${outcome.sendMs !== null ? ` in ${ms(outcome.sendMs)}` : ""}`,
+        ours: `${mb(outcome.peakRssBytes)} (idle ${mb(outcome.idleRssBytes)}${peak ? `; at the peak: JS heap used ${mb(peak.heapUsed)}, external (PGlite's WASM memory) ${mb(peak.external)}, ArrayBuffers ${mb(peak.arrayBuffers)}` : ""}); sent ${int(outcome.sent)}${outcome.sendMs !== null ? ` in ${ms(outcome.sendMs)}` : ""}`,
         baseline: embedded50k ? BEFORE : "—",
         target: embedded50k ? "< 400 MB" : "—",
         met: embedded50k ? outcome.peakRssBytes < 400 * 1024 * 1024 : null,
