@@ -8,11 +8,11 @@
  * - the campaign's message (or its template's body), audience or zone rule edited: the rows are made
  *   again, by the next sweep, or at the start (`recipients_prepared_for` no longer matches);
  * - a contact who joined the audience, or left it (or opted out): each sweep until the start (every
- *   30 s, not in the last 5 s) adds the missing members at the end and deletes the pending rows of those
+ *   30 s; not in the last minute, plus 0.1 s per 1,000 rows) adds the missing members at the end and deletes the pending rows of those
  *   who left (`reconcileAudience` in `runner/recipients.ts`); for a campaign of up to 5,000 the run
  *   does it once more before its first send. Above 5,000 it does not (the queries cost O(audience) and,
  *   on PGlite, hold the event loop: +2.65 s on the first message for 50,000), so a change in the last
- *   30 s before such a start is not seen — except an opt-out, always caught at send time (wc_send_step).
+ *   minute or two before such a start is not seen — except an opt-out, always caught at send time (wc_send_step).
  *
  * Several processes may prepare one campaign at once (each sweeps): the rows are unique per
  * (campaign, contact) and inserted with ON CONFLICT DO NOTHING, so the second only repeats work. The
@@ -24,6 +24,7 @@ import type { Logger } from "pino";
 import type { Db } from "~/server/db/client";
 import { campaigns } from "~/server/db/schema";
 import { reachesSomeone } from "../campaignAudience";
+import { countsOf } from "../campaignProgress";
 import {
   CampaignConfigurationError,
   discardUnsentRecipients,
@@ -37,8 +38,14 @@ import {
 /** Campaigns due within this get their rows ahead: longer than a sweep's period, short enough that few edits come after. */
 export const PREPARE_AHEAD_MS = 5 * 60_000;
 
-/** A sweep does not bring rows up to date for a campaign due this soon (its start follows at once). */
-const RECONCILE_NOT_WITHIN_MS = 5_000;
+/**
+ * A sweep does not bring rows up to date for a campaign due sooner than this: a minute, plus 0.1 s per
+ * 1,000 rows (the two whole-audience statements took about 20 s for 1,000,000 on a loaded machine, and
+ * one still running at the start made the first message 17.9 s late).
+ */
+export function reconcileMarginMs(rows: number): number {
+  return 60_000 + rows / 10;
+}
 
 export type PrepareOutcome = "prepared" | "current" | "skipped";
 
@@ -109,8 +116,9 @@ export class RecipientPreparer {
     if (campaign.recipientsMaterializedAt !== null) {
       if (campaign.recipientsPreparedFor === null) return "current";
       if (campaign.recipientsPreparedFor === fingerprint) {
-        // Not in the last seconds: this sweep's queries would hold PGlite (and the event loop) at the start.
-        if (campaign.scheduledAt && campaign.scheduledAt.getTime() - Date.now() > RECONCILE_NOT_WITHIN_MS) {
+        // Not close to the start: on PGlite these queries hold the event loop, and must be over by then.
+        const rows = (await countsOf(this.db, campaignId)).total;
+        if (campaign.scheduledAt && campaign.scheduledAt.getTime() - Date.now() > reconcileMarginMs(rows)) {
           await reconcileAudience(this.db, campaign, body, { kind: "ahead" });
         }
         return "current";
