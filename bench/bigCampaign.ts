@@ -304,7 +304,7 @@ export async function measureBigCampaign(ctx: BenchContext): Promise<Measurement
       });
       rows.push({
         section: SECTION,
-        label: `${name}: peak RSS of the server${scenario.sendAll ? " through the import and the whole campaign" : " through the seeding's start, the making ahead and 10 s of sending"}`,
+        label: `${name}: peak RSS of the server${scenario.sendAll ? " through the import and the whole campaign" : " through the making ahead and 10 s of sending"}`,
         ours: `${mb(outcome.peakRssBytes)} (idle ${mb(outcome.idleRssBytes)}${peak ? `; at the peak: JS heap used ${mb(peak.heapUsed)}, external (PGlite's WASM memory) ${mb(peak.external)}, ArrayBuffers ${mb(peak.arrayBuffers)}` : ""}); sent ${int(outcome.sent)}${outcome.sendMs !== null ? ` in ${ms(outcome.sendMs)}` : ""}`,
         baseline: embedded50k ? BEFORE : "—",
         target: embedded50k ? "< 400 MB" : "—",
