@@ -31,7 +31,6 @@ import {
   markMissed,
   pauseRun,
   readCampaignStatus,
-  renewLease,
 } from "./claim";
 import { type Delivery, type RetryPolicy, backoffMs, deliver, maxBackoffMs } from "./delivery";
 import { PAUSE_REASONS, type PauseReason, pauseReasonFor } from "./pauses";
@@ -39,6 +38,7 @@ import { countsOf } from "../campaignProgress";
 import { MessageIdPool } from "./messageIds";
 import { CampaignConfigurationError, materializeRecipients } from "./recipients";
 import { assignStickyNumbers, campaignNumbers, hasWorkFor, releaseDroppedNumber } from "./numberAssignment";
+import { LeaseRenewer } from "./leaseRenewal";
 import { settleInterruptedSends } from "./recovery";
 import { listSendingRecipients } from "./sendSlot";
 import { type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor } from "./sendSlot";
@@ -119,6 +119,7 @@ export class CampaignRunnerService {
   private readonly now: () => Date;
   private readonly maxWaitMs: number;
   private readonly numberBusyAfterMs: number;
+  private readonly leases: LeaseRenewer;
   /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
   private readonly active = new Set<string>();
   private readonly clientForSession: ((sessionId: string) => Promise<WahaApiClient>) | null;
@@ -144,6 +145,7 @@ export class CampaignRunnerService {
     this.maxWaitMs = Math.max(10, options.maxWaitMs ?? MAX_WAIT_MS);
     this.numberBusyAfterMs = Math.max(0, options.numberBusyAfterMs ?? DEFAULT_NUMBER_BUSY_AFTER_MS);
     this.clientForSession = options.clientForSession ?? null;
+    this.leases = new LeaseRenewer(db, this.leaseMs, this.logger);
   }
 
   /**
@@ -178,6 +180,7 @@ export class CampaignRunnerService {
       const settings: RunSettings = {
         holder,
         leaseMs: this.leaseMs,
+        leases: this.leases,
         mediaDir: this.mediaDir,
         retry: this.retry,
         slotTtlMs: this.sendTimeoutMs + maxBackoffMs(this.retry) + slotMarginMs(this.sendTimeoutMs),
@@ -190,7 +193,7 @@ export class CampaignRunnerService {
       const clientFor = (sessionId: string) => (this.clientForSession ? this.clientForSession(sessionId) : Promise.resolve(this.wahaApiClient));
       const numbers = await campaignNumbers(this.db, campaign);
       if (numbers.length > 1) return { claimed: true, status: await new MultiNumberRun(this.db, clientFor, campaign, numbers, log, settings).execute() };
-      const lease = new Lease(this.db, campaign.id, settings, log);
+      const lease = new Lease(campaign.id, settings);
       lease.start();
       try {
         const run = new CampaignRun(this.db, await clientFor(campaign.sessionId), campaign, log, settings, { sessionId: campaign.sessionId, lease, lane: false });
@@ -207,6 +210,7 @@ export class CampaignRunnerService {
 interface RunSettings {
   holder: string;
   leaseMs: number;
+  leases: LeaseRenewer;
   mediaDir: string;
   retry: RetryPolicy;
   slotTtlMs: number;
@@ -218,39 +222,25 @@ interface RunSettings {
 
 type Step = { done: true; status: CampaignStatus | null } | { done: false };
 
-/** The campaign's lease, renewed every third of it while the run lasts; `lost` once another holds it. */
+/** The campaign's lease, renewed with every other lease of this service (runner/leaseRenewal.ts) while the run lasts; `lost` once another holds it. */
 class Lease {
   lost = false;
-  private timer: NodeJS.Timeout | null = null;
+  private release: (() => void) | null = null;
 
   constructor(
-    private readonly db: Db,
     private readonly campaignId: string,
     private readonly settings: RunSettings,
-    private readonly log: Logger,
   ) {}
 
   start(): void {
-    const every = Math.max(50, Math.floor(this.settings.leaseMs / 3));
-    let renewing = false;
-    this.timer = setInterval(() => {
-      if (renewing || this.lost) return;
-      renewing = true;
-      renewLease(this.db, { campaignId: this.campaignId, holder: this.settings.holder, leaseMs: this.settings.leaseMs })
-        .then((held) => {
-          if (!held) this.lost = true;
-        })
-        .catch((error: unknown) => this.log.warn({ err: error }, "lease renewal failed; retrying"))
-        .finally(() => {
-          renewing = false;
-        });
-    }, every);
-    this.timer.unref();
+    this.release = this.settings.leases.hold(this.campaignId, this.settings.holder, () => {
+      this.lost = true;
+    });
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.release?.();
+    this.release = null;
   }
 }
 
@@ -289,7 +279,7 @@ class MultiNumberRun {
   ) {}
 
   async execute(): Promise<CampaignStatus | null> {
-    const lease = new Lease(this.db, this.campaign.id, this.settings, this.log);
+    const lease = new Lease(this.campaign.id, this.settings);
     lease.start();
     try {
       try {

@@ -51,16 +51,6 @@ export async function claimCampaign(
   return row ?? null;
 }
 
-/** Extends our lease; false when it is no longer ours (the run must stop). */
-export async function renewLease(db: Db, input: { campaignId: string; holder: string; leaseMs: number }): Promise<boolean> {
-  const rows = await db
-    .update(campaigns)
-    .set({ leaseExpiresAt: sql`now() + ${input.leaseMs}::int * interval '1 millisecond'` })
-    .where(and(eq(campaigns.id, input.campaignId), eq(campaigns.status, "Running"), eq(campaigns.leaseHolder, input.holder)))
-    .returning({ id: campaigns.id });
-  return rows.length > 0;
-}
-
 const heldBy = (campaignId: string, holder: string) =>
   and(eq(campaigns.id, campaignId), eq(campaigns.status, "Running"), eq(campaigns.leaseHolder, holder));
 
