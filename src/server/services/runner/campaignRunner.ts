@@ -42,7 +42,8 @@ import { LeaseRenewer } from "./leaseRenewal";
 import { settleInterruptedSends } from "./recovery";
 import { listSendingRecipients } from "./sendSlot";
 import { type SendingRecipient, type SlotKey, type StepResult, sendStep, slotHolderFor } from "./sendSlot";
-import { SendRules, type Waiting, loadNumberState } from "./sendRules";
+import { SendRules, type Waiting } from "./sendRules";
+import { NumberStates } from "./numberStates";
 import { recordWaiting } from "./waiting";
 import { type Restriction, pauseNumber, restrictionFromWaha } from "./restrictions";
 import { splitDelayForTyping } from "../safeSending/typing";
@@ -120,6 +121,7 @@ export class CampaignRunnerService {
   private readonly maxWaitMs: number;
   private readonly numberBusyAfterMs: number;
   private readonly leases: LeaseRenewer;
+  private readonly numbers: NumberStates;
   /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
   private readonly active = new Set<string>();
   private readonly clientForSession: ((sessionId: string) => Promise<WahaApiClient>) | null;
@@ -146,6 +148,7 @@ export class CampaignRunnerService {
     this.numberBusyAfterMs = Math.max(0, options.numberBusyAfterMs ?? DEFAULT_NUMBER_BUSY_AFTER_MS);
     this.clientForSession = options.clientForSession ?? null;
     this.leases = new LeaseRenewer(db, this.leaseMs, this.logger);
+    this.numbers = new NumberStates(db);
   }
 
   /**
@@ -181,6 +184,7 @@ export class CampaignRunnerService {
         holder,
         leaseMs: this.leaseMs,
         leases: this.leases,
+        numbers: this.numbers,
         mediaDir: this.mediaDir,
         retry: this.retry,
         slotTtlMs: this.sendTimeoutMs + maxBackoffMs(this.retry) + slotMarginMs(this.sendTimeoutMs),
@@ -211,6 +215,7 @@ interface RunSettings {
   holder: string;
   leaseMs: number;
   leases: LeaseRenewer;
+  numbers: NumberStates;
   mediaDir: string;
   retry: RetryPolicy;
   slotTtlMs: number;
@@ -355,6 +360,8 @@ class CampaignRun {
   readonly sessionId: string;
   private key!: SlotKey;
   private session!: string;
+  /** Whether this run holds its number in the service's NumberStates (released when the run ends). */
+  private numberHeld = false;
   private media: { data: string; mimetype: string; filename: string } | null = null;
   private rules!: SendRules;
   /** What the campaign row says it waits for (written only when it changes). */
@@ -402,11 +409,14 @@ class CampaignRun {
         return "Failed";
       }
       return this.stopped();
+    } finally {
+      if (this.numberHeld) this.settings.numbers.release(this.sessionId);
     }
   }
 
   private async run(): Promise<CampaignStatus | null> {
-    const number = await loadNumberState(this.db, this.sessionId);
+    const number = await this.settings.numbers.hold(this.sessionId);
+    this.numberHeld = true;
     const [session] = await this.db
       .select({ id: whatsappSessions.id, wahaSessionName: whatsappSessions.wahaSessionName })
       .from(whatsappSessions)
@@ -429,7 +439,7 @@ class CampaignRun {
     }
     this.media = await this.loadMedia();
     this.rules = new SendRules(
-      this.db,
+      this.settings.numbers,
       session.id,
       number,
       this.campaign,

@@ -7,20 +7,18 @@
  * through (safeSending/holdBack.ts: `limitHold`, `batchPauseHold`, `closedWindowHold`). Calendar math
  * is in safeSending/.
  *
- * The policy is read when the run starts and again every POLICY_REFRESH_MS, so an owner's change
- * applies to a running campaign within that time, without a statement per message.
+ * The policy is read when the run starts and again every POLICY_REFRESH_MS, for every number of the
+ * process in one statement (runner/numberStates.ts), so an owner's change applies to a running
+ * campaign within that time, without a statement per message.
  */
-import { eq } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
-import { type Campaign, whatsappSessions } from "~/server/db/schema";
+import type { Campaign } from "~/server/db/schema";
+import { type NumberStates, loadNumberStates } from "./numberStates";
 import { localDayBounds, localHourBounds } from "../safeSending/calendar";
 import { type Hold, batchPauseHold, closedWindowHold, limitHold, windowWords } from "../safeSending/holdBack";
 import { type NumberPolicy, effectiveDailyLimit } from "../safeSending/policy";
 import { currentWindowInterval, nextWindowOpening } from "../safeSending/sendWindow";
 import type { HeldBy, SendLimits } from "./sendSlot";
-
-/** How often a run reads its number's policy again. */
-export const POLICY_REFRESH_MS = 10_000;
 
 /**
  * Why a campaign waits (campaigns.waiting_reason), until when, and what the page's words need
@@ -36,29 +34,12 @@ export interface NumberState {
 }
 
 export async function loadNumberState(db: Db, sessionId: string): Promise<NumberState | null> {
-  const [row] = await db
-    .select({
-      name: whatsappSessions.name,
-      timeZone: whatsappSessions.timeZone,
-      dailyLimit: whatsappSessions.dailyLimit,
-      hourlyLimit: whatsappSessions.hourlyLimit,
-      warmup: whatsappSessions.warmup,
-      typing: whatsappSessions.typing,
-      checkExists: whatsappSessions.checkExists,
-      maxConsecutiveFailures: whatsappSessions.maxConsecutiveFailures,
-      firstSentAt: whatsappSessions.firstSentAt,
-    })
-    .from(whatsappSessions)
-    .where(eq(whatsappSessions.id, sessionId));
-  if (!row) return null;
-  const { name, firstSentAt, ...policy } = row;
-  return { name, policy, firstSentAt };
+  return (await loadNumberStates(db, [sessionId])).get(sessionId) ?? null;
 }
 
 /** One run's view of its number's rules and its campaign's window and batches. */
 export class SendRules {
   private state: NumberState;
-  private loadedAtMs: number;
   private day: { start: Date; end: Date } | null = null;
   private hour: { start: Date; end: Date } | null = null;
   /** The campaign's window (not recipient-local): open until, or closed until. */
@@ -70,7 +51,7 @@ export class SendRules {
   private campaignLastSentAt: Date | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly numbers: NumberStates,
     private readonly sessionId: string,
     initial: NumberState,
     private readonly campaign: Pick<Campaign, "sendWindow" | "batchSize" | "batchPauseMs" | "name">,
@@ -81,7 +62,6 @@ export class SendRules {
     alreadySent: number,
   ) {
     this.state = initial;
-    this.loadedAtMs = Date.now();
     this.campaignSent = alreadySent;
   }
 
@@ -93,11 +73,9 @@ export class SendRules {
     return this.state.name;
   }
 
-  /** Reads the policy again when it is POLICY_REFRESH_MS old (an owner may have changed it). */
+  /** The policy as last read for every number of the process (an owner may have changed it). */
   async refresh(): Promise<void> {
-    if (Date.now() - this.loadedAtMs < POLICY_REFRESH_MS) return;
-    this.loadedAtMs = Date.now();
-    const fresh = await loadNumberState(this.db, this.sessionId);
+    const fresh = await this.numbers.current(this.sessionId);
     if (!fresh) return;
     if (fresh.policy.timeZone !== this.state.policy.timeZone) this.day = this.hour = null;
     this.state = fresh;
