@@ -52,6 +52,8 @@ export type PrepareOutcome = "prepared" | "current" | "skipped";
 export class RecipientPreparer {
   /** One preparation per campaign in this process; a second request waits for it. */
   private readonly inFlight = new Map<string, Promise<PrepareOutcome>>();
+  /** The preparations asked for by `prepareSoon`, in order. */
+  private background: Promise<void> = Promise.resolve();
   private readonly aheadMs: number;
 
   constructor(
@@ -62,10 +64,19 @@ export class RecipientPreparer {
     this.aheadMs = options.aheadMs ?? PREPARE_AHEAD_MS;
   }
 
-  /** After scheduling: prepares in the background when the campaign is due within `aheadMs`. */
+  /**
+   * After scheduling: prepares in the background when the campaign is due within `aheadMs`, one
+   * campaign at a time: `initialize()` arms every due campaign at once, and a thousand preparations
+   * in parallel took the connections the starts needed (start precision p99 55 ms -> 742 ms).
+   */
   prepareSoon(campaign: { id: string; scheduledAt: Date }, now = Date.now()): void {
     if (campaign.scheduledAt.getTime() - now > this.aheadMs) return;
-    void this.prepare(campaign.id).catch((error: unknown) => this.log.warn({ campaignId: campaign.id, err: error }, "recipients not prepared ahead"));
+    this.background = this.background
+      .then(() => this.prepare(campaign.id))
+      .then(
+        () => undefined,
+        (error: unknown) => this.log.warn({ campaignId: campaign.id, err: error }, "recipients not prepared ahead"),
+      );
   }
 
   /** From the sweep: every future campaign due within `aheadMs` that has no rows, or rows for an older version of it. */
