@@ -72,15 +72,7 @@ export interface PreparedImport {
 
 /** Reads a CSV export as spreadsheets write them: BOM, `,` `;` or tab, CRLF, quoted fields. */
 export function parseContactsCsv(text: string): { columns: string[]; rows: RawContactRow[] } {
-  if (Buffer.byteLength(text) > MAX_IMPORT_BYTES) {
-    throw badRequest(`The file is larger than ${MAX_IMPORT_BYTES / 1024 / 1024} MB: split it into smaller files`);
-  }
-  const binary = binaryFileKind(text);
-  if (binary) throw badRequest(binaryFileMessage(binary), "csv");
-  const withoutBom = text.replace(/^\uFEFF/, "");
-  const headerLine = withoutBom.split(/\r?\n/, 1)[0] ?? "";
-  if (!headerLine.trim()) throw badRequest("The file is empty: the first line must name the columns, e.g. phone_number,first_name");
-  const delimiter = [",", ";", "\t"].sort((a, b) => count(headerLine, b) - count(headerLine, a))[0]!;
+  const { text: withoutBom, delimiter } = checkCsvText(text);
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
     records = parse(withoutBom, {
