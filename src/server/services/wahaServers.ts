@@ -25,7 +25,7 @@ import { campaigns, wahaServers, whatsappSessions } from "../db/schema";
 import { childLogger } from "../logger";
 import { recordCampaignEvent } from "./campaignEvents";
 import { AppError, badRequest, conflict, isUniqueViolation, notFound, unprocessable } from "./errors";
-import { AUTO_RESUME_FIRST_CHECK_MS, AUTO_RESUME_REASONS, PAUSE_REASONS } from "./runner/pauses";
+import { AUTO_RESUME_REASONS, PAUSE_REASONS, systemPause } from "./runner/pauses";
 import type { WahaClientRegistry } from "./waha/clientRegistry";
 import { WahaError } from "./waha/errors";
 import type { SecretBox } from "./waha/secretBox";
@@ -307,21 +307,7 @@ export class WahaServerService {
     const detail = `WAHA server "${server.name}" is unreachable${server.healthDetail ? ` (${server.healthDetail})` : ""}`;
     const rows = await this.db
       .update(campaigns)
-      .set({
-        status: "Paused",
-        pauseReason: PAUSE_REASONS.wahaUnavailable,
-        pausedAt: sql`now()`,
-        autoResumeAt: sql`now() + ${AUTO_RESUME_FIRST_CHECK_MS}::int * interval '1 millisecond'`,
-        autoResumeEveryMs: AUTO_RESUME_FIRST_CHECK_MS,
-        autoResumeStoppedAt: null,
-        lastError: detail,
-        leaseHolder: null,
-        leaseExpiresAt: null,
-        waitingReason: null,
-        waitingUntil: null,
-        waitingDetail: null,
-        updatedAt: sql`now()`,
-      })
+      .set(systemPause(PAUSE_REASONS.wahaUnavailable, detail, "soon"))
       .where(
         and(
           eq(campaigns.status, "Running"),

@@ -1,5 +1,5 @@
 /**
- * The campaign row's life while a runner holds it: claim, lease renewal and the run's own state
+ * The campaign row's life while a runner holds it: claim and the run's own state
  * changes. Every statement is conditional on the lease, so a runner that lost its campaign (pause,
  * cancel, delete, or another process took over an expired lease) changes nothing.
  */
@@ -7,14 +7,12 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "~/server/db/client";
 import { type Campaign, type CampaignStatus, campaigns } from "~/server/db/schema";
 import { recordCampaignEvent } from "../campaignEvents";
-import { AUTO_RESUME_FIRST_CHECK_MS, resumesByItself } from "./pauses";
+import { resumesByItself, systemPause } from "./pauses";
 import { holderIsGone } from "./presence";
+import { NOT_WAITING } from "./waiting";
 
 /** The pause columns of a campaign that is not paused. */
 export const NOT_PAUSED = { pauseReason: null, pausedAt: null, autoResumeAt: null, autoResumeEveryMs: null, autoResumeStoppedAt: null } as const;
-
-/** A campaign that is not running waits for nothing (runner/waiting.ts). */
-const NOT_WAITING = { waitingReason: null, waitingUntil: null, waitingDetail: null } as const;
 
 export async function readCampaignStatus(db: Db, campaignId: string): Promise<CampaignStatus | null> {
   const [row] = await db.select({ status: campaigns.status }).from(campaigns).where(eq(campaigns.id, campaignId));
@@ -74,22 +72,9 @@ export async function completeCampaign(db: Db, campaignId: string, holder: strin
  * clear gets its first check AUTO_RESUME_FIRST_CHECK_MS later (runner/autoResume.ts).
  */
 export async function pauseRun(db: Db, campaignId: string, holder: string, reason: string, lastError: string | null): Promise<boolean> {
-  const auto = resumesByItself(reason);
   const rows = await db
     .update(campaigns)
-    .set({
-      status: "Paused",
-      pauseReason: reason,
-      pausedAt: sql`now()`,
-      autoResumeAt: auto ? sql`now() + ${AUTO_RESUME_FIRST_CHECK_MS}::int * interval '1 millisecond'` : null,
-      autoResumeEveryMs: auto ? AUTO_RESUME_FIRST_CHECK_MS : null,
-      autoResumeStoppedAt: null,
-      lastError,
-      leaseHolder: null,
-      leaseExpiresAt: null,
-      ...NOT_WAITING,
-      updatedAt: sql`now()`,
-    })
+    .set(systemPause(reason, lastError, resumesByItself(reason) ? "soon" : null))
     .where(heldBy(campaignId, holder))
     .returning({ id: campaigns.id });
   if (rows.length === 0) return false;

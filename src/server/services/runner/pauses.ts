@@ -4,7 +4,9 @@
  * (runner/autoResume.ts); a pause a person made, or one that needs a person (a wrong API key, a
  * deleted session), never does.
  */
+import { sql } from "drizzle-orm";
 import type { WahaError } from "../waha/errors";
+import { NOT_WAITING } from "./waiting";
 
 export const PAUSE_REASONS = {
   pausedByUser: "paused_by_user",
@@ -48,4 +50,25 @@ export function pauseReasonFor(error: WahaError): PauseReason | null {
     default:
       return null;
   }
+}
+
+/**
+ * The columns of a campaign the system pauses (the run, a restricted number, an unreachable server):
+ * the lease is given up and the waiting cleared. `autoResume`: "soon" for the first auto-resume check
+ * AUTO_RESUME_FIRST_CHECK_MS from now, a time to resume at, or null for a pause that waits for a person.
+ */
+export function systemPause(reason: string, lastError: string | null, autoResume: "soon" | Date | null) {
+  return {
+    status: "Paused" as const,
+    pauseReason: reason,
+    pausedAt: sql`now()`,
+    autoResumeAt: autoResume === "soon" ? sql`now() + ${AUTO_RESUME_FIRST_CHECK_MS}::int * interval '1 millisecond'` : autoResume,
+    autoResumeEveryMs: autoResume === "soon" ? AUTO_RESUME_FIRST_CHECK_MS : null,
+    autoResumeStoppedAt: null,
+    lastError,
+    leaseHolder: null,
+    leaseExpiresAt: null,
+    ...NOT_WAITING,
+    updatedAt: sql`now()`,
+  };
 }

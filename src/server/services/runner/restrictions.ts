@@ -12,7 +12,7 @@ import { campaignRecipients, campaigns, whatsappSessions } from "~/server/db/sch
 import { recordCampaignEvent } from "../campaignEvents";
 import type { WahaCapping, WahaReachoutTimelock } from "../waha/client";
 import { NOT_PAUSED } from "./claim";
-import { PAUSE_REASONS } from "./pauses";
+import { PAUSE_REASONS, systemPause } from "./pauses";
 
 export interface Restriction {
   reason: typeof PAUSE_REASONS.numberRestricted | typeof PAUSE_REASONS.tooManyFailures;
@@ -38,21 +38,7 @@ export async function pauseNumber(db: Db, sessionId: string, restriction: Restri
     .where(eq(whatsappSessions.id, sessionId));
   const rows = await db
     .update(campaigns)
-    .set({
-      status: "Paused",
-      pauseReason: restriction.reason,
-      pausedAt: sql`now()`,
-      autoResumeAt: restriction.until,
-      autoResumeEveryMs: null,
-      autoResumeStoppedAt: null,
-      lastError: restriction.detail,
-      leaseHolder: null,
-      leaseExpiresAt: null,
-      waitingReason: null,
-      waitingUntil: null,
-      waitingDetail: null,
-      updatedAt: sql`now()`,
-    })
+    .set(systemPause(restriction.reason, restriction.detail, restriction.until))
     // A campaign over several numbers goes on with its others: its run drops this number's lane (issue 15).
     .where(
       and(
