@@ -254,7 +254,9 @@ async function runScenario(ctx: BenchContext, scenario: Scenario): Promise<Outco
     await sleep(600);
 
     // The server is the node process with the largest RSS (npm and tsx's wrapper are node processes too).
-    const probes = readdirSync(probeDir).map((name) => JSON.parse(readFileSync(path.join(probeDir, name), "utf8")) as { peak: Outcome["atPeak"] });
+    const probes = readdirSync(probeDir)
+      .filter((name) => !name.endsWith(".tmp"))
+      .map((name) => JSON.parse(readFileSync(path.join(probeDir, name), "utf8")) as { peak: Outcome["atPeak"] });
     const probe = probes.reduce<(typeof probes)[number] | null>((best, candidate) => ((candidate.peak?.rss ?? 0) > (best?.peak?.rss ?? 0) ? candidate : best), null);
     const prepared = /"msg":"recipients prepared ahead"[^\n]*"durationMs":(\d+)|"durationMs":(\d+)[^\n]*"msg":"recipients prepared ahead"/.exec(readFileSync(logFile, "utf8"));
     return {
@@ -305,7 +307,7 @@ export async function measureBigCampaign(ctx: BenchContext): Promise<Measurement
       rows.push({
         section: SECTION,
         label: `${name}: peak RSS of the server${scenario.sendAll ? " through the import and the whole campaign" : " through the making ahead and 10 s of sending"}`,
-        ours: `${mb(outcome.peakRssBytes)} (idle ${mb(outcome.idleRssBytes)}${peak ? `; at the peak: JS heap used ${mb(peak.heapUsed)}, external (PGlite's WASM memory) ${mb(peak.external)}, ArrayBuffers ${mb(peak.arrayBuffers)}` : ""}); sent ${int(outcome.sent)}${outcome.sendMs !== null ? ` in ${ms(outcome.sendMs)}` : ""}`,
+        ours: `${mb(outcome.peakRssBytes)} (idle ${mb(outcome.idleRssBytes)}${peak ? `; at the peak: JS heap used ${mb(peak.heapUsed)}, external ${mb(peak.external)} (PGlite's WebAssembly memory as reserved; RSS holds only the pages it touched), ArrayBuffers ${mb(peak.arrayBuffers)}` : ""}); sent ${int(outcome.sent)}${outcome.sendMs !== null ? ` in ${ms(outcome.sendMs)}` : ""}`,
         baseline: embedded50k ? BEFORE : "—",
         target: embedded50k ? "< 400 MB" : "—",
         met: embedded50k ? outcome.peakRssBytes < 400 * 1024 * 1024 : null,

@@ -6,7 +6,7 @@
  * (measured: 142–150 MB; not in `arrayBuffers`); `heapUsed` is JavaScript's own.
  * Plain JavaScript: it is loaded before tsx would compile anything of ours.
  */
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { setInterval } from "node:timers";
 
@@ -22,7 +22,9 @@ if (file) {
   setInterval(sample, 100).unref();
   setInterval(() => {
     try {
-      writeFileSync(`${file}.${process.pid}`, JSON.stringify({ pid: process.pid, peak, latest }));
+      // Written aside and renamed: the bench never reads a half-written file.
+      writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify({ pid: process.pid, peak, latest }));
+      renameSync(`${file}.${process.pid}.tmp`, `${file}.${process.pid}`);
     } catch {
       // the bench reads what it finds
     }

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 
-const PAGE_INPUTS = ["src/app", "src/components", "src/trpc", "next.config.ts", "postcss.config.mjs", "tsconfig.json", "package-lock.json"];
+const PAGE_INPUTS = ["src/app", "src/components", "src/trpc", "next.config.mjs", "postcss.config.mjs", "tsconfig.json", "package-lock.json"];
 
 function newestMtime(target: string): number {
   if (!existsSync(target)) return 0;

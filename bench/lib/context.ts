@@ -60,5 +60,7 @@ export function pgliteDataDirs(): (label: string) => Promise<string> {
 /** An error as a short table cell. */
 export function errorCell(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return `error: ${message.split("\n")[0]!.slice(0, 120)}`;
+  // fetch's "fetch failed" says nothing by itself: its cause names the socket error.
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  return `error: ${`${message.split("\n")[0]!}${cause}`.slice(0, 160)}`;
 }

@@ -9,11 +9,13 @@ import { EnvError, parseEnv } from "../env";
 import { createAppServices } from "../server/app";
 import { createHttpServer } from "../server/http/server";
 import { logger, resolveLogFormat, setLogFormat } from "../server/logger";
+import { useLeanHeap } from "./leanHeap";
 import { readyLine } from "./readyLine";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 async function main() {
+  useLeanHeap();
   const config = parseEnv();
   logger.level = config.LOG_LEVEL;
   setLogFormat(resolveLogFormat(config.LOG_FORMAT, Boolean(process.stdout.isTTY)));

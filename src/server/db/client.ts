@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
 import { PGlite } from "@electric-sql/pglite";
 import type { SQL } from "drizzle-orm";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
@@ -45,6 +46,11 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const db = drizzlePg(pool, { schema }) as unknown as Db;
     return { db, kind: "postgres", url: options.databaseUrl, pglite: null, close: () => pool.end() };
   }
+  // PGlite is PostgreSQL compiled to WebAssembly. V8 compiles it quickly (Liftoff), then again,
+  // optimised, function by function (TurboFan): the second compiler's memory stays with the process
+  // (~70–140 MB measured) and queries were no faster for it (docs/performance.md, "Big campaigns").
+  // Read when a module is compiled, so set before the first PGlite of the process.
+  v8.setFlagsFromString("--liftoff-only");
   // PostgreSQL's default 128 MB of shared buffers lives in PGlite's WebAssembly memory, filled at
   // start: 16 MB keeps an idle app near 300 MB instead of 460 MB, at no cost measured (docs/performance.md).
   const startParams = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB"];
