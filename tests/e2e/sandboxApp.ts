@@ -38,8 +38,11 @@ export interface SandboxApp {
   stop(): Promise<void>;
 }
 
-/** Starts the app from `repoRoot` and resolves once /api/v1/health answers (120 s at most). */
-export async function startSandboxApp(repoRoot: string, dataDirPrefix: string): Promise<SandboxApp> {
+/**
+ * Starts the app from `repoRoot` and resolves once /api/v1/health answers (120 s at most). `extraEnv`
+ * adds settings an operator would set on top of the defaults (e.g. ENCRYPTION_KEY).
+ */
+export async function startSandboxApp(repoRoot: string, dataDirPrefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<SandboxApp> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), dataDirPrefix));
   const env: NodeJS.ProcessEnv = {
@@ -56,6 +59,7 @@ export async function startSandboxApp(repoRoot: string, dataDirPrefix: string): 
   for (const name of ["DATABASE_URL", "WAHA_URL", "WAHA_API_KEY", "SCHEDULER_DRIVER", "BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_PASSWORD", "BOOTSTRAP_API_KEY"]) {
     delete env[name];
   }
+  Object.assign(env, extraEnv);
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/worker/web.ts"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   let appLog = "";
   const keep = (chunk: Buffer) => {
