@@ -42,7 +42,7 @@ export interface SandboxApp {
  * Starts the app from `repoRoot` and resolves once /api/v1/health answers (120 s at most). `extraEnv`
  * adds settings an operator would set on top of the defaults (e.g. ENCRYPTION_KEY).
  */
-export async function startSandboxApp(repoRoot: string, dataDirPrefix: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<SandboxApp> {
+export async function startSandboxApp(repoRoot: string, dataDirPrefix: string, extraEnv: Record<string, string> = {}): Promise<SandboxApp> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), dataDirPrefix));
   const env: NodeJS.ProcessEnv = {
