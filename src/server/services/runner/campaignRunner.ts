@@ -122,8 +122,11 @@ export class CampaignRunnerService {
   private readonly numberBusyAfterMs: number;
   private readonly leases: LeaseRenewer;
   private readonly numbers: NumberStates;
-  /** Campaigns this instance is running: a second call here returns at once (same lease holder). */
-  private readonly active = new Set<string>();
+  /**
+   * How many runs of each campaign this instance has in progress: a second start returns at once; a
+   * resume may start one while the paused run still winds down (that run then finds its lease gone).
+   */
+  private readonly active = new Map<string, number>();
   private readonly clientForSession: ((sessionId: string) => Promise<WahaApiClient>) | null;
 
   constructor(
@@ -158,13 +161,13 @@ export class CampaignRunnerService {
    * from it (cancelled, paused, deleted, lease lost).
    */
   async runCampaign(campaignId: string, options: { resume?: boolean } = {}): Promise<RunOutcome> {
-    if (this.active.has(campaignId)) return { claimed: false, status: await readCampaignStatus(this.db, campaignId) };
+    if (this.active.has(campaignId) && !options.resume) return { claimed: false, status: await readCampaignStatus(this.db, campaignId) };
     const previousStatus = await readCampaignStatus(this.db, campaignId);
     if (previousStatus === null) return { claimed: false, status: null };
     if (previousStatus !== "Scheduled" && previousStatus !== "Running" && !(options.resume && previousStatus === "Paused")) {
       return { claimed: false, status: previousStatus };
     }
-    this.active.add(campaignId);
+    this.active.set(campaignId, (this.active.get(campaignId) ?? 0) + 1);
     // One lease token per run: a run that was paused and resumed elsewhere (even in this process, with
     // the same holderId) sees the lease is no longer its own and stops.
     const holder = `${this.holderId}/${randomBytes(3).toString("hex")}`;
@@ -206,7 +209,9 @@ export class CampaignRunnerService {
         lease.stop();
       }
     } finally {
-      this.active.delete(campaignId);
+      const runs = (this.active.get(campaignId) ?? 1) - 1;
+      if (runs > 0) this.active.set(campaignId, runs);
+      else this.active.delete(campaignId);
     }
   }
 }
