@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import Link from "next/link";
 import { useParams, useRouter } from "next/navigation";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { CampaignForm } from "~/components/CampaignForm";
 import { CampaignFunnel } from "~/components/CampaignFunnel";
 import { CampaignProgress } from "~/components/CampaignProgress";
@@ -278,6 +278,14 @@ function CampaignDetails({ campaign }: { campaign: Campaign }) {
     // A grouped read of the campaign's rows: every 10 s while it runs, not with each progress tick.
     refetchInterval: campaign.status === "Running" ? 10_000 : false,
   });
+  // A run shorter than the period ended with the counts read before it: read them again when the status changes.
+  const queryClient = useQueryClient();
+  const statusSeen = useRef(campaign.status);
+  useEffect(() => {
+    if (statusSeen.current === campaign.status) return;
+    statusSeen.current = campaign.status;
+    if (several) void queryClient.invalidateQueries(trpc.campaign.numbers.queryFilter({ id: campaign.id }));
+  }, [campaign.status, campaign.id, several, queryClient, trpc]);
   const template = useQuery({ ...trpc.template.get.queryOptions({ id: campaign.templateId ?? "" }), enabled: Boolean(campaign.templateId), retry: false });
   const body = campaign.messageText ?? template.data?.body ?? null;
   return (
