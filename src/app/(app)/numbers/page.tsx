@@ -243,7 +243,8 @@ function SessionCard({ session, sandbox, server }: { session: WhatsappSession; s
       ) : null}
 
       <div className="mt-3 flex flex-wrap gap-2">
-        {sandbox && session.status !== "WORKING" ? (
+        {/* The sandbox's fake plays the phone of its own numbers only: one on a registered server is scanned there. */}
+        {sandbox && session.serverId === null && session.status !== "WORKING" ? (
           <Button variant="secondary" pending={simulate.isPending} data-testid="simulate-scan" onClick={() => simulate.mutate({ id: session.id })}>
             Simulate scan
           </Button>
