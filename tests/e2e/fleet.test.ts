@@ -267,10 +267,16 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
       await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Recurring");
 
-      // The series page: its rule, no run yet, and the same 5 Mondays from the server.
+      // The series page: its rule; one run, the next Monday's, waiting (a series holds its next run
+      // ahead, made just after the series itself); and the same 5 Mondays from the server.
       const series = page.getByTestId("campaign-series");
       await expect.poll(() => series.innerText()).toContain("Repeats 0 9 * * MON in Asia/Jakarta");
-      expect(await series.innerText()).toContain("No run yet.");
+      const runRows = page.getByTestId("series-runs").locator("tbody tr");
+      await expect.poll(() => runRows.allInnerTexts()).toHaveLength(1);
+      const [nextRun] = await runRows.allInnerTexts();
+      expect(nextRun!.replaceAll("\t", " ")).toMatch(expected[0]!);
+      expect(nextRun).toContain("Scheduled");
+      expect(nextRun).toContain(`0 of ${PHONES.length} recipients`);
       await expect.poll(() => itemsOf("series-next")).toHaveLength(5);
       const listedNext = await itemsOf("series-next");
       listedNext.forEach((item, index) => {
