@@ -4,7 +4,10 @@
  * from JSON and a messy CSV, write a template, schedule a campaign 2 s ahead, watch it complete.
  */
 import { readFileSync } from "node:fs";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { whatsappSessions } from "~/server/db/schema";
+import { startFakeWaha } from "../../tools/fake-waha/server";
 import { backends } from "../helpers/db";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
 import { waitFor } from "../helpers/waitFor";
@@ -113,5 +116,27 @@ describe.each(backends)("[%s] REST v1 end to end in sandbox mode", (kind) => {
     // A finished campaign cannot be paused, and can be deleted.
     expect((await api("POST", `/api/v1/campaigns/${created.body.id}/pause`)).status).toBe(409);
     expect((await api("DELETE", `/api/v1/campaigns/${created.body.id}`)).status).toBe(204);
+  });
+
+  it("simulates scans and replies only for the sandbox's own numbers: one on a registered server gets 409 saying to scan it there", async () => {
+    const other = await startFakeWaha({ port: 0, apiKey: "other-server-key" });
+    try {
+      const server = await api("POST", "/api/v1/waha-servers", { name: "Office WAHA", url: other.url, apiKey: "other-server-key" });
+      expect(server.status, JSON.stringify(server.body)).toBe(201);
+      const number = await api("POST", "/api/v1/sessions", { name: "Office number", serverId: server.body.id });
+      expect(number.status, JSON.stringify(number.body)).toBe(201);
+
+      const scanned = await api("POST", `/api/v1/sessions/${number.body.id}/simulate-scan`);
+      expect(scanned.status).toBe(409);
+      expect(scanned.body.error.message).toMatch(/registered, not on the sandbox's built-in one: scan its QR code/);
+      const [row] = await app.database.db.select({ workspaceId: whatsappSessions.workspaceId }).from(whatsappSessions).where(eq(whatsappSessions.id, number.body.id));
+      await expect(app.services.sessions.simulateReply(row!.workspaceId, number.body.id, "+4915123456790", "STOP")).rejects.toThrow(/scan its QR code/);
+      // Nothing was made on the sandbox's fake, and the number still waits for its scan on its own server.
+      expect(app.services.fakeWaha!.sessionStatus(number.body.wahaSessionName)).toBeUndefined();
+      expect(other.sessionStatus(number.body.wahaSessionName)).not.toBe("WORKING");
+      expect((await api("GET", `/api/v1/sessions/${number.body.id}`)).body.status).not.toBe("WORKING");
+    } finally {
+      await other.close();
+    }
   });
 });

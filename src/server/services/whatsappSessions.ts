@@ -17,6 +17,10 @@ import { assertNumberQuota, DEFAULT_QUOTAS, type QuotaDefaults } from "./quotas"
 import { effectiveDailyLimit, type NumberPolicy, SAFE_DEFAULT_POLICY, warmupSchedule } from "./safeSending/policy";
 import { NUMBER_WEBHOOK_EVENTS } from "./webhookKeys";
 
+/** Simulated scans and replies go through the sandbox's own fake WAHA, which holds only the numbers placed on it. */
+const SANDBOX_ONLY_FOR_OWN_NUMBERS =
+  "This number is on a WAHA server you registered, not on the sandbox's built-in one: scan its QR code with the phone (simulated scans and replies exist only for the sandbox's numbers)";
+
 export const sessionNameSchema = z
   .string()
   .trim()
@@ -296,6 +300,8 @@ export class WhatsappSessionService {
   async simulateScan(workspaceId: string, sessionId: string): Promise<SessionView> {
     const session = await this.row(workspaceId, sessionId);
     if (!this.options.sandboxUrl) throw conflict("Simulated scans exist only in sandbox mode (no WAHA_URL set)");
+    // The sandbox's fake plays the phone of its own numbers only: asked about another server's, it would make a stray session there and change nothing.
+    if (session.serverId !== null) throw conflict(SANDBOX_ONLY_FOR_OWN_NUMBERS);
     const response = await fetch(
       new URL(`/__fake/sessions/${encodeURIComponent(session.wahaSessionName)}/status`, this.options.sandboxUrl),
       { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "WORKING" }) },
@@ -311,6 +317,7 @@ export class WhatsappSessionService {
   async simulateReply(workspaceId: string, sessionId: string, from: string, text: string): Promise<{ ok: true }> {
     const session = await this.row(workspaceId, sessionId);
     if (!this.options.sandboxUrl) throw conflict("Simulated replies exist only in sandbox mode (no WAHA_URL set)");
+    if (session.serverId !== null) throw conflict(SANDBOX_ONLY_FOR_OWN_NUMBERS);
     const response = await fetch(new URL("/__fake/inbound", this.options.sandboxUrl), {
       method: "POST",
       headers: { "content-type": "application/json" },
