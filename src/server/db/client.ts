@@ -48,8 +48,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
   // PGlite is PostgreSQL compiled to WebAssembly. V8 compiles it quickly (Liftoff), then again,
   // optimised, function by function (TurboFan): the second compiler's memory stays with the process
-  // (~70–140 MB measured) and queries were no faster for it (docs/performance.md, "Big campaigns").
-  // Read when a module is compiled, so set before the first PGlite of the process.
+  // (~70–140 MB measured). Without it PGlite sends about a fifth slower at delay 0, nothing at a real
+  // pace (docs/performance.md, "Big campaigns"). Read when a module is compiled: set before the first PGlite.
   v8.setFlagsFromString("--liftoff-only");
   // PostgreSQL's default 128 MB of shared buffers lives in PGlite's WebAssembly memory, filled at
   // start: 16 MB keeps an idle app near 300 MB instead of 460 MB, at no cost measured (docs/performance.md).
