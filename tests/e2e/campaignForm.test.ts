@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { CHROMIUM_ARGS, type SandboxApp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
+import { CHROMIUM_ARGS, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
@@ -91,11 +91,7 @@ describe("the campaign form in a browser: drafts and errors shown once", () => {
     skipWithoutChromium(testContext);
     try {
       await page.goto(`${baseUrl}/`);
-      await page.getByTestId("auth-toggle").click();
-      await page.getByTestId("auth-email").fill("drafts@example.com");
-      await page.getByTestId("auth-password").fill("correct horse battery");
-      await page.getByTestId("auth-submit").click();
-      await page.waitForURL("**/overview");
+      await signUp(page, "drafts@example.com");
       await page.getByTestId("nav-numbers").click();
       await page.getByTestId("session-name").fill("Shop");
       await page.getByTestId("session-create").click();

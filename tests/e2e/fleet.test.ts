@@ -14,7 +14,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
-import { CHROMIUM_ARGS, type SandboxApp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
+import { CHROMIUM_ARGS, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
@@ -40,6 +40,11 @@ let step = 0;
 const pageErrors: string[] = [];
 const appLog = () => sandbox?.log() ?? "";
 const chatOf = (phone: string) => `${phone.slice(1)}@c.us`;
+/**
+ * What the pages show after the server acted: they read again every 3–5 s (numbers, servers, a
+ * campaign), so a look waits up to 20 s, where expect.poll's default gives up after 1 s.
+ */
+const pollFor = <T>(read: () => T | Promise<T>) => expect.poll(read, { timeout: 20_000 });
 
 /** A screenshot at the desktop size (1366×900) and, with `phone`, at a phone's (390×844) too. */
 async function shot(name: string, options: { phone?: boolean } = {}) {
@@ -123,11 +128,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
     skipWithoutChromium(testContext);
     try {
       await page.goto(`${baseUrl}/`);
-      await page.getByTestId("auth-toggle").click();
-      await page.getByTestId("auth-email").fill("fleet@example.com");
-      await page.getByTestId("auth-password").fill("correct horse battery");
-      await page.getByTestId("auth-submit").click();
-      await page.waitForURL("**/overview");
+      await signUp(page, "fleet@example.com");
 
       // Numbers > WAHA servers: register the second server with its key.
       await page.getByTestId("nav-numbers").click();
@@ -138,7 +139,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await page.getByTestId("server-api-key").fill(SERVER_KEY);
       await page.getByTestId("server-create").click();
       const servers = page.getByTestId("waha-servers");
-      await expect.poll(() => servers.textContent()).toContain("WAHA 2");
+      await pollFor(() => servers.textContent()).toContain("WAHA 2");
       const listed = servers.locator("li", { hasText: "WAHA 2" });
       expect(await listed.innerText()).toContain("healthy");
       expect(await listed.innerText()).toContain(serverB!.url);
@@ -149,7 +150,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       expect(await page.content()).not.toContain(SERVER_KEY);
       await shot("server-registered", { phone: true });
       await page.reload();
-      await expect.poll(() => servers.textContent()).toContain("WAHA 2");
+      await pollFor(() => servers.textContent()).toContain("WAHA 2");
       expect(await page.content()).not.toContain(SERVER_KEY);
 
       // Two numbers: "Shop" on the sandbox's default server, "Branch" on WAHA 2.
@@ -160,20 +161,20 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await page.getByTestId("session-create").click();
       const shop = page.getByTestId("session-Shop");
       await shop.getByTestId("simulate-scan").click();
-      await expect.poll(() => shop.getByTestId("session-status").textContent()).toBe("Connected");
+      await pollFor(() => shop.getByTestId("session-status").textContent()).toBe("Connected");
       expect(await shop.getByTestId("session-server").innerText()).toBe("Default server");
 
       await page.getByTestId("session-name").fill("Branch");
       await page.getByLabel("WAHA server").selectOption({ label: "WAHA 2 (healthy)" });
       await page.getByTestId("session-create").click();
       const branch = page.getByTestId("session-Branch");
-      await expect.poll(() => branch.getByTestId("session-server").innerText()).toMatch(/^WAHA 2\s+healthy/);
+      await pollFor(() => branch.getByTestId("session-server").innerText()).toMatch(/^WAHA 2\s+healthy/);
       // The number is a session on WAHA 2, waiting for its scan; the test plays the phone there.
       const [branchSession] = await sessionsOnServerB();
       expect(branchSession).toBeTruthy();
-      await expect.poll(() => branch.getByTestId("session-status").textContent()).toBe("Waiting for scan");
+      await pollFor(() => branch.getByTestId("session-status").textContent()).toBe("Waiting for scan");
       // The sandbox cannot play the phone of a number on another server: no "Simulate scan" for it.
-      await expect.poll(() => branch.getByTestId("session-qr").isVisible()).toBe(true);
+      await pollFor(() => branch.getByTestId("session-qr").isVisible()).toBe(true);
       expect(await branch.getByTestId("simulate-scan").count()).toBe(0);
       serverB!.setSessionStatus(branchSession!, "WORKING", { id: "12015550999@c.us", pushName: "Branch phone" });
       await expect.poll(() => branch.getByTestId("session-status").textContent(), { timeout: 20_000 }).toBe("Connected");
@@ -187,7 +188,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await page.getByTestId("list-create").click();
       await page.waitForURL(/\/contacts\/[0-9a-f-]{36}$/);
       await page.getByTestId("csv-file").setInputFiles(csvPath);
-      await expect.poll(() => page.getByTestId("map-phone").inputValue()).toBe("phone_number");
+      await pollFor(() => page.getByTestId("map-phone").inputValue()).toBe("phone_number");
       await page.getByTestId("import-submit").click();
       await page.getByTestId("import-result").waitFor();
 
@@ -218,7 +219,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       expect(branchSent).toBeGreaterThan(0);
       // Every recipient once, all sent.
       const rows = page.getByTestId("recipient-row");
-      await expect.poll(() => rows.count()).toBe(PHONES.length);
+      await pollFor(() => rows.count()).toBe(PHONES.length);
       expect(new Set(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-status"))))).toEqual(new Set(["sent"]));
       expect((await rows.locator("td:nth-child(2)").allInnerTexts()).sort()).toEqual([...PHONES].sort());
       // WAHA 2 received exactly Branch's share, each to a different contact of the list.
@@ -240,24 +241,24 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await page.getByTestId("campaign-text").fill("Good morning {{first_name}}");
       await page.getByTestId("campaign-repeat-on").check();
       // "Send at" steps aside: the rule gives the times. It starts in the browser's zone.
-      await expect.poll(() => page.getByTestId("campaign-when").isVisible()).toBe(false);
+      await pollFor(() => page.getByTestId("campaign-when").isVisible()).toBe(false);
       expect(await page.getByTestId("campaign-repeat-zone").inputValue()).toBe(BROWSER_ZONE);
       const preview = page.getByTestId("campaign-repeat-next");
       expect(await preview.innerText()).toContain(`Next runs (${BROWSER_ZONE})`);
       await page.getByTestId("campaign-repeat-cron").fill("0 9 * *");
-      await expect.poll(() => page.getByTestId("campaign-repeat").innerText()).toContain("Not a cron expression");
+      await pollFor(() => page.getByTestId("campaign-repeat").innerText()).toContain("Not a cron expression");
       expect(await preview.count()).toBe(0);
       await page.getByTestId("campaign-repeat-cron").fill("0 9 * * *");
       // Every day: five days in a row at 09:00.
-      await expect.poll(() => itemsOf("campaign-repeat-next")).toHaveLength(5);
+      await pollFor(() => itemsOf("campaign-repeat-next")).toHaveLength(5);
       const daily = await itemsOf("campaign-repeat-next");
       expect(daily.every((item) => item.endsWith("09:00"))).toBe(true);
       expect(new Set(daily.map((item) => item.slice(0, 3))).size).toBe(5);
       await page.getByTestId("campaign-repeat-cron").fill("0 9 * * MON");
       await page.getByTestId("campaign-repeat-zone").fill("Mars/Olympus");
-      await expect.poll(() => page.getByTestId("campaign-repeat").innerText()).toContain('Unknown time zone "Mars/Olympus"');
+      await pollFor(() => page.getByTestId("campaign-repeat").innerText()).toContain('Unknown time zone "Mars/Olympus"');
       await page.getByTestId("campaign-repeat-zone").fill("Asia/Jakarta");
-      await expect.poll(() => preview.innerText()).toContain("Next runs (Asia/Jakarta)");
+      await pollFor(() => preview.innerText()).toContain("Next runs (Asia/Jakarta)");
       const expected = jakartaMondays(5);
       const previewed = await itemsOf("campaign-repeat-next");
       expect(previewed).toHaveLength(5);
@@ -265,19 +266,19 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await shot("repeat-preview", { phone: true });
       await page.getByTestId("campaign-submit").click();
       await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
-      await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Recurring");
+      await pollFor(() => page.getByTestId("campaign-status").textContent()).toBe("Recurring");
 
       // The series page: its rule; one run, the next Monday's, waiting (a series holds its next run
       // ahead, made just after the series itself); and the same 5 Mondays from the server.
       const series = page.getByTestId("campaign-series");
-      await expect.poll(() => series.innerText()).toContain("Repeats 0 9 * * MON in Asia/Jakarta");
+      await pollFor(() => series.innerText()).toContain("Repeats 0 9 * * MON in Asia/Jakarta");
       const runRows = page.getByTestId("series-runs").locator("tbody tr");
-      await expect.poll(() => runRows.allInnerTexts()).toHaveLength(1);
+      await pollFor(() => runRows.allInnerTexts()).toHaveLength(1);
       const [nextRun] = await runRows.allInnerTexts();
       expect(nextRun!.replaceAll("\t", " ")).toMatch(expected[0]!);
       expect(nextRun).toContain("Scheduled");
       expect(nextRun).toContain(`0 of ${PHONES.length} recipients`);
-      await expect.poll(() => itemsOf("series-next")).toHaveLength(5);
+      await pollFor(() => itemsOf("series-next")).toHaveLength(5);
       const listedNext = await itemsOf("series-next");
       listedNext.forEach((item, index) => {
         expect(item).toMatch(expected[index]!);
@@ -300,10 +301,10 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await page.getByTestId("campaign-delay-max").fill("0.3");
       await page.getByTestId("campaign-repeat-on").check();
       await page.getByTestId("campaign-repeat-cron").fill("* * * * *");
-      await expect.poll(() => itemsOf("campaign-repeat-next")).toHaveLength(5);
+      await pollFor(() => itemsOf("campaign-repeat-next")).toHaveLength(5);
       await page.getByTestId("campaign-submit").click();
       await page.waitForURL(/\/campaigns\/[0-9a-f-]{36}$/);
-      await expect.poll(() => page.getByTestId("campaign-status").textContent()).toBe("Recurring");
+      await pollFor(() => page.getByTestId("campaign-status").textContent()).toBe("Recurring");
       expect(await page.getByTestId("campaign-numbers").innerText()).toContain("Each contact keeps the number that messaged them before");
       const runs = page.getByTestId("series-runs");
       const completedRun = runs.locator("tr", { hasText: "Completed" }).first();
@@ -315,7 +316,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
       await shot("series-past-run", { phone: true });
       // The run links back to its series.
       await completedRun.getByRole("link").click();
-      await expect.poll(() => page.getByTestId("campaign-run-of").innerText()).toContain("A run of the recurring campaign Every minute");
+      await pollFor(() => page.getByTestId("campaign-run-of").innerText()).toContain("A run of the recurring campaign Every minute");
       expect(await page.getByTestId("campaign-status").textContent()).toBe("Completed");
       await shot("series-run");
       expect(pageErrors).toEqual([]);

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseCsv } from "csv-parse/sync";
 import { fixturePath } from "../fixtures/paths";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { skipWithoutChromium } from "./sandboxApp";
+import { signUp, skipWithoutChromium } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
@@ -205,11 +205,7 @@ describe("the dashboard journey in a browser", { shuffle: false }, () => {
       await page.goto(`${baseUrl}/`);
       await expect.poll(() => page.getByTestId("sandbox-banner").textContent()).toContain("fake WAHA");
       await shot("log-in-page");
-      await page.getByTestId("auth-toggle").click();
-      await page.getByTestId("auth-email").fill("owner@example.com");
-      await page.getByTestId("auth-password").fill("correct horse battery");
-      await page.getByTestId("auth-submit").click();
-      await page.waitForURL("**/overview");
+      await signUp(page, "owner@example.com");
       await expect.poll(() => page.getByTestId("sandbox-banner").textContent()).toContain("fake WAHA");
       await expect.poll(() => page.getByTestId("ban-notice").isVisible()).toBe(true);
       await shot("signed-up-overview");

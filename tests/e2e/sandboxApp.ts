@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import type { Page } from "playwright-core";
 import { inject, type TestContext } from "vitest";
 
 /**
@@ -15,6 +16,15 @@ import { inject, type TestContext } from "vitest";
  */
 export function skipWithoutChromium(testContext: TestContext): void {
   if (!inject("chromiumPath")) testContext.skip(inject("chromiumMissing") ?? "no Chromium");
+}
+
+/** Signs a new owner up on the home page (sign-up is open in sandbox mode); resolves on the overview. */
+export async function signUp(page: Page, email: string): Promise<void> {
+  await page.getByTestId("auth-toggle").click();
+  await page.getByTestId("auth-email").fill(email);
+  await page.getByTestId("auth-password").fill("correct horse battery");
+  await page.getByTestId("auth-submit").click();
+  await page.waitForURL("**/overview");
 }
 
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
