@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as s from "~/server/db/schema";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
 import type { FakeMessage } from "../../tools/fake-waha/state";
 import { createTestUser, startTestApp, type TestApp } from "../helpers/app";
@@ -256,6 +258,46 @@ describe.each(backends)("[%s] campaigns over several numbers", (kind) => {
       fakeB.setSessionStatus(b.wahaSessionName, "WORKING");
     });
   }
+
+  it("a campaign paused with only a dropped number's unsettled send left waits for that number, not its first one", async () => {
+    const { owner, a1, b } = await fleet();
+    const phones = freshPhones(2);
+    const created = await owner("POST", "/api/v1/campaigns", {
+      name: "Unsettled",
+      listId: await listOf(owner, phones),
+      text: `Unsettled ${phoneCounter}`,
+      sessionIds: [a1.id, b.id],
+      numberAssignment: "balanced",
+      scheduledAt: inMs(3_600_000),
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    // As a run leaves it when B drops mid-send and its send cannot be checked: A sent the first
+    // contact, B's message to the second is `sending`, nothing is pending; paused for B, due a check.
+    fakeB.setSessionStatus(b.wahaSessionName, "STOPPED");
+    const [contactA, contactB] = await Promise.all(
+      phones.map(async (phone) => (await app.database.db.select({ id: s.contacts.id }).from(s.contacts).where(eq(s.contacts.phone, phone)))[0]!.id),
+    );
+    await app.database.db.insert(s.campaignRecipients).values([
+      { campaignId: created.body.id, contactId: contactA!, position: 0, phone: phones[0]!, chatId: chatOf(phones[0]!), renderedText: "x", status: "sent", sessionId: a1.id, sentAt: new Date() },
+      { campaignId: created.body.id, contactId: contactB!, position: 1, phone: phones[1]!, chatId: chatOf(phones[1]!), renderedText: "x", status: "sending", sessionId: b.id },
+    ]);
+    await app.database.db
+      .update(s.campaigns)
+      .set({ status: "Paused", pauseReason: "session_not_working", pausedAt: new Date(), autoResumeAt: new Date(), recipientsMaterializedAt: new Date() })
+      .where(eq(s.campaigns.id, created.body.id));
+
+    // Auto-resume (every 200 ms here) asks WAHA B about B and keeps waiting; it never resumes on A's word.
+    const checked = await waitFor("auto-resume to ask about B", async () => {
+      const answer = await owner("GET", `/api/v1/campaigns/${created.body.id}`);
+      return String(answer.body.lastError ?? "").includes(b.wahaSessionName) ? answer.body : null;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+    expect(checked).toMatchObject({ status: "Paused", pauseReason: "session_not_working" });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const events = await owner("GET", `/api/v1/campaigns/${created.body.id}/events`);
+    expect(events.body.filter((event: { kind: string }) => event.kind === "resumed")).toEqual([]);
+    expect((await owner("GET", `/api/v1/campaigns/${created.body.id}`)).body.status).toBe("Paused");
+    fakeB.setSessionStatus(b.wahaSessionName, "WORKING");
+  });
 
   it("sessionIds are checked: the workspace's numbers, no duplicates, at most 50, and read back", async () => {
     const { owner, a1, b } = await fleet();

@@ -165,9 +165,11 @@ export class AutoResumeService {
 
   private async checkDueCauses(): Promise<void> {
     // The number whose return the campaign waits for: for a campaign over several numbers, the one
-    // holding its remaining recipients (issue 15; one index probe), else its first.
+    // holding its remaining recipients (issue 15; one index probe), else its first. A send left
+    // `sending` counts as remaining: only its own number can settle it, and asking the first number
+    // (WORKING) instead resumed a run that paused again at once, every tick.
     const awaited = sql<string>`coalesce((select r.session_id from campaign_recipients r
-        where r.campaign_id = ${campaigns.id} and r.status = 'pending' and r.session_id is not null
+        where r.campaign_id = ${campaigns.id} and r.status in ('pending', 'sending') and r.session_id is not null
           and exists (select 1 from campaign_sessions s where s.campaign_id = r.campaign_id)
         order by r.session_id limit 1), ${campaigns.sessionId})`;
     const due = await this.db
