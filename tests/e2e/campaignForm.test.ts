@@ -10,8 +10,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { CHROMIUM_ARGS, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { openPage, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -73,11 +73,7 @@ describe("the campaign form in a browser: drafts and errors shown once", () => {
     mkdirSync(screenshotDir, { recursive: true });
     ensurePagesBuilt(repoRoot, { show: false });
     await startApp();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: DESKTOP, locale: "en-US" });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    ({ browser, context, page } = await openPage(chromiumPath, { viewport: DESKTOP, locale: "en-US" }, pageErrors));
   }, 300_000);
 
   afterAll(async () => {

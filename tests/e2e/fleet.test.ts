@@ -14,8 +14,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
 import { startFakeWaha, type FakeWaha } from "../../tools/fake-waha/server";
-import { CHROMIUM_ARGS, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { openPage, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -107,11 +107,7 @@ describe("the fleet pages in a browser: a second WAHA server, two numbers, recur
     // Registered servers' keys are stored encrypted: the operator sets a key to encrypt them with.
     sandbox = await startSandboxApp(repoRoot, "waha-campaigns-e2e-fleet-", { ENCRYPTION_KEY: "fleet-e2e-encryption-key-0123456789" });
     ({ dataDir, baseUrl } = sandbox);
-    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: DESKTOP, locale: "en-US", timezoneId: BROWSER_ZONE });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    ({ browser, context, page } = await openPage(chromiumPath, { viewport: DESKTOP, locale: "en-US", timezoneId: BROWSER_ZONE }, pageErrors));
   }, 300_000);
 
   afterAll(async () => {

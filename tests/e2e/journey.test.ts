@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseCsv } from "csv-parse/sync";
 import { fixturePath } from "../fixtures/paths";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { signUp, skipWithoutChromium } from "./sandboxApp";
+import { CHROMIUM_ARGS, signUp, skipWithoutChromium } from "./sandboxApp";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
@@ -26,16 +26,6 @@ const messyCsv = fixturePath("contacts-messy.csv");
 const screenshotDir = path.join(repoRoot, "screenshots", "journey");
 const chromiumPath = inject("chromiumPath");
 const ONE_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** `next build` when there is no build or a page source changed since. */
 function buildPagesIfNeeded() {

@@ -10,8 +10,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensurePagesBuilt } from "../../scripts/pagesBuild";
-import { CHROMIUM_ARGS, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { openPage, type SandboxApp, signUp, skipWithoutChromium, startSandboxApp } from "./sandboxApp";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -51,11 +51,7 @@ describe("replies and opt-outs in a browser", () => {
     mkdirSync(screenshotDir, { recursive: true });
     ensurePagesBuilt(repoRoot, { show: false });
     await startApp();
-    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US", acceptDownloads: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
-    page.on("pageerror", (error) => pageErrors.push(error.message));
+    ({ browser, context, page } = await openPage(chromiumPath, { viewport: { width: 1280, height: 900 }, locale: "en-US", acceptDownloads: true }, pageErrors));
   }, 300_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import type { Page } from "playwright-core";
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from "playwright-core";
 import { inject, type TestContext } from "vitest";
 
 /**
@@ -16,6 +16,20 @@ import { inject, type TestContext } from "vitest";
  */
 export function skipWithoutChromium(testContext: TestContext): void {
   if (!inject("chromiumPath")) testContext.skip(inject("chromiumMissing") ?? "no Chromium");
+}
+
+/** Chromium with one page in a new context: 15 s per action, the page's uncaught errors pushed to `pageErrors`. */
+export async function openPage(
+  chromiumPath: string,
+  contextOptions: BrowserContextOptions,
+  pageErrors: string[],
+): Promise<{ browser: Browser; context: BrowserContext; page: Page }> {
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS });
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  return { browser, context, page };
 }
 
 /** Signs a new owner up on the home page (sign-up is open in sandbox mode); resolves on the overview. */

@@ -4,11 +4,12 @@
  * Real database.
  */
 import { eq, inArray, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "~/server/db/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { campaigns } from "~/server/db/schema";
 import { childLogger } from "~/server/logger";
 import { LeaseRenewer } from "~/server/services/runner/leaseRenewal";
+import { countingDb } from "../helpers/countingDb";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";
 import { seedCampaign } from "./helpers";
@@ -16,20 +17,6 @@ import { seedCampaign } from "./helpers";
 const LEASE_MS = 600; // renewed every 200 ms
 /** Enough that one statement per lease could not pass for one per period. */
 const LEASES = 20;
-
-/** The database as the renewer sees it, counting the statements it sends. */
-function countingDb(db: Db, counter: { statements: number }): Db {
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || property !== "execute") return value;
-      return (...args: unknown[]) => {
-        counter.statements++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
 
 async function expiries(db: Db, ids: string[]): Promise<Map<string, number>> {
   const rows = await db
@@ -59,7 +46,7 @@ for (const backend of backends) {
         .where(inArray(campaigns.id, ids));
 
       const counter = { statements: 0 };
-      const renewer = new LeaseRenewer(countingDb(database.db, counter), LEASE_MS, childLogger("test"));
+      const renewer = new LeaseRenewer(countingDb(database.db, "execute", () => counter.statements++), LEASE_MS, childLogger("test"));
       const lost: string[] = [];
       const releases = ids.map((id) => renewer.hold(id, `holder-${id}`, () => lost.push(id)));
       const before = await expiries(database.db, ids);

@@ -5,29 +5,15 @@
  */
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Db } from "~/server/db/client";
 import { whatsappSessions } from "~/server/db/schema";
 import { NumberStates } from "~/server/services/runner/numberStates";
+import { countingDb } from "../helpers/countingDb";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { seedCampaign } from "./helpers";
 
 const REFRESH_MS = 1_000;
 /** Enough that one statement per number could not pass for one per period. */
 const NUMBERS = 20;
-
-/** The database as the reader sees it, counting the statements it sends. */
-function countingDb(db: Db, counter: { statements: number }): Db {
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || property !== "select") return value;
-      return (...args: unknown[]) => {
-        counter.statements++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,7 +32,7 @@ for (const backend of backends) {
       const sessionIds: string[] = [];
       for (let i = 0; i < NUMBERS; i++) sessionIds.push((await seedCampaign(database.db, { recipients: 1 })).sessionId);
       const counter = { statements: 0 };
-      const numbers = new NumberStates(countingDb(database.db, counter), REFRESH_MS);
+      const numbers = new NumberStates(countingDb(database.db, "select", () => counter.statements++), REFRESH_MS);
 
       const first = await Promise.all(sessionIds.map((id) => numbers.hold(id)));
       expect(first.every((state) => state !== null && state.policy.dailyLimit === null)).toBe(true);

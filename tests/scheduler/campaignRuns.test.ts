@@ -7,12 +7,12 @@
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { SQL } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Db } from "~/server/db/client";
 import { pauseCampaign } from "~/server/services/campaignLifecycle";
 import { childLogger } from "~/server/logger";
 import { CampaignRuns } from "~/server/services/scheduling/campaignRuns";
 import { WahaApiClient } from "~/server/services/waha/client";
 import { type FakeWaha, startFakeWaha } from "../../tools/fake-waha/server";
+import { countingDb } from "../helpers/countingDb";
 import { backends, createTestDatabase, type TestDatabase } from "../helpers/db";
 import { waitFor } from "../helpers/waitFor";
 import { campaignRow, perChat, seedCampaign, sessionMessages } from "../runner/helpers";
@@ -20,20 +20,6 @@ import { campaignRow, perChat, seedCampaign, sessionMessages } from "../runner/h
 const LEASE_MS = 600; // renewed every 200 ms
 const CAMPAIGNS = 8;
 const dialect = new PgDialect();
-
-/** The database as the runs see it, counting the lease renewals among its raw statements. */
-function countingRenewals(db: Db, counter: { renewals: number }): Db {
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || property !== "execute") return value;
-      return (...args: unknown[]) => {
-        if (dialect.sqlToQuery(args[0] as SQL).sql.includes("set lease_expires_at = now()")) counter.renewals++;
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
 
 for (const backend of backends) {
   describe(`[${backend}] the campaign runs of one process`, () => {
@@ -60,7 +46,11 @@ for (const backend of backends) {
       // Eight numbers, four messages each 400 ms apart: every campaign runs about 1.2 s, six renewal periods.
       const seeded = await Promise.all(Array.from({ length: CAMPAIGNS }, () => seed(4, 400)));
       const counter = { renewals: 0 };
-      const runs = new CampaignRuns(countingRenewals(database.db, counter), client, { leaseMs: LEASE_MS, sendTimeoutMs: 1_000 }, childLogger("test"));
+      // The lease renewals among the raw statements the runs send.
+      const db = countingDb(database.db, "execute", ([statement]) => {
+        if (dialect.sqlToQuery(statement as SQL).sql.includes("set lease_expires_at = now()")) counter.renewals++;
+      });
+      const runs = new CampaignRuns(db, client, { leaseMs: LEASE_MS, sendTimeoutMs: 1_000 }, childLogger("test"));
       const startedAt = Date.now();
       const outcomes = await Promise.all(seeded.map((campaign) => runs.start(campaign.campaignId, "scheduled")));
       const periods = (Date.now() - startedAt) / (LEASE_MS / 3);

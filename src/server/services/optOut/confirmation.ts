@@ -11,7 +11,7 @@ import { eq, sql } from "drizzle-orm";
 import { type Db, queryRows } from "~/server/db/client";
 import { inboundMessages } from "~/server/db/schema";
 import { childLogger } from "~/server/logger";
-import { loadNumberState } from "../runner/sendRules";
+import { loadNumberState } from "../runner/numberStates";
 import { localDayBounds, localHourBounds } from "../safeSending/calendar";
 import { effectiveDailyLimit } from "../safeSending/policy";
 import type { WahaApiClient } from "../waha/client";

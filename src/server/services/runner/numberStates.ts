@@ -30,7 +30,7 @@ export class NumberStates {
 
   /** A run starts sending from the number: its state now, read at once. Call `release` when the run ends. */
   async hold(sessionId: string): Promise<NumberState | null> {
-    const [state = null] = (await loadNumberStates(this.db, [sessionId])).values();
+    const state = await loadNumberState(this.db, sessionId);
     const held = this.held.get(sessionId);
     if (held) {
       held.runs++;
@@ -91,4 +91,9 @@ export async function loadNumberStates(db: Db, sessionIds: string[]): Promise<Ma
     .from(whatsappSessions)
     .where(inArray(whatsappSessions.id, sessionIds));
   return new Map(rows.map(({ id, name, firstSentAt, ...policy }) => [id, { name, policy, firstSentAt }]));
+}
+
+/** One number's name and policy; null when it no longer exists. */
+export async function loadNumberState(db: Db, sessionId: string): Promise<NumberState | null> {
+  return (await loadNumberStates(db, [sessionId])).get(sessionId) ?? null;
 }

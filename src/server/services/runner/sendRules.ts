@@ -11,9 +11,8 @@
  * process in one statement (runner/numberStates.ts), so an owner's change applies to a running
  * campaign within that time, without a statement per message.
  */
-import type { Db } from "~/server/db/client";
 import type { Campaign } from "~/server/db/schema";
-import { type NumberStates, loadNumberStates } from "./numberStates";
+import type { NumberStates } from "./numberStates";
 import { localDayBounds, localHourBounds } from "../safeSending/calendar";
 import { type Hold, batchPauseHold, closedWindowHold, limitHold, windowWords } from "../safeSending/holdBack";
 import { type NumberPolicy, effectiveDailyLimit } from "../safeSending/policy";
@@ -31,10 +30,6 @@ export interface NumberState {
   name: string;
   policy: NumberPolicy;
   firstSentAt: Date | null;
-}
-
-export async function loadNumberState(db: Db, sessionId: string): Promise<NumberState | null> {
-  return (await loadNumberStates(db, [sessionId])).get(sessionId) ?? null;
 }
 
 /** One run's view of its number's rules and its campaign's window and batches. */
