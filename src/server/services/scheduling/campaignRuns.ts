@@ -87,7 +87,7 @@ export class CampaignRuns {
     const startedAt = Date.now();
     log.info("campaign run starting");
     try {
-      const outcome = await this.runner.runCampaign(campaignId, options);
+      const outcome = options.resume ? await this.runner.runCampaign(campaignId, { resume: true }) : await this.runner.runCampaign(campaignId);
       const durationMs = Date.now() - startedAt;
       if (outcome.claimed) log.info({ status: outcome.status, durationMs }, "campaign run ended");
       else log.info({ status: outcome.status, durationMs }, "campaign not claimed: it runs elsewhere, or is not due");
